@@ -1,0 +1,253 @@
+"""The command line: ``python -m DeadlineSpotIamSetup check|plan|apply|bootstrap-policy|demo``.
+
+Exit codes (automation depends on them): check and plan: 0 all in place / nothing to do, 2 something missing
+or drifted; apply: 0 everything in place afterwards, 2 something still needs an admin; any command: 1 on
+error, one line on stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import __version__
+from .bootstrap_policy import bootstrap_policy
+from .desired import Settings, desired_state, parse_tag, validate_external_id, validate_role_arn
+from .errors import InvalidSettings, SetupError
+
+EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS access (default: the standard AWS environment variables and files)")
+    group.add_argument("--profile", help="named profile from the AWS config/credentials files")
+    group.add_argument("--region", help="region whose IAM endpoint to use (IAM is global; default us-east-1)")
+    group.add_argument("--endpoint-url", help="IAM/STS endpoint URL (also AWS_ENDPOINT_URL)")
+    group.add_argument("--role-arn", help="assume this role first and act as it")
+    group.add_argument("--external-id", help="external ID for --role-arn")
+
+
+def _name_options(parser: argparse.ArgumentParser) -> None:
+    d = Settings()
+    group = parser.add_argument_group("identities")
+    group.add_argument("--spot-user", default=d.spot_user, help="IAM user for the Spot credentials (%(default)s)")
+    group.add_argument("--spot-role", help="use this existing role as the Spot credentials instead of a user")
+    group.add_argument("--no-access-key", action="store_true", help="do not expect an access key for the Spot user")
+    group.add_argument("--worker-role", default=d.worker_role, help="worker role, must begin with DeadlineSpot (%(default)s)")
+    group.add_argument("--instance-profile", help="worker instance profile (default: the worker role's name)")
+    group.add_argument("--fleet-role", default=d.fleet_role, help="Spot Fleet role (%(default)s)")
+    group.add_argument("--tracker-role", default=d.tracker_role, help="Resource Tracker role (%(default)s)")
+    group.add_argument("--no-resource-tracker", action="store_true", help="no Resource Tracker role or policy")
+    group.add_argument("--path", default="/", help="IAM path for the user and instance profile it creates (roles stay at /)")
+    group.add_argument("--permissions-boundary", help="policy ARN set as permissions boundary on users/roles it creates")
+    group.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1 like every other error (argparse's own 2 means "pending" here)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m DeadlineSpotIamSetup",
+        description="Check, plan and create the AWS IAM identities Deadline's Spot Event Plugin needs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, aws: bool = True, names: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if names:
+            _name_options(sub)
+        if aws:
+            _aws_options(sub)
+        return sub
+
+    check = command("check", "read-only: report each identity as ok, missing or drift")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    plan = command("plan", "print the changes apply would make; changes nothing")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    apply = command("apply", "create what is missing and repair the drift this tool owns")
+    apply.add_argument("--secret-out", type=Path, metavar="FILE",
+                       help="write a newly created access key here (JSON, mode 0600); without it no key is created")
+    apply.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
+    policy.add_argument("--partition", default="aws", choices=["aws", "aws-cn", "aws-us-gov"])
+    policy.add_argument("--account", default="*", help="12-digit account ID to scope the resources to")
+    command("demo", "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)",
+            aws=False, names=False)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        spot_user=args.spot_user,
+        spot_role=args.spot_role,
+        access_key=not args.no_access_key,
+        worker_role=args.worker_role,
+        instance_profile=args.instance_profile,
+        fleet_role=args.fleet_role,
+        tracker_role=args.tracker_role,
+        resource_tracker=not args.no_resource_tracker,
+        path=args.path,
+        permissions_boundary=args.permissions_boundary,
+        tags=tuple(parse_tag(tag) for tag in args.tag),
+    )
+
+
+def access_from(args: argparse.Namespace):
+    from .gateway import AwsAccess
+
+    if args.role_arn:
+        validate_role_arn(args.role_arn)
+    if args.external_id:
+        if not args.role_arn:
+            raise InvalidSettings("--external-id goes with --role-arn")
+        validate_external_id(args.external_id)
+    return AwsAccess(
+        profile=args.profile, region=args.region, endpoint_url=args.endpoint_url,
+        role_arn=args.role_arn, external_id=args.external_id,
+    )
+
+
+def _print_findings(plan, out: TextIO, title: str) -> None:
+    from .report import finding_lines, summary_line
+
+    print(title, file=out)
+    for line in finding_lines(plan.findings):
+        print(line, file=out)
+    print(summary_line(plan), file=out)
+
+
+def _print_plan(plan, out: TextIO) -> None:
+    from .report import action_lines, manual_lines
+
+    if plan.actions:
+        print(f"\nApply would make {len(plan.actions)} change(s):", file=out)
+        for line in action_lines(plan):
+            print(line, file=out)
+    else:
+        print("\nNothing to change.", file=out)
+    if plan.manual:
+        print("\nNeeds an admin (apply will not do this):", file=out)
+        for line in manual_lines(plan):
+            print(line, file=out)
+
+
+KEY_HINT = "run `apply --secret-out FILE` to create the Spot user's access key; its secret goes only to FILE"
+
+
+def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
+    from .engine import plan_changes
+    from .gateway import IamGateway
+    from .report import plan_json
+
+    desired = desired_state(settings_from(args))
+    gateway = IamGateway(access_from(args))
+    plan = plan_changes(gateway, desired, deliver_key=True)
+    if args.json:
+        json.dump(plan_json(plan, with_actions=with_plan), out, indent=2)
+        out.write("\n")
+    else:
+        _print_findings(plan, out, f"Deadline Spot Event Plugin identities ({gateway.endpoint_description}):")
+        if with_plan:
+            _print_plan(plan, out)
+            if any(a.operation == "CreateAccessKey" for a in plan.actions):
+                print(f"\nThe access key is created only by apply with --secret-out: {KEY_HINT}.", file=out)
+    return EXIT_OK if plan.ok else EXIT_PENDING
+
+
+def run_apply(args: argparse.Namespace, out: TextIO) -> int:
+    from .engine import apply_changes
+    from .gateway import IamGateway
+    from .report import finding_lines, manual_lines, plan_json
+    from .secret_file import check_secret_destination, write_secret_file
+
+    desired = desired_state(settings_from(args))
+    secret_out = check_secret_destination(args.secret_out) if args.secret_out else None
+    gateway = IamGateway(access_from(args))
+    progress = (lambda line: None) if args.json else (lambda line: print(f"  done: {line}", file=out, flush=True))
+    if not args.json:
+        print(f"Applying against {gateway.endpoint_description}:", file=out)
+    sink = (lambda key: write_secret_file(secret_out, key)) if secret_out else None
+    outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress)
+    key = outcome.result.key
+    if args.json:
+        document = plan_json(outcome.after, with_actions=False)
+        document["done"] = outcome.result.done
+        document["manual"] = list(outcome.after.manual)
+        document["access_key_id"] = key.access_key_id if key else None
+        document["secret_out"] = str(secret_out) if key else None
+        json.dump(document, out, indent=2)
+        out.write("\n")
+    else:
+        if not outcome.result.done:
+            print("  nothing to do", file=out)
+        print("\nAfterwards:", file=out)
+        for line in finding_lines(outcome.after.findings):
+            print(line, file=out)
+        if key:
+            print(f"\nNew access key {key.access_key_id} for user {key.user_name}: secret written to {secret_out} "
+                  "(mode 0600). Enter it in the Spot Event Plugin's Security Credentials, then delete the file.",
+                  file=out)
+            if outcome.result.key_verified_as:
+                print(f"AWS accepts the new key as {outcome.result.key_verified_as}.", file=out)
+        for note in outcome.result.notes:
+            print(f"Note: {note}", file=out)
+        if outcome.after.manual:
+            print("\nStill needs an admin:", file=out)
+            for line in manual_lines(outcome.after):
+                print(line, file=out)
+            if secret_out is None and any("access-key" in m for m in outcome.after.manual):
+                print(f"  ({KEY_HINT})", file=out)
+        print("\nEverything is in place." if outcome.ok else "\nNot everything is in place (see above).", file=out)
+    return EXIT_OK if outcome.ok else EXIT_PENDING
+
+
+def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
+    if args.account != "*" and not (args.account.isdigit() and len(args.account) == 12):
+        raise InvalidSettings(f"--account {args.account!r} is not a 12-digit account ID")
+    desired = desired_state(settings_from(args))
+    json.dump(bootstrap_policy(desired, args.partition, args.account), out, indent=2)
+    out.write("\n")
+    return EXIT_OK
+
+
+def dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "check":
+        return run_check(args, out, with_plan=False)
+    if args.command == "plan":
+        return run_check(args, out, with_plan=True)
+    if args.command == "apply":
+        return run_apply(args, out)
+    if args.command == "bootstrap-policy":
+        return run_bootstrap_policy(args, out)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(out)
+    raise InvalidSettings(f"unknown command {args.command!r}")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args, out)
+    except SetupError as error:
+        print(f"error: {error}", file=err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=err)
+        return EXIT_ERROR
+    except Exception as error:  # never a traceback: one line naming what happened
+        print(f"error: unexpected {type(error).__name__}: {error}", file=err)
+        return EXIT_ERROR

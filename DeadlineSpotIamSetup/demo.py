@@ -1,0 +1,74 @@
+"""``python -m DeadlineSpotIamSetup demo``: the whole job against an embedded AWS stand-in.
+
+moto's server runs in this process on loopback (no AWS account, nothing leaves the machine); the demo then
+runs the same commands an admin would: check → plan → apply → check, and a second apply to show that a
+converged account needs no change.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+_DEMO_ENV = {
+    # moto accepts any credentials; these are the documented AWS example values, not real ones.
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS")
+
+
+@contextmanager
+def _demo_environment() -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in (*_DEMO_ENV, *_CLEARED)}
+    os.environ.update(_DEMO_ENV)
+    for name in _CLEARED:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_demo(out: TextIO) -> int:
+    from .cli import main
+    from .standin import MotoStandIn
+
+    def step(title: str, explanation: str, *argv: str) -> int:
+        shown = " ".join(arg if " " not in arg else repr(arg) for arg in argv)
+        print(f"\n=== {title}\n{explanation}\n$ python -m DeadlineSpotIamSetup {shown}", file=out, flush=True)
+        code = main([*argv], out=out, err=out)
+        print(f"(exit code {code})", file=out, flush=True)
+        return code
+
+    print("Starting an embedded AWS stand-in (moto's server on loopback; no AWS account is used)...", file=out)
+    with _demo_environment(), MotoStandIn() as aws, tempfile.TemporaryDirectory() as folder:
+        endpoint = ["--endpoint-url", aws.endpoint_url]
+        secret = Path(folder) / "spot-credentials.json"
+        codes = [
+            step("1. check", "A new account: every identity is missing, so check exits 2.", "check", *endpoint),
+            step("2. plan", "What apply would do, in order. Nothing is changed yet.", "plan", *endpoint),
+            step("3. apply", "Create everything. The new access key's secret goes only to the file, mode 0600.",
+                 "apply", "--secret-out", str(secret), *endpoint),
+            step("4. check", "Everything in place: check exits 0.", "check", *endpoint),
+            step("5. apply again", "Idempotent: a converged account needs no write call.",
+                 "apply", "--secret-out", str(secret), *endpoint),
+        ]
+        if secret.exists():
+            mode = secret.stat().st_mode & 0o777
+            print(f"\nThe secret file exists with mode {mode:o}; the secret itself was never printed.", file=out)
+    expected = [2, 2, 0, 0, 0]
+    if codes != expected:
+        print(f"\nDemo FAILED: exit codes {codes}, expected {expected}.", file=out)
+        return 1
+    print("\nDemo finished: exit codes were as expected (2, 2, 0, 0, 0).", file=out)
+    return 0

@@ -1,0 +1,287 @@
+"""The desired state: plain, frozen data describing every IAM identity the Spot Event Plugin needs.
+
+Built from :class:`Settings` by :func:`desired_state`, which refuses invalid input before any AWS call.
+Nothing here talks to AWS, so the same data can be checked, planned, applied or rendered (bootstrap policy).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar, Union
+
+from .errors import InvalidSettings
+
+# The prefixes the AWS managed policies allow iam:PassRole / iam:GetRole on. A role named otherwise cannot
+# be used by the Spot Event Plugin or the Resource Tracker, however correct it is otherwise.
+WORKER_ROLE_PREFIX = "DeadlineSpot"
+FLEET_ROLE_DEFAULT = "aws-ec2-spot-fleet-tagging-role"
+TRACKER_ROLE_PREFIX = "DeadlineResourceTrackerAccess"
+
+
+@dataclass(frozen=True)
+class ManagedPolicy:
+    """An AWS managed policy, named independently of the partition (``arn:<partition>:iam::aws:policy...``)."""
+
+    name: str
+    path: str = "/"
+
+    def arn(self, partition: str) -> str:
+        return f"arn:{partition}:iam::aws:policy{self.path}{self.name}"
+
+    def matches(self, arn: str) -> bool:
+        """True when ``arn`` names this policy in any partition."""
+        parts = arn.split(":", 5)
+        return len(parts) == 6 and parts[2:5] == ["iam", "", "aws"] and parts[5] == f"policy{self.path}{self.name}"
+
+
+SPOT_ADMIN_POLICY = ManagedPolicy("AWSThinkboxDeadlineSpotEventPluginAdminPolicy")
+TRACKER_ADMIN_POLICY = ManagedPolicy("AWSThinkboxDeadlineResourceTrackerAdminPolicy")
+WORKER_POLICY = ManagedPolicy("AWSThinkboxDeadlineSpotEventPluginWorkerPolicy")
+FLEET_TAGGING_POLICY = ManagedPolicy("AmazonEC2SpotFleetTaggingRole", "/service-role/")
+TRACKER_ACCESS_POLICY = ManagedPolicy("AWSThinkboxDeadlineResourceTrackerAccessPolicy")
+
+# Service-linked roles have fixed names chosen by AWS.
+SERVICE_LINKED_ROLES = (
+    ("AWSServiceRoleForEC2Spot", "spot.amazonaws.com"),
+    ("AWSServiceRoleForEC2SpotFleet", "spotfleet.amazonaws.com"),
+)
+
+
+@dataclass(frozen=True)
+class SpotUser:
+    """The IAM user whose access key the Spot Event Plugin uses."""
+
+    kind: ClassVar[str] = "spot-user"
+    name: str
+    policies: tuple[ManagedPolicy, ...]
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One active programmatic access key of the Spot user."""
+
+    kind: ClassVar[str] = "access-key"
+    user_name: str
+
+    @property
+    def name(self) -> str:
+        return self.user_name
+
+
+@dataclass(frozen=True)
+class CredentialsRole:
+    """An existing role (e.g. the RCS machine's instance role) used as Spot credentials instead of a user.
+
+    It is never created: only its trust owner knows who should assume it. Missing policies are attached.
+    """
+
+    kind: ClassVar[str] = "spot-role"
+    name: str
+    policies: tuple[ManagedPolicy, ...]
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role assumed by an AWS service (EC2 for workers, Spot Fleet, Lambda for the Resource Tracker)."""
+
+    kind: str  # "worker-role", "fleet-role" or "tracker-role"
+    name: str
+    service: str
+    policies: tuple[ManagedPolicy, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceProfile:
+    kind: ClassVar[str] = "instance-profile"
+    name: str
+    role_name: str
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class ServiceLinkedRole:
+    kind: ClassVar[str] = "service-linked-role"
+    name: str
+    service: str
+
+
+Identity = Union[SpotUser, AccessKey, CredentialsRole, ServiceRole, InstanceProfile, ServiceLinkedRole]
+
+
+@dataclass(frozen=True)
+class CreationOptions:
+    """Applied to what the engine creates; existing identities are never rewritten for these."""
+
+    permissions_boundary: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def tag_list(self) -> list[dict[str, str]]:
+        return [{"Key": key, "Value": value} for key, value in self.tags]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    identities: tuple[Identity, ...]
+    options: CreationOptions = field(default_factory=CreationOptions)
+
+    def __iter__(self) -> Iterator[Identity]:
+        return iter(self.identities)
+
+    def of_kind(self, kind: str) -> tuple[Identity, ...]:
+        return tuple(identity for identity in self.identities if identity.kind == kind)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a front end (command line or event plugin) asks for. Every name is configurable."""
+
+    spot_user: str = "DeadlineSpotEventPluginAdmin"
+    spot_role: str | None = None  # use this existing role as Spot credentials instead of a user
+    access_key: bool = True  # the Spot user needs an access key
+    worker_role: str = "DeadlineSpotWorker"
+    instance_profile: str | None = None  # default: the worker role's name
+    fleet_role: str = FLEET_ROLE_DEFAULT
+    tracker_role: str = "DeadlineResourceTrackerAccessRole"
+    resource_tracker: bool = True
+    path: str = "/"
+    permissions_boundary: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+_NAME = re.compile(r"^[\w+=,.@-]+$")
+_PATH = re.compile(r"^/$|^/[\x21-\x7e]+/$")
+_POLICY_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]+$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+
+
+def name_problems(label: str, name: str, max_length: int = 64) -> list[str]:
+    if not name:
+        return [f"{label} is empty"]
+    if len(name) > max_length or not _NAME.match(name):
+        return [
+            f"{label} {name!r} is not a valid IAM name "
+            f"(1-{max_length} characters: letters, digits and +=,.@_-)"
+        ]
+    return []
+
+
+def validate_role_arn(arn: str) -> str:
+    if not _ROLE_ARN.match(arn):
+        raise InvalidSettings(f"role ARN {arn!r} is not valid: expected arn:aws:iam::123456789012:role/NAME")
+    return arn
+
+
+def validate_external_id(external_id: str) -> str:
+    if not _EXTERNAL_ID.match(external_id):
+        raise InvalidSettings("external ID is not valid: 2-1224 characters: letters, digits and +=,.@:/-")
+    return external_id
+
+
+def parse_tag(text: str) -> tuple[str, str]:
+    """Parse ``KEY=VALUE`` (the value may be empty)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise InvalidSettings(f"tag {text!r} is not KEY=VALUE")
+    return key, value
+
+
+def _settings_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    if settings.spot_role is not None:
+        problems += name_problems("Spot credentials role name", settings.spot_role)
+    else:
+        problems += name_problems("Spot user name", settings.spot_user)
+    problems += name_problems("worker role name", settings.worker_role)
+    if settings.worker_role and not settings.worker_role.startswith(WORKER_ROLE_PREFIX):
+        problems.append(
+            f"worker role name {settings.worker_role!r} must begin with {WORKER_ROLE_PREFIX!r}: "
+            f"AWSThinkboxDeadlineSpotEventPluginAdminPolicy allows iam:PassRole only on role/{WORKER_ROLE_PREFIX}*"
+        )
+    if settings.instance_profile is not None:
+        problems += name_problems("instance profile name", settings.instance_profile, 128)
+    problems += name_problems("fleet role name", settings.fleet_role)
+    if settings.fleet_role and not (
+        settings.fleet_role == FLEET_ROLE_DEFAULT or settings.fleet_role.startswith(WORKER_ROLE_PREFIX)
+    ):
+        problems.append(
+            f"fleet role name {settings.fleet_role!r} must be {FLEET_ROLE_DEFAULT!r} or begin with "
+            f"{WORKER_ROLE_PREFIX!r}: AWSThinkboxDeadlineSpotEventPluginAdminPolicy allows iam:PassRole only on those"
+        )
+    if settings.resource_tracker:
+        problems += name_problems("Resource Tracker role name", settings.tracker_role)
+        if settings.tracker_role and not settings.tracker_role.startswith(TRACKER_ROLE_PREFIX):
+            problems.append(
+                f"Resource Tracker role name {settings.tracker_role!r} must begin with {TRACKER_ROLE_PREFIX!r}: "
+                f"AWSThinkboxDeadlineResourceTrackerAdminPolicy allows iam:PassRole only on "
+                f"role/{TRACKER_ROLE_PREFIX}*"
+            )
+    if len(settings.path) > 512 or not _PATH.match(settings.path):
+        problems.append(f"path {settings.path!r} is not a valid IAM path: '/' or '/name/.../'")
+    if settings.permissions_boundary is not None and not _POLICY_ARN.match(settings.permissions_boundary):
+        problems.append(
+            f"permissions boundary {settings.permissions_boundary!r} is not a policy ARN "
+            "(arn:aws:iam::123456789012:policy/NAME)"
+        )
+    if len(settings.tags) > 50:
+        problems.append(f"{len(settings.tags)} tags given: IAM allows at most 50")
+    seen: set[str] = set()
+    for key, value in settings.tags:
+        if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+            problems.append(f"tag key {key!r} is not valid (1-128 characters, not starting with aws:)")
+        if not _TAG_VALUE.match(value):
+            problems.append(f"tag value for {key!r} is not valid (0-256 characters)")
+        if key in seen:
+            problems.append(f"tag key {key!r} is given twice")
+        seen.add(key)
+    return problems
+
+
+def desired_state(settings: Settings) -> DesiredState:
+    """Turn settings into the desired state, refusing invalid input with every problem in one message."""
+    problems = _settings_problems(settings)
+    if problems:
+        raise InvalidSettings("; ".join(problems))
+    admin_policies = (SPOT_ADMIN_POLICY, TRACKER_ADMIN_POLICY) if settings.resource_tracker else (SPOT_ADMIN_POLICY,)
+    identities: list[Identity] = []
+    if settings.spot_role is not None:
+        identities.append(CredentialsRole(settings.spot_role, admin_policies))
+    else:
+        identities.append(SpotUser(settings.spot_user, admin_policies, settings.path))
+        if settings.access_key:
+            identities.append(AccessKey(settings.spot_user))
+    # Roles stay at path "/": the managed policies allow PassRole on role/DeadlineSpot*, which a role
+    # under another path (role/some/path/DeadlineSpotWorker) does not match.
+    identities.append(
+        ServiceRole(
+            "worker-role", settings.worker_role, "ec2.amazonaws.com", (WORKER_POLICY,),
+            "Deadline Spot Event Plugin workers",
+        )
+    )
+    identities.append(
+        InstanceProfile(settings.instance_profile or settings.worker_role, settings.worker_role, settings.path)
+    )
+    identities.append(
+        ServiceRole(
+            "fleet-role", settings.fleet_role, "spotfleet.amazonaws.com", (FLEET_TAGGING_POLICY,),
+            "Spot Fleet requests of the Deadline Spot Event Plugin",
+        )
+    )
+    if settings.resource_tracker:
+        identities.append(
+            ServiceRole(
+                "tracker-role", settings.tracker_role, "lambda.amazonaws.com", (TRACKER_ACCESS_POLICY,),
+                "Deadline Resource Tracker",
+            )
+        )
+    identities.extend(ServiceLinkedRole(name, service) for name, service in SERVICE_LINKED_ROLES)
+    return DesiredState(
+        tuple(identities),
+        CreationOptions(settings.permissions_boundary, tuple(settings.tags)),
+    )

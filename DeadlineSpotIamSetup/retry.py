@@ -1,0 +1,56 @@
+"""Bounded retries for botocore clients.
+
+botocore's *standard* retry mode decides what to retry (throttling, 5xx, connection errors) and how long to
+back off. On its own it can spend minutes on a dead endpoint (10 attempts, up to 20 s between them). This
+handler keeps its decisions, adds IAM's ConcurrentModification, and gives every API call a time budget:
+no retry starts once the budget is spent, so one call takes at most its budget plus one attempt's
+connect and read timeouts. When the budget is spent the last error surfaces unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.retries import standard
+
+_DEADLINE_KEY = "deadline_spot_iam_setup_deadline"
+_EXTRA_RETRYABLE_CODES = frozenset({"ConcurrentModification", "ConcurrentModificationException"})
+
+
+class BudgetedRetry:
+    """A ``needs-retry`` handler: standard retry conditions and backoff, within a per-call time budget."""
+
+    def __init__(self, max_attempts: int, call_budget: float, clock=time.monotonic) -> None:
+        self._adapter = standard.RetryEventAdapter()
+        self._conditions = standard.StandardRetryConditions(max_attempts=max_attempts)
+        self._max_attempts = max_attempts
+        self._backoff = standard.ExponentialBackoff()
+        self._budget = call_budget
+        self._clock = clock
+
+    def register(self, client: Any) -> None:
+        """Install on ``client``; the client must be built with ``total_max_attempts=1`` so botocore's
+        own handler never retries."""
+        client.meta.events.register("before-call", self._start_call)
+        client.meta.events.register("needs-retry", self.needs_retry)
+
+    def _start_call(self, context: dict[str, Any], **_: Any) -> None:
+        context[_DEADLINE_KEY] = self._clock() + self._budget
+
+    def _retryable(self, retry_context: standard.RetryContext) -> bool:
+        if self._conditions.is_retryable(retry_context):
+            return True
+        code = (retry_context.parsed_response or {}).get("Error", {}).get("Code")
+        return code in _EXTRA_RETRYABLE_CODES and retry_context.attempt_number < self._max_attempts
+
+    def needs_retry(self, **kwargs: Any) -> float | None:
+        """Seconds to wait before the next attempt, or None to stop and surface the last answer."""
+        retry_context = self._adapter.create_retry_context(**kwargs)
+        if not self._retryable(retry_context):
+            return None
+        deadline = retry_context.request_context.get(_DEADLINE_KEY)
+        delay = self._backoff.delay_amount(retry_context)
+        if deadline is not None and self._clock() + delay >= deadline:
+            return None
+        return delay
