@@ -70,8 +70,13 @@ def _retry_not_found(fn: Callable[[], T], timeout: float) -> T:
 
 
 class _Applier:
-    def __init__(self, gateway: IamGateway, options: ApplyOptions, key_sink: KeySink | None,
-                 progress: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        gateway: IamGateway,
+        options: ApplyOptions,
+        key_sink: KeySink | None,
+        progress: Callable[[str], None],
+    ) -> None:
         self.gateway = gateway
         self.options = options
         self.key_sink = key_sink
@@ -88,7 +93,8 @@ class _Applier:
             return
         try:
             _retry_not_found(
-                lambda: self.gateway.write(action.operation, action.params, action.subject), self.options.wait_timeout
+                lambda: self.gateway.write(action.operation, action.params, action.subject),
+                self.options.wait_timeout,
             )
         except AlreadyExists:
             self.record(f"{action.summary}: already there (created by another run)")
@@ -176,9 +182,13 @@ class _Applier:
                 self.result.key_verified_as = identity.arn
 
 
-def apply_plan(gateway: IamGateway, plan: Plan, key_sink: KeySink | None = None,
-               progress: Callable[[str], None] = lambda line: None,
-               options: ApplyOptions | None = None) -> ApplyResult:
+def apply_plan(
+    gateway: IamGateway,
+    plan: Plan,
+    key_sink: KeySink | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+    options: ApplyOptions | None = None,
+) -> ApplyResult:
     """Run the plan's actions in order. Stops at the first failure, raising a one-line SetupError."""
     if any(a.operation == "CreateAccessKey" for a in plan.actions) and key_sink is None:
         raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")

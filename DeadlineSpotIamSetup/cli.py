@@ -37,21 +37,29 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--spot-user", default=d.spot_user, help="IAM user for the Spot credentials (%(default)s)")
     group.add_argument("--spot-role", help="use this existing role as the Spot credentials instead of a user")
     group.add_argument("--no-access-key", action="store_true", help="do not expect an access key for the Spot user")
-    group.add_argument("--worker-role", default=d.worker_role, help="worker role, must begin with DeadlineSpot (%(default)s)")
+    group.add_argument(
+        "--worker-role", default=d.worker_role, help="worker role, must begin with DeadlineSpot (%(default)s)"
+    )
     group.add_argument("--instance-profile", help="worker instance profile (default: the worker role's name)")
     group.add_argument("--fleet-role", default=d.fleet_role, help="Spot Fleet role (%(default)s)")
     group.add_argument("--tracker-role", default=d.tracker_role, help="Resource Tracker role (%(default)s)")
     group.add_argument("--no-resource-tracker", action="store_true", help="no Resource Tracker role or policy")
-    group.add_argument("--path", default="/", help="IAM path for the user and instance profile it creates (roles stay at /)")
-    group.add_argument("--permissions-boundary", help="policy ARN set as permissions boundary on users/roles it creates")
-    group.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)")
+    group.add_argument(
+        "--path", default="/", help="IAM path for the user and instance profile it creates (roles stay at /)"
+    )
+    group.add_argument(
+        "--permissions-boundary", help="policy ARN set as permissions boundary on users/roles it creates"
+    )
+    group.add_argument(
+        "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)"
+    )
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors exit 1 like every other error (argparse's own 2 means "pending" here)."""
+    """Usage errors are errors like any other: exit 1 (argparse's own 2 means "pending" here)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
+        raise InvalidSettings(f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,14 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     plan = command("plan", "print the changes apply would make; changes nothing")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     apply = command("apply", "create what is missing and repair the drift this tool owns")
-    apply.add_argument("--secret-out", type=Path, metavar="FILE",
-                       help="write a newly created access key here (JSON, mode 0600); without it no key is created")
+    apply.add_argument(
+        "--secret-out",
+        type=Path,
+        metavar="FILE",
+        help="write a newly created access key here (JSON, mode 0600); without it no key is created",
+    )
     apply.add_argument("--json", action="store_true", help="print the outcome as JSON")
     policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
     policy.add_argument("--partition", default="aws", choices=["aws", "aws-cn", "aws-us-gov"])
     policy.add_argument("--account", default="*", help="12-digit account ID to scope the resources to")
-    command("demo", "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)",
-            aws=False, names=False)
+    command(
+        "demo",
+        "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)",
+        aws=False,
+        names=False,
+    )
     return parser
 
 
@@ -112,8 +128,11 @@ def access_from(args: argparse.Namespace):
             raise InvalidSettings("--external-id goes with --role-arn")
         validate_external_id(args.external_id)
     return AwsAccess(
-        profile=args.profile, region=args.region, endpoint_url=args.endpoint_url,
-        role_arn=args.role_arn, external_id=args.external_id,
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        role_arn=args.role_arn,
+        external_id=args.external_id,
     )
 
 
@@ -194,9 +213,11 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
         for line in finding_lines(outcome.after.findings):
             print(line, file=out)
         if key:
-            print(f"\nNew access key {key.access_key_id} for user {key.user_name}: secret written to {secret_out} "
-                  "(mode 0600). Enter it in the Spot Event Plugin's Security Credentials, then delete the file.",
-                  file=out)
+            print(
+                f"\nNew access key {key.access_key_id} for user {key.user_name}: secret written to {secret_out} "
+                "(mode 0600). Enter it in the Spot Event Plugin's Security Credentials, then delete the file.",
+                file=out,
+            )
             if outcome.result.key_verified_as:
                 print(f"AWS accepts the new key as {outcome.result.key_verified_as}.", file=out)
         for note in outcome.result.notes:
@@ -207,7 +228,10 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
                 print(line, file=out)
             if secret_out is None and any("access-key" in m for m in outcome.after.manual):
                 print(f"  ({KEY_HINT})", file=out)
-        print("\nEverything is in place." if outcome.ok else "\nNot everything is in place (see above).", file=out)
+        print(
+            "\nEverything is in place." if outcome.ok else "\nNot everything is in place (see above).",
+            file=out,
+        )
     return EXIT_OK if outcome.ok else EXIT_PENDING
 
 
@@ -239,8 +263,8 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return dispatch(args, out)
     except SetupError as error:
         print(f"error: {error}", file=err)

@@ -20,7 +20,13 @@ _DEMO_ENV = {
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS")
+_CLEARED = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_STS",
+)
 
 
 @contextmanager
@@ -57,11 +63,23 @@ def run_demo(out: TextIO) -> int:
         codes = [
             step("1. check", "A new account: every identity is missing, so check exits 2.", "check", *endpoint),
             step("2. plan", "What apply would do, in order. Nothing is changed yet.", "plan", *endpoint),
-            step("3. apply", "Create everything. The new access key's secret goes only to the file, mode 0600.",
-                 "apply", "--secret-out", str(secret), *endpoint),
+            step(
+                "3. apply",
+                "Create everything. The new access key's secret goes only to the file, mode 0600.",
+                "apply",
+                "--secret-out",
+                str(secret),
+                *endpoint,
+            ),
             step("4. check", "Everything in place: check exits 0.", "check", *endpoint),
-            step("5. apply again", "Idempotent: a converged account needs no write call.",
-                 "apply", "--secret-out", str(secret), *endpoint),
+            step(
+                "5. apply again",
+                "Idempotent: a converged account needs no write call.",
+                "apply",
+                "--secret-out",
+                str(secret),
+                *endpoint,
+            ),
         ]
         if secret.exists():
             mode = secret.stat().st_mode & 0o777

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from .errors import InvalidSettings
 
@@ -109,7 +109,7 @@ class ServiceLinkedRole:
     service: str
 
 
-Identity = Union[SpotUser, AccessKey, CredentialsRole, ServiceRole, InstanceProfile, ServiceLinkedRole]
+Identity = SpotUser | AccessKey | CredentialsRole | ServiceRole | InstanceProfile | ServiceLinkedRole
 
 
 @dataclass(frozen=True)
@@ -152,34 +152,33 @@ class Settings:
     tags: tuple[tuple[str, str], ...] = ()
 
 
-_NAME = re.compile(r"^[\w+=,.@-]+$")
-_PATH = re.compile(r"^/$|^/[\x21-\x7e]+/$")
-_POLICY_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
-_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]+$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
-_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+# IAM's own patterns, ASCII only; always used with fullmatch (a "$" would accept a trailing newline).
+_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
+_PATH = re.compile(r"/|/[\x21-\x7e]+/")
+_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?"
+_POLICY_ARN = re.compile(_PARTITION + r":iam::(?:\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
+_ROLE_ARN = re.compile(_PARTITION + r":iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+")
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
+_TAG_KEY = re.compile(r"[\w.:/=+\-@ ]{1,128}")
+_TAG_VALUE = re.compile(r"[\w.:/=+\-@ ]{0,256}")
 
 
 def name_problems(label: str, name: str, max_length: int = 64) -> list[str]:
     if not name:
         return [f"{label} is empty"]
-    if len(name) > max_length or not _NAME.match(name):
-        return [
-            f"{label} {name!r} is not a valid IAM name "
-            f"(1-{max_length} characters: letters, digits and +=,.@_-)"
-        ]
+    if len(name) > max_length or not _NAME.fullmatch(name):
+        return [f"{label} {name!r} is not a valid IAM name (1-{max_length} characters: letters, digits and +=,.@_-)"]
     return []
 
 
 def validate_role_arn(arn: str) -> str:
-    if not _ROLE_ARN.match(arn):
+    if not _ROLE_ARN.fullmatch(arn):
         raise InvalidSettings(f"role ARN {arn!r} is not valid: expected arn:aws:iam::123456789012:role/NAME")
     return arn
 
 
 def validate_external_id(external_id: str) -> str:
-    if not _EXTERNAL_ID.match(external_id):
+    if not _EXTERNAL_ID.fullmatch(external_id):
         raise InvalidSettings("external ID is not valid: 2-1224 characters: letters, digits and +=,.@:/-")
     return external_id
 
@@ -214,6 +213,16 @@ def _settings_problems(settings: Settings) -> list[str]:
             f"fleet role name {settings.fleet_role!r} must be {FLEET_ROLE_DEFAULT!r} or begin with "
             f"{WORKER_ROLE_PREFIX!r}: AWSThinkboxDeadlineSpotEventPluginAdminPolicy allows iam:PassRole only on those"
         )
+    roles = [("worker role", settings.worker_role), ("fleet role", settings.fleet_role)]
+    if settings.spot_role is not None:
+        roles.append(("Spot credentials role", settings.spot_role))
+    for i, (label, name) in enumerate(roles):
+        for other_label, other in roles[i + 1 :]:
+            if name == other:
+                problems.append(
+                    f"the {label} and the {other_label} are both named {name!r}: they need "
+                    "different trust policies, so they must be different roles"
+                )
     if settings.resource_tracker:
         problems += name_problems("Resource Tracker role name", settings.tracker_role)
         if settings.tracker_role and not settings.tracker_role.startswith(TRACKER_ROLE_PREFIX):
@@ -222,9 +231,9 @@ def _settings_problems(settings: Settings) -> list[str]:
                 f"AWSThinkboxDeadlineResourceTrackerAdminPolicy allows iam:PassRole only on "
                 f"role/{TRACKER_ROLE_PREFIX}*"
             )
-    if len(settings.path) > 512 or not _PATH.match(settings.path):
+    if len(settings.path) > 512 or not _PATH.fullmatch(settings.path):
         problems.append(f"path {settings.path!r} is not a valid IAM path: '/' or '/name/.../'")
-    if settings.permissions_boundary is not None and not _POLICY_ARN.match(settings.permissions_boundary):
+    if settings.permissions_boundary is not None and not _POLICY_ARN.fullmatch(settings.permissions_boundary):
         problems.append(
             f"permissions boundary {settings.permissions_boundary!r} is not a policy ARN "
             "(arn:aws:iam::123456789012:policy/NAME)"
@@ -233,9 +242,9 @@ def _settings_problems(settings: Settings) -> list[str]:
         problems.append(f"{len(settings.tags)} tags given: IAM allows at most 50")
     seen: set[str] = set()
     for key, value in settings.tags:
-        if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+        if not _TAG_KEY.fullmatch(key) or key.lower().startswith("aws:"):
             problems.append(f"tag key {key!r} is not valid (1-128 characters, not starting with aws:)")
-        if not _TAG_VALUE.match(value):
+        if not _TAG_VALUE.fullmatch(value):
             problems.append(f"tag value for {key!r} is not valid (0-256 characters)")
         if key in seen:
             problems.append(f"tag key {key!r} is given twice")
@@ -260,7 +269,10 @@ def desired_state(settings: Settings) -> DesiredState:
     # under another path (role/some/path/DeadlineSpotWorker) does not match.
     identities.append(
         ServiceRole(
-            "worker-role", settings.worker_role, "ec2.amazonaws.com", (WORKER_POLICY,),
+            "worker-role",
+            settings.worker_role,
+            "ec2.amazonaws.com",
+            (WORKER_POLICY,),
             "Deadline Spot Event Plugin workers",
         )
     )
@@ -269,14 +281,20 @@ def desired_state(settings: Settings) -> DesiredState:
     )
     identities.append(
         ServiceRole(
-            "fleet-role", settings.fleet_role, "spotfleet.amazonaws.com", (FLEET_TAGGING_POLICY,),
+            "fleet-role",
+            settings.fleet_role,
+            "spotfleet.amazonaws.com",
+            (FLEET_TAGGING_POLICY,),
             "Spot Fleet requests of the Deadline Spot Event Plugin",
         )
     )
     if settings.resource_tracker:
         identities.append(
             ServiceRole(
-                "tracker-role", settings.tracker_role, "lambda.amazonaws.com", (TRACKER_ACCESS_POLICY,),
+                "tracker-role",
+                settings.tracker_role,
+                "lambda.amazonaws.com",
+                (TRACKER_ACCESS_POLICY,),
                 "Deadline Resource Tracker",
             )
         )

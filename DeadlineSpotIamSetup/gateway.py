@@ -30,8 +30,13 @@ T = TypeVar("T")
 
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
 _BAD_CREDENTIALS = {
-    "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
-    "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+    "AuthFailure",
 }
 _THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 
@@ -369,7 +374,9 @@ class IamGateway:
 
     def create_access_key(self, user_name: str) -> NewAccessKey:
         answer = self._call(
-            lambda: self._iam.create_access_key(UserName=user_name), "iam:CreateAccessKey", f"user {user_name}"
+            lambda: self._iam.create_access_key(UserName=user_name),
+            "iam:CreateAccessKey",
+            f"user {user_name}",
         )
         key = answer["AccessKey"]
         return NewAccessKey(user_name, key["AccessKeyId"], key["SecretAccessKey"], key.get("CreateDate"))
@@ -398,7 +405,9 @@ class IamGateway:
     def verify_access_key(self, key: NewAccessKey, timeout: float = 20.0) -> CallerIdentity | None:
         """Wait until a new key is accepted (IAM takes seconds to propagate one); None if not within ``timeout``."""
         session = boto3.session.Session(
-            aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key, region_name=self.region
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
+            region_name=self.region,
         )
         sts = self._client("sts", session)
         deadline = time.monotonic() + timeout

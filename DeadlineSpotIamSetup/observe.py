@@ -46,8 +46,11 @@ class Observation:
     def partition(self) -> str | None:
         """The partition, when any ARN IAM returned tells it (saves an sts:GetCallerIdentity)."""
         for seen in self.observed.values():
-            for arn in [seen.role.arn if seen.role else None, seen.profile.arn if seen.profile else None,
-                        *sorted(seen.attached)]:
+            for arn in [
+                seen.role.arn if seen.role else None,
+                seen.profile.arn if seen.profile else None,
+                *sorted(seen.attached),
+            ]:
                 if arn and arn.startswith("arn:"):
                     return arn.split(":", 2)[1]
         return None

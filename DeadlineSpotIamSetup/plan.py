@@ -108,26 +108,37 @@ def _creation_extras(options: CreationOptions, boundary: bool = True) -> dict[st
 def _plan_user(draft: _Draft, user: SpotUser, seen: Observed, partition: str, options: CreationOptions) -> None:
     if not draft.exists:
         draft.problems.append("user does not exist")
-        draft.act("CreateUser", {"UserName": user.name, "Path": user.path, **_creation_extras(options)},
-                  f"create user {user.name}")
+        draft.act(
+            "CreateUser",
+            {"UserName": user.name, "Path": user.path, **_creation_extras(options)},
+            f"create user {user.name}",
+        )
     for policy in _missing_policies(user.policies, seen.attached):
         if draft.exists:
             draft.problems.append(f"policy {policy.name} is not attached")
-        draft.act("AttachUserPolicy", {"UserName": user.name, "PolicyArn": policy.arn(partition)},
-                  f"attach {policy.name} to user {user.name}")
+        draft.act(
+            "AttachUserPolicy",
+            {"UserName": user.name, "PolicyArn": policy.arn(partition)},
+            f"attach {policy.name} to user {user.name}",
+        )
 
 
-def _plan_role_policies(draft: _Draft, name: str, policies: tuple[ManagedPolicy, ...], seen: Observed,
-                        partition: str) -> None:
+def _plan_role_policies(
+    draft: _Draft, name: str, policies: tuple[ManagedPolicy, ...], seen: Observed, partition: str
+) -> None:
     for policy in _missing_policies(policies, seen.attached):
         if draft.exists:
             draft.problems.append(f"policy {policy.name} is not attached")
-        draft.act("AttachRolePolicy", {"RoleName": name, "PolicyArn": policy.arn(partition)},
-                  f"attach {policy.name} to role {name}")
+        draft.act(
+            "AttachRolePolicy",
+            {"RoleName": name, "PolicyArn": policy.arn(partition)},
+            f"attach {policy.name} to role {name}",
+        )
 
 
-def _plan_service_role(draft: _Draft, role: ServiceRole, seen: Observed, partition: str,
-                       options: CreationOptions) -> None:
+def _plan_service_role(
+    draft: _Draft, role: ServiceRole, seen: Observed, partition: str, options: CreationOptions
+) -> None:
     if not draft.exists:
         draft.problems.append("role does not exist")
         draft.act(
@@ -148,7 +159,10 @@ def _plan_service_role(draft: _Draft, role: ServiceRole, seen: Observed, partiti
             draft.problems.append(f"trust policy does not let {role.service} assume it (it trusts {others})")
             draft.act(
                 "UpdateAssumeRolePolicy",
-                {"RoleName": role.name, "PolicyDocument": json.dumps(with_service_trust(seen.role.trust, role.service))},
+                {
+                    "RoleName": role.name,
+                    "PolicyDocument": json.dumps(with_service_trust(seen.role.trust, role.service)),
+                },
                 f"add {role.service} to the trust policy of role {role.name} (existing statements kept)",
             )
         if seen.role.path != "/":
@@ -168,9 +182,11 @@ def _plan_profile(draft: _Draft, profile: InstanceProfile, seen: Observed, optio
     )
     if not draft.exists:
         draft.problems.append("instance profile does not exist")
-        draft.act("CreateInstanceProfile",
-                  {"InstanceProfileName": profile.name, "Path": profile.path, **_creation_extras(options, False)},
-                  f"create instance profile {profile.name}")
+        draft.act(
+            "CreateInstanceProfile",
+            {"InstanceProfileName": profile.name, "Path": profile.path, **_creation_extras(options, False)},
+            f"create instance profile {profile.name}",
+        )
         draft.act(*add_role)
         return
     assert seen.profile is not None
@@ -209,8 +225,9 @@ def _plan_access_key(draft: _Draft, key: AccessKey, seen: Observed, deliver_key:
         )
 
 
-def plan_identity(identity: Identity, seen: Observed, partition: str, options: CreationOptions,
-                  deliver_key: bool = True) -> _Draft:
+def plan_identity(
+    identity: Identity, seen: Observed, partition: str, options: CreationOptions, deliver_key: bool = True
+) -> _Draft:
     draft = _Draft(identity, seen.exists)
     if isinstance(identity, SpotUser):
         _plan_user(draft, identity, seen, partition, options)
@@ -232,8 +249,11 @@ def plan_identity(identity: Identity, seen: Observed, partition: str, options: C
     elif isinstance(identity, ServiceLinkedRole):
         if not draft.exists:
             draft.problems.append(f"service-linked role for {identity.service} does not exist")
-            draft.act("CreateServiceLinkedRole", {"AWSServiceName": identity.service},
-                      f"create the service-linked role for {identity.service}")
+            draft.act(
+                "CreateServiceLinkedRole",
+                {"AWSServiceName": identity.service},
+                f"create the service-linked role for {identity.service}",
+            )
     else:
         raise TypeError(f"unknown identity {identity!r}")
     return draft
@@ -242,16 +262,22 @@ def plan_identity(identity: Identity, seen: Observed, partition: str, options: C
 # Apply runs actions in this order so that every action finds what it depends on; the access key comes
 # last, so a secret exists only once everything else succeeded.
 _ORDER = [
-    "CreateUser", "AttachUserPolicy", "CreateRole", "UpdateAssumeRolePolicy", "AttachRolePolicy",
-    "CreateInstanceProfile", "AddRoleToInstanceProfile", "CreateServiceLinkedRole", "CreateAccessKey",
+    "CreateUser",
+    "AttachUserPolicy",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "AttachRolePolicy",
+    "CreateInstanceProfile",
+    "AddRoleToInstanceProfile",
+    "CreateServiceLinkedRole",
+    "CreateAccessKey",
 ]
 
 
 def make_plan(desired: DesiredState, observation: Observation, partition: str, deliver_key: bool = True) -> Plan:
     """The findings for every identity and the actions that fix what the engine owns."""
     drafts = [
-        plan_identity(identity, observation[identity], partition, desired.options, deliver_key)
-        for identity in desired
+        plan_identity(identity, observation[identity], partition, desired.options, deliver_key) for identity in desired
     ]
     actions = [action for draft in drafts for action in draft.actions]
     actions.sort(key=lambda action: _ORDER.index(action.operation))  # stable: identity order within a step

@@ -36,8 +36,7 @@ def plan_json(plan: Plan, with_actions: bool) -> dict[str, Any]:
     document: dict[str, Any] = {
         "ok": plan.ok,
         "identities": [
-            {"kind": f.kind, "name": f.name, "status": f.status, "problems": list(f.problems)}
-            for f in plan.findings
+            {"kind": f.kind, "name": f.name, "status": f.status, "problems": list(f.problems)} for f in plan.findings
         ],
     }
     if with_actions:

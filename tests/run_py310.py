@@ -1,0 +1,66 @@
+"""Run the Python 3.10 test suites against a local AWS stand-in.
+
+Deadline embeds Python 3.10 with boto3, and the code that runs inside Deadline must
+work there. This script is run with the main virtualenv's Python (which has moto): it
+starts a moto stand-in in this process, then runs pytest on ``tests/unit`` and
+``tests/plugin`` with the Python 3.10 virtualenv (boto3 and pytest only), passing the
+stand-in's URL in the ``DSIS_MOTO_ENDPOINT`` environment variable.
+
+Usage: python tests/run_py310.py [extra pytest arguments]
+The Python 3.10 virtualenv is ``.venv310`` unless ``PY310_VENV`` names another one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ("tests/unit", "tests/plugin")
+
+sys.path.insert(0, str(ROOT))
+
+from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    venv = Path(os.environ.get("PY310_VENV") or ROOT / ".venv310")
+    if not venv.is_absolute():
+        venv = ROOT / venv
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"error: {python} not found; create it with 'make venv310'", file=sys.stderr)
+        return 2
+
+    dirs = [suite for suite in SUITES if (ROOT / suite).is_dir()]
+    if not dirs:
+        print(
+            f"error: no Python 3.10 test suite found (expected {' or '.join(SUITES)})",
+            file=sys.stderr,
+        )
+        return 2
+
+    with MotoStandIn() as standin:
+        env = dict(os.environ)
+        env["DSIS_MOTO_ENDPOINT"] = standin.endpoint_url
+        env["PYTHONPATH"] = str(ROOT)
+        # Never let these suites reach a real AWS account.
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            env.pop(name, None)
+        env["AWS_ACCESS_KEY_ID"] = "AKIAIOSFODNN7EXAMPLE"
+        env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
+        env["AWS_CONFIG_FILE"] = os.devnull
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        command = [str(python), "-m", "pytest", *dirs, *argv]
+        print(f"Python 3.10 suites against {standin.endpoint_url}: {' '.join(command)}", flush=True)
+        try:
+            return subprocess.call(command, cwd=ROOT, env=env)
+        except KeyboardInterrupt:
+            return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,268 @@
+"""Tests of the local AWS stand-ins (moto server and fault proxy)."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from DeadlineSpotIamSetup.standin import (
+    FaultProxy,
+    MotoStandIn,
+    refused_endpoint,
+    reset_endpoint,
+)
+
+REGION = "us-east-1"
+ASSUME_EC2 = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+
+
+def iam_client(endpoint_url: str, **config):
+    # In a botocore ``retries`` dict, ``max_attempts`` counts retries (1 = one retry);
+    # ``total_max_attempts`` counts attempts (1 = no retry).
+    options = {"retries": {"mode": "standard", "total_max_attempts": 1}}
+    options.update(config)
+    return boto3.client(
+        "iam",
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        config=Config(**options),
+    )
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def aws():
+    with MotoStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def proxy(aws):
+    with FaultProxy(aws.endpoint_url) as fault_proxy:
+        yield fault_proxy
+
+
+def test_endpoint_url_is_local(aws):
+    assert aws.endpoint_url.startswith("http://127.0.0.1:")
+    assert aws.port > 0
+
+
+def test_proxy_forwards_and_counts_actions(proxy):
+    iam = iam_client(proxy.endpoint_url)
+    with pytest.raises(ClientError) as err:
+        iam.get_role(RoleName=unique("missing"))
+    assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert proxy.actions() == ["GetRole"]
+    assert proxy.counts()["GetRole"] == 1
+    assert proxy.injected() == 0
+
+    proxy.clear()
+    assert proxy.actions() == []
+
+
+def test_proxy_forwards_request_bodies(aws, proxy):
+    name = unique("forwarded")
+    iam_client(proxy.endpoint_url).create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_EC2)
+    role = iam_client(aws.endpoint_url).get_role(RoleName=name)["Role"]
+    assert role["RoleName"] == name
+    assert proxy.counts() == {"CreateRole": 1}
+
+
+def test_injected_throttling_is_a_client_error(proxy):
+    iam = iam_client(proxy.endpoint_url)
+    proxy.inject(code="Throttling", message="Rate exceeded")
+    with pytest.raises(ClientError) as err:
+        iam.get_role(RoleName=unique("throttled"))
+    error = err.value.response
+    assert error["Error"]["Code"] == "Throttling"
+    assert error["Error"]["Message"] == "Rate exceeded"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert proxy.injected() == 1
+
+    # The fault was used up: the next request reaches the stand-in again.
+    with pytest.raises(ClientError) as err:
+        iam.get_role(RoleName=unique("throttled"))
+    assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert proxy.counts() == {"GetRole": 2}
+    assert [r.outcome for r in proxy.requests()] == ["injected", "forwarded"]
+
+
+def test_injected_throttling_is_retried_by_botocore(proxy):
+    # With ``max_attempts: 1`` botocore makes one retry, and it treats the injected
+    # error as a throttling error worth retrying.
+    iam = iam_client(proxy.endpoint_url, retries={"mode": "standard", "max_attempts": 1})
+    proxy.inject(code="Throttling")
+    with pytest.raises(ClientError) as err:
+        iam.get_role(RoleName=unique("retried"))
+    assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert err.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert [r.outcome for r in proxy.requests()] == ["injected", "forwarded"]
+
+
+def test_injection_can_target_one_action(proxy):
+    iam = iam_client(proxy.endpoint_url)
+    proxy.inject(status=403, code="AccessDenied", message="not allowed", action="CreateRole", times=2)
+    with pytest.raises(ClientError) as err:
+        iam.get_role(RoleName=unique("other"))
+    assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+    for _ in range(2):
+        with pytest.raises(ClientError) as err:
+            iam.create_role(RoleName=unique("denied"), AssumeRolePolicyDocument=ASSUME_EC2)
+        assert err.value.response["Error"]["Code"] == "AccessDenied"
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    iam.create_role(RoleName=unique("allowed"), AssumeRolePolicyDocument=ASSUME_EC2)
+    assert proxy.injected() == 2
+
+
+def test_latency_applies_per_request_but_requests_overlap(aws):
+    latency = 0.3
+    with FaultProxy(aws.endpoint_url, latency=latency) as slow:
+        iam = iam_client(slow.endpoint_url, max_pool_connections=16)
+        started = time.perf_counter()
+        iam.list_roles(MaxItems=1)
+        assert time.perf_counter() - started >= latency
+
+        def call(_):
+            return iam.list_roles(MaxItems=1)["ResponseMetadata"]["HTTPStatusCode"]
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            started = time.perf_counter()
+            statuses = list(pool.map(call, range(8)))
+            elapsed = time.perf_counter() - started
+    assert statuses == [200] * 8
+    assert latency <= elapsed < 4 * latency
+    assert slow.counts()["ListRoles"] == 9
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def test_hang_then_stop_returns_promptly(aws):
+    fault_proxy = FaultProxy(aws.endpoint_url).start()
+    fault_proxy.hang()
+    iam = iam_client(fault_proxy.endpoint_url, read_timeout=30, connect_timeout=5)
+    outcome = {}
+
+    def call():
+        try:
+            iam.get_role(RoleName=unique("hung"))
+        except (BotoCoreError, ClientError) as exc:
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    wait_for(lambda: fault_proxy.hung() == 1)
+
+    started = time.perf_counter()
+    fault_proxy.stop()
+    assert time.perf_counter() - started < 2.0
+    caller.join(timeout=5)
+    assert not caller.is_alive()
+    assert isinstance(outcome.get("error"), BotoCoreError)
+    assert fault_proxy.actions() == ["GetRole"]
+
+
+def test_hang_times_and_unhang(proxy):
+    host, port = "127.0.0.1", proxy.port
+
+    def list_roles(timeout):
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            conn.request(
+                "POST",
+                "/",
+                body="Action=ListRoles&Version=2010-05-08",
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/"
+                    "us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+                },
+            )
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    proxy.hang(times=1)
+    with pytest.raises(socket.timeout):
+        list_roles(timeout=0.3)
+    assert list_roles(timeout=5) == 200
+
+    proxy.hang()
+    proxy.unhang()
+    assert list_roles(timeout=5) == 200
+    assert proxy.hung() == 1
+    assert proxy.actions() == ["ListRoles"] * 3
+
+
+def test_unreachable_upstream_gives_bad_gateway():
+    with FaultProxy(refused_endpoint()) as fault_proxy:
+        with pytest.raises(ClientError) as err:
+            iam_client(fault_proxy.endpoint_url).get_role(RoleName="any")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+
+
+def test_refused_endpoint_refuses_connections():
+    url = refused_endpoint()
+    assert url.startswith("http://127.0.0.1:")
+    port = int(url.rsplit(":", 1)[1])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        ("spot.amazonaws.com", "AWSServiceRoleForEC2Spot"),
+        ("spotfleet.amazonaws.com", "AWSServiceRoleForEC2SpotFleet"),
+    ],
+)
+def test_service_linked_role_names_match_aws(aws, service, expected):
+    iam = iam_client(aws.endpoint_url)
+    try:
+        role = iam.create_service_linked_role(AWSServiceName=service)["Role"]
+        assert role["RoleName"] == expected
+        assert role["Path"] == f"/aws-service-role/{service}/"
+    finally:
+        try:
+            iam.delete_role(RoleName=expected)
+        except ClientError:
+            pass
+
+
+def test_managed_policies_are_loaded(aws):
+    iam = iam_client(aws.endpoint_url)
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonEC2SpotFleetTaggingRole"
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PolicyName"] == "AmazonEC2SpotFleetTaggingRole"
+
+
+def test_reset_clears_state(aws):
+    iam = iam_client(aws.endpoint_url)
+    for do_reset in (aws.reset, lambda: reset_endpoint(aws.endpoint_url)):
+        name = unique("reset")
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_EC2)
+        do_reset()
+        with pytest.raises(ClientError) as err:
+            iam.get_role(RoleName=name)
+        assert err.value.response["Error"]["Code"] == "NoSuchEntity"

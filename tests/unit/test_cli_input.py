@@ -1,0 +1,178 @@
+"""The command line refuses bad input with exit 1 and one ``error:`` line, before any AWS call."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+import DeadlineSpotIamSetup.gateway as gateway_module
+from DeadlineSpotIamSetup.cli import build_parser, main, settings_from
+from DeadlineSpotIamSetup.desired import Settings
+
+
+@pytest.fixture
+def gateway_calls(monkeypatch) -> list:
+    """Records any attempt to build the AWS gateway (and stops it there)."""
+    calls: list = []
+
+    class NoAws:
+        def __init__(self, *args, **kwargs):
+            calls.append((args, kwargs))
+            raise RuntimeError("no AWS in unit tests")
+
+    monkeypatch.setattr(gateway_module, "IamGateway", NoAws)
+    return calls
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_one_error_line(text: str) -> None:
+    lines = text.splitlines()
+    assert len(lines) == 1, text
+    assert lines[0].startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["check", "--worker-role", "Workers"], "DeadlineSpot"),
+        (["plan", "--tag", "novalue"], "KEY=VALUE"),
+        (["check", "--role-arn", "notanarn"], "role ARN"),
+        (["check", "--external-id", "xyz"], "--role-arn"),
+        (["apply", "--fleet-role", "MyFleet"], "fleet role"),
+        (["plan", "--path", "nopath"], "path"),
+        (["check", "--permissions-boundary", "arn:aws:iam::123:policy/B"], "permissions boundary"),
+        (["check", "--tag", "aws:owner=me"], "aws:"),
+        (
+            ["check", "--role-arn", "arn:aws:iam::123456789012:role/Admin", "--external-id", "x"],
+            "external ID",
+        ),
+        (["bootstrap-policy", "--account", "12"], "12-digit"),
+        (["bootstrap-policy", "--account", "12345678901a"], "12-digit"),
+        (["bootstrap-policy", "--worker-role", "Workers"], "DeadlineSpot"),
+    ],
+)
+def test_bad_input_exits_1_with_one_error_line_before_any_aws_call(argv, fragment, gateway_calls):
+    code, out, err = run(argv)
+    assert code == 1
+    assert_one_error_line(err)
+    assert fragment in err
+    assert out == ""
+    assert gateway_calls == []
+
+
+def test_apply_refuses_a_secret_destination_in_a_missing_folder_before_any_aws_call(tmp_path, gateway_calls):
+    code, _, err = run(["apply", "--secret-out", str(tmp_path / "missing" / "key.json")])
+    assert code == 1
+    assert_one_error_line(err)
+    assert "does not exist" in err
+    assert gateway_calls == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--bogus"],
+        ["frobnicate"],
+        [],
+        ["bootstrap-policy", "--partition", "aws-mars"],
+        ["check", "--worker-role"],
+    ],
+)
+def test_usage_errors_exit_1_with_one_error_line(argv, gateway_calls):
+    err = io.StringIO()
+    assert main(argv, out=io.StringIO(), err=err) == 1
+    assert_one_error_line(err.getvalue())
+    assert gateway_calls == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["check", "--help"], ["bootstrap-policy", "--help"]])
+def test_help_exits_0(argv, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv, out=io.StringIO(), err=io.StringIO())
+    assert caught.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_bootstrap_policy_prints_a_valid_json_policy_and_exits_0(gateway_calls):
+    code, out, err = run(["bootstrap-policy"])
+    assert code == 0
+    assert err == ""
+    policy = json.loads(out)
+    assert policy["Version"] == "2012-10-17"
+    assert policy["Statement"]
+    assert gateway_calls == []
+
+
+def test_bootstrap_policy_applies_partition_account_and_names():
+    code, out, _ = run(
+        [
+            "bootstrap-policy",
+            "--partition",
+            "aws-cn",
+            "--account",
+            "123456789012",
+            "--worker-role",
+            "DeadlineSpotNodes",
+            "--no-resource-tracker",
+        ]
+    )
+    assert code == 0
+    policy = json.loads(out)
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert all(r.startswith("arn:aws-cn:iam::123456789012:") for r in resources)
+    assert "arn:aws-cn:iam::123456789012:role/DeadlineSpotNodes" in resources
+    assert not [r for r in resources if "ResourceTracker" in r]
+
+
+def test_default_options_give_the_default_settings():
+    args = build_parser().parse_args(["check"])
+    assert settings_from(args) == Settings()
+
+
+def test_options_map_onto_settings():
+    args = build_parser().parse_args(
+        [
+            "plan",
+            "--spot-user",
+            "SpotAdmin",
+            "--no-access-key",
+            "--worker-role",
+            "DeadlineSpotNodes",
+            "--instance-profile",
+            "NodesProfile",
+            "--fleet-role",
+            "DeadlineSpotFleet",
+            "--no-resource-tracker",
+            "--path",
+            "/deadline/",
+            "--permissions-boundary",
+            "arn:aws:iam::123456789012:policy/B",
+            "--tag",
+            "Team=Render",
+            "--tag",
+            "Empty=",
+        ]
+    )
+    assert settings_from(args) == Settings(
+        spot_user="SpotAdmin",
+        access_key=False,
+        worker_role="DeadlineSpotNodes",
+        instance_profile="NodesProfile",
+        fleet_role="DeadlineSpotFleet",
+        resource_tracker=False,
+        path="/deadline/",
+        permissions_boundary="arn:aws:iam::123456789012:policy/B",
+        tags=(("Team", "Render"), ("Empty", "")),
+    )
+
+
+def test_spot_role_option_selects_role_credentials():
+    args = build_parser().parse_args(["check", "--spot-role", "RcsInstanceRole"])
+    assert settings_from(args).spot_role == "RcsInstanceRole"

@@ -1,0 +1,115 @@
+"""The parts of the gateway that need no AWS: secret-safe values, call counting, names, log redaction."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from DeadlineSpotIamSetup.gateway import CallCounter, NewAccessKey, _SecretRedactingFilter, _snake
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
+
+
+def test_new_access_key_repr_never_shows_the_secret():
+    key = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7NEWKEY1", SECRET)
+    for text in (repr(key), str(key), f"{key}", f"{key!r}"):
+        assert SECRET not in text
+        assert "AKIAIOSFODNN7NEWKEY1" in text
+    assert key.secret_access_key == SECRET
+
+
+def test_call_counter_totals_reads_and_writes():
+    counter = CallCounter()
+    for operation in (
+        "GetRole",
+        "GetRole",
+        "ListAccessKeys",
+        "GetCallerIdentity",
+        "CreateRole",
+        "AttachRolePolicy",
+    ):
+        counter.add(operation)
+    assert counter.total == 6
+    assert counter.writes == 2
+    assert counter.snapshot()["GetRole"] == 2
+
+
+def test_call_counter_snapshot_is_a_copy():
+    counter = CallCounter()
+    counter.add("CreateUser")
+    snapshot = counter.snapshot()
+    snapshot["CreateUser"] += 10
+    assert counter.total == 1
+
+
+def test_call_counter_counts_every_call_from_many_threads():
+    counter = CallCounter()
+
+    def hammer():
+        for _ in range(500):
+            counter.add("GetRole")
+            counter.add("CreateRole")
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counter.total == 8000
+    assert counter.writes == 4000
+
+
+@pytest.mark.parametrize(
+    ("operation", "method"),
+    [
+        ("AddRoleToInstanceProfile", "add_role_to_instance_profile"),
+        ("CreateRole", "create_role"),
+        ("UpdateAssumeRolePolicy", "update_assume_role_policy"),
+        ("CreateServiceLinkedRole", "create_service_linked_role"),
+        ("ListAttachedUserPolicies", "list_attached_user_policies"),
+    ],
+)
+def test_snake_turns_an_operation_into_its_boto3_method_name(operation, method):
+    assert _snake(operation) == method
+
+
+def _record(message: str, *args, name: str = "botocore.parsers") -> logging.LogRecord:
+    return logging.LogRecord(name, logging.DEBUG, __file__, 1, message, args, None)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        f"Response body:\n<AccessKey><SecretAccessKey>{SECRET}</SecretAccessKey></AccessKey>",
+        f"credentials: aws_secret_access_key={SECRET}",
+    ],
+)
+def test_redacting_filter_drops_records_holding_a_secret(message):
+    assert _SecretRedactingFilter().filter(_record(message)) is False
+
+
+def test_redacting_filter_drops_a_secret_passed_as_a_format_argument():
+    assert (
+        _SecretRedactingFilter().filter(_record("Response body: %s", b"<SecretAccessKey>x</SecretAccessKey>")) is False
+    )
+
+
+def test_redacting_filter_keeps_other_records():
+    assert _SecretRedactingFilter().filter(_record("Response headers: %s", {"x-amzn-RequestId": "abc"})) is True
+
+
+def test_botocore_parser_debug_record_with_a_secret_never_reaches_a_handler(caplog):
+    logger = logging.getLogger("botocore.parsers")
+    with caplog.at_level(logging.DEBUG, logger="botocore.parsers"):
+        logger.debug(
+            "Response body:\n%s",
+            b"<CreateAccessKeyResult><AccessKey><SecretAccessKey>"
+            + SECRET.encode()
+            + b"</SecretAccessKey></AccessKey></CreateAccessKeyResult>",
+        )
+        logger.debug("Response headers: %s", {"x-amzn-RequestId": "abc"})
+    messages = [record.getMessage() for record in caplog.records if record.name == "botocore.parsers"]
+    assert messages == ["Response headers: {'x-amzn-RequestId': 'abc'}"]
+    assert SECRET not in caplog.text

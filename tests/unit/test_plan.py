@@ -1,0 +1,484 @@
+"""The pure planner: findings, actions and manual steps from hand-built observations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from DeadlineSpotIamSetup.desired import (
+    SPOT_ADMIN_POLICY,
+    TRACKER_ADMIN_POLICY,
+    WORKER_POLICY,
+    AccessKey,
+    CredentialsRole,
+    DesiredState,
+    InstanceProfile,
+    ServiceLinkedRole,
+    ServiceRole,
+    Settings,
+    SpotUser,
+    desired_state,
+)
+from DeadlineSpotIamSetup.errors import InvalidSettings
+from DeadlineSpotIamSetup.gateway import AccessKeyInfo, ProfileInfo, RoleInfo
+from DeadlineSpotIamSetup.observe import Observation, Observed
+from DeadlineSpotIamSetup.plan import Plan, make_plan
+from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
+
+ACCOUNT = "123456789012"
+
+
+def arns(policies, partition="aws") -> frozenset[str]:
+    return frozenset(policy.arn(partition) for policy in policies)
+
+
+def present(identity, partition="aws") -> Observed:
+    """What IAM holds for ``identity`` when it is exactly as desired."""
+    iam = f"arn:{partition}:iam::{ACCOUNT}"
+    if isinstance(identity, (SpotUser, CredentialsRole)):
+        return Observed(True, attached=arns(identity.policies, partition))
+    if isinstance(identity, AccessKey):
+        return Observed(True, keys=(AccessKeyInfo("AKIAACTIVEKEY0000001", True, None),))
+    if isinstance(identity, ServiceRole):
+        role = RoleInfo(f"{iam}:role/{identity.name}", "/", service_trust_policy(identity.service))
+        return Observed(True, attached=arns(identity.policies, partition), role=role)
+    if isinstance(identity, InstanceProfile):
+        profile = ProfileInfo(f"{iam}:instance-profile{identity.path}{identity.name}", (identity.role_name,))
+        return Observed(True, profile=profile)
+    if isinstance(identity, ServiceLinkedRole):
+        path = f"/aws-service-role/{identity.service}/"
+        role = RoleInfo(f"{iam}:role{path}{identity.name}", path, service_trust_policy(identity.service))
+        return Observed(True, role=role)
+    raise TypeError(identity)
+
+
+def empty_account(desired: DesiredState) -> Observation:
+    return Observation({identity: Observed(False) for identity in desired})
+
+
+def complete_account(desired: DesiredState, partition="aws", **changes: Observed) -> Observation:
+    """Every identity in place, except the kinds (``worker_role=...``) given in ``changes``."""
+    observed = {}
+    for identity in desired:
+        key = identity.kind.replace("-", "_")
+        observed[identity] = changes.get(key) or present(identity, partition)
+    return Observation(observed)
+
+
+def one(desired: DesiredState, kind: str):
+    (identity,) = desired.of_kind(kind)
+    return identity
+
+
+def finding(plan: Plan, kind: str):
+    (found,) = [f for f in plan.findings if f.kind == kind]
+    return found
+
+
+def others_ok(plan: Plan, kind: str) -> bool:
+    return all(f.status == "ok" for f in plan.findings if f.kind != kind)
+
+
+def operations(plan: Plan) -> list[str]:
+    return [action.operation for action in plan.actions]
+
+
+DEFAULT = desired_state(Settings())
+
+
+# -- empty and complete accounts ------------------------------------------------------------------
+
+
+def test_empty_account_reports_every_identity_missing():
+    plan = make_plan(DEFAULT, empty_account(DEFAULT), "aws")
+    assert [f.status for f in plan.findings] == ["missing"] * len(DEFAULT.identities)
+    assert all(f.problems for f in plan.findings)
+    assert not plan.ok
+    assert plan.manual == ()
+
+
+def test_empty_account_plans_one_create_per_identity_and_every_attachment():
+    plan = make_plan(DEFAULT, empty_account(DEFAULT), "aws")
+    targets = sorted(
+        (
+            a.operation,
+            a.params.get("RoleName")
+            or a.params.get("UserName")
+            or a.params.get("InstanceProfileName")
+            or a.params.get("AWSServiceName"),
+            a.params.get("PolicyArn"),
+        )
+        for a in plan.actions
+    )
+    admin, tracker_admin = SPOT_ADMIN_POLICY.arn("aws"), TRACKER_ADMIN_POLICY.arn("aws")
+    assert targets == sorted(
+        [
+            ("CreateUser", "DeadlineSpotEventPluginAdmin", None),
+            ("AttachUserPolicy", "DeadlineSpotEventPluginAdmin", admin),
+            ("AttachUserPolicy", "DeadlineSpotEventPluginAdmin", tracker_admin),
+            ("CreateRole", "DeadlineSpotWorker", None),
+            ("CreateRole", "aws-ec2-spot-fleet-tagging-role", None),
+            ("CreateRole", "DeadlineResourceTrackerAccessRole", None),
+            ("AttachRolePolicy", "DeadlineSpotWorker", WORKER_POLICY.arn("aws")),
+            (
+                "AttachRolePolicy",
+                "aws-ec2-spot-fleet-tagging-role",
+                "arn:aws:iam::aws:policy/service-role/AmazonEC2SpotFleetTaggingRole",
+            ),
+            (
+                "AttachRolePolicy",
+                "DeadlineResourceTrackerAccessRole",
+                "arn:aws:iam::aws:policy/AWSThinkboxDeadlineResourceTrackerAccessPolicy",
+            ),
+            ("CreateInstanceProfile", "DeadlineSpotWorker", None),
+            ("AddRoleToInstanceProfile", "DeadlineSpotWorker", None),
+            ("CreateServiceLinkedRole", "spot.amazonaws.com", None),
+            ("CreateServiceLinkedRole", "spotfleet.amazonaws.com", None),
+            ("CreateAccessKey", "DeadlineSpotEventPluginAdmin", None),
+        ]
+    )
+
+
+def test_empty_account_actions_run_in_dependency_order_ending_with_the_access_key():
+    ops = operations(make_plan(DEFAULT, empty_account(DEFAULT), "aws"))
+
+    def last(op):
+        return max(i for i, o in enumerate(ops) if o == op)
+
+    def first(op):
+        return min(i for i, o in enumerate(ops) if o == op)
+
+    assert ops[-1] == "CreateAccessKey"
+    assert ops.count("CreateAccessKey") == 1
+    assert last("CreateUser") < first("AttachUserPolicy")
+    assert last("CreateRole") < first("AttachRolePolicy")
+    assert last("CreateRole") < first("AddRoleToInstanceProfile")
+    assert last("CreateInstanceProfile") < first("AddRoleToInstanceProfile")
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_policy_arns_are_planned_in_the_given_partition(partition):
+    plan = make_plan(DEFAULT, empty_account(DEFAULT), partition)
+    policy_arns = [a.params["PolicyArn"] for a in plan.actions if "PolicyArn" in a.params]
+    assert len(policy_arns) == 5
+    assert all(arn.startswith(f"arn:{partition}:iam::aws:policy/") for arn in policy_arns)
+
+
+def test_created_roles_trust_their_service_at_the_root_path():
+    plan = make_plan(DEFAULT, empty_account(DEFAULT), "aws")
+    created = {a.params["RoleName"]: a.params for a in plan.actions if a.operation == "CreateRole"}
+    expected = {
+        "DeadlineSpotWorker": "ec2.amazonaws.com",
+        "aws-ec2-spot-fleet-tagging-role": "spotfleet.amazonaws.com",
+        "DeadlineResourceTrackerAccessRole": "lambda.amazonaws.com",
+    }
+    assert set(created) == set(expected)
+    for name, service in expected.items():
+        assert trusted_services(json.loads(created[name]["AssumeRolePolicyDocument"])) == {service}
+        assert created[name]["Path"] == "/"
+
+
+def test_creates_carry_boundary_and_tags_but_instance_profile_gets_no_boundary():
+    boundary = "arn:aws:iam::123456789012:policy/Boundary"
+    desired = desired_state(Settings(permissions_boundary=boundary, tags=(("Team", "Render"),)))
+    plan = make_plan(desired, empty_account(desired), "aws")
+    creates = {a.operation: a.params for a in plan.actions if a.operation.startswith("Create")}
+    tags = [{"Key": "Team", "Value": "Render"}]
+    for operation in ("CreateUser", "CreateRole"):
+        assert creates[operation]["PermissionsBoundary"] == boundary
+        assert creates[operation]["Tags"] == tags
+    assert creates["CreateInstanceProfile"]["Tags"] == tags
+    assert "PermissionsBoundary" not in creates["CreateInstanceProfile"]
+
+
+def test_creates_carry_no_boundary_or_tags_unless_asked():
+    plan = make_plan(DEFAULT, empty_account(DEFAULT), "aws")
+    for action in plan.actions:
+        assert "Tags" not in action.params
+        assert "PermissionsBoundary" not in action.params
+
+
+def test_user_and_instance_profile_are_created_at_the_configured_path():
+    desired = desired_state(Settings(path="/deadline/"))
+    plan = make_plan(desired, empty_account(desired), "aws")
+    paths = {a.operation: a.params.get("Path") for a in plan.actions}
+    assert paths["CreateUser"] == "/deadline/"
+    assert paths["CreateInstanceProfile"] == "/deadline/"
+    assert paths["CreateRole"] == "/"
+
+
+def test_complete_account_is_all_ok_with_nothing_to_do():
+    plan = make_plan(DEFAULT, complete_account(DEFAULT), "aws")
+    assert [f.status for f in plan.findings] == ["ok"] * len(DEFAULT.identities)
+    assert all(f.problems == () for f in plan.findings)
+    assert plan.actions == ()
+    assert plan.manual == ()
+    assert plan.ok
+
+
+def test_policies_attached_in_another_partition_count_as_attached():
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, partition="aws-cn"), "aws")
+    assert plan.ok
+    assert plan.actions == ()
+
+
+def test_findings_follow_the_order_of_the_desired_identities():
+    plan = make_plan(DEFAULT, complete_account(DEFAULT), "aws")
+    assert [f.identity for f in plan.findings] == list(DEFAULT.identities)
+
+
+# -- drift ------------------------------------------------------------------------------------------
+
+
+def test_role_trusting_the_wrong_service_gets_its_trust_extended_keeping_the_old_statement():
+    worker = one(DEFAULT, "worker-role")
+    old = service_trust_policy("lambda.amazonaws.com")
+    seen = Observed(
+        True,
+        attached=arns(worker.policies),
+        role=RoleInfo(f"arn:aws:iam::{ACCOUNT}:role/{worker.name}", "/", old),
+    )
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=seen), "aws")
+    found = finding(plan, "worker-role")
+    assert found.status == "drift"
+    assert any("ec2.amazonaws.com" in problem and "lambda.amazonaws.com" in problem for problem in found.problems)
+    (action,) = plan.actions
+    assert action.operation == "UpdateAssumeRolePolicy"
+    assert action.params["RoleName"] == worker.name
+    document = json.loads(action.params["PolicyDocument"])
+    assert old["Statement"][0] in document["Statement"]
+    assert trusted_services(document) == {"lambda.amazonaws.com", "ec2.amazonaws.com"}
+    assert others_ok(plan, "worker-role")
+
+
+def test_role_trusting_the_china_spelling_of_its_service_is_ok():
+    worker = one(DEFAULT, "worker-role")
+    seen = Observed(
+        True,
+        attached=arns(worker.policies),
+        role=RoleInfo(
+            f"arn:aws-cn:iam::{ACCOUNT}:role/{worker.name}", "/", service_trust_policy("ec2.amazonaws.com.cn")
+        ),
+    )
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=seen), "aws-cn")
+    assert plan.ok
+    assert plan.actions == ()
+
+
+def test_missing_role_attachment_plans_only_that_attach():
+    worker = one(DEFAULT, "worker-role")
+    seen = present(worker)
+    seen = Observed(True, attached=frozenset(), role=seen.role)
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=seen), "aws")
+    assert finding(plan, "worker-role").status == "drift"
+    assert [(a.operation, a.params) for a in plan.actions] == [
+        ("AttachRolePolicy", {"RoleName": worker.name, "PolicyArn": WORKER_POLICY.arn("aws")})
+    ]
+    assert others_ok(plan, "worker-role")
+
+
+def test_missing_user_attachment_plans_only_that_attach():
+    seen = Observed(True, attached=arns([SPOT_ADMIN_POLICY]))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, spot_user=seen), "aws")
+    found = finding(plan, "spot-user")
+    assert found.status == "drift"
+    assert found.problems == (f"policy {TRACKER_ADMIN_POLICY.name} is not attached",)
+    assert [(a.operation, a.params) for a in plan.actions] == [
+        (
+            "AttachUserPolicy",
+            {"UserName": "DeadlineSpotEventPluginAdmin", "PolicyArn": TRACKER_ADMIN_POLICY.arn("aws")},
+        )
+    ]
+
+
+def test_extra_policies_attached_by_an_admin_are_never_detached():
+    extra = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess", f"arn:aws:iam::{ACCOUNT}:policy/Custom"})
+    changes = {}
+    for identity in DEFAULT:
+        seen = present(identity)
+        if seen.attached:
+            seen = Observed(True, attached=seen.attached | extra, role=seen.role)
+        changes[identity.kind.replace("-", "_")] = seen
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, **changes), "aws")
+    assert plan.ok
+    assert plan.actions == ()
+
+
+def test_no_plan_ever_detaches_or_deletes_anything():
+    worker = one(DEFAULT, "worker-role")
+    wrong = Observed(
+        True,
+        attached=frozenset({"arn:aws:iam::aws:policy/AdministratorAccess"}),
+        role=RoleInfo(
+            "arn:aws:iam::123456789012:role/x/DeadlineSpotWorker",
+            "/x/",
+            service_trust_policy("lambda.amazonaws.com"),
+        ),
+    )
+    profile = Observed(
+        True,
+        profile=ProfileInfo("arn:aws:iam::123456789012:instance-profile/DeadlineSpotWorker", ("OtherRole",)),
+    )
+    keys = Observed(True, keys=(AccessKeyInfo("AKIA1", False, None), AccessKeyInfo("AKIA2", False, None)))
+    plan = make_plan(
+        DEFAULT,
+        complete_account(DEFAULT, worker_role=wrong, instance_profile=profile, access_key=keys),
+        "aws",
+    )
+    assert operations(plan)  # something to do, yet ...
+    assert not [op for op in operations(plan) if op.startswith(("Detach", "Delete", "Remove"))]
+    assert worker.name in {a.params.get("RoleName") for a in plan.actions}
+
+
+def test_instance_profile_holding_no_role_gets_the_worker_role_added():
+    seen = Observed(True, profile=ProfileInfo("arn:aws:iam::123456789012:instance-profile/DeadlineSpotWorker", ()))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, instance_profile=seen), "aws")
+    assert finding(plan, "instance-profile").status == "drift"
+    assert [(a.operation, a.params) for a in plan.actions] == [
+        (
+            "AddRoleToInstanceProfile",
+            {"InstanceProfileName": "DeadlineSpotWorker", "RoleName": "DeadlineSpotWorker"},
+        )
+    ]
+    assert plan.manual == ()
+
+
+def test_instance_profile_holding_another_role_is_left_to_an_admin():
+    seen = Observed(
+        True,
+        profile=ProfileInfo("arn:aws:iam::123456789012:instance-profile/DeadlineSpotWorker", ("SomeoneElsesRole",)),
+    )
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, instance_profile=seen), "aws")
+    found = finding(plan, "instance-profile")
+    assert found.status == "drift"
+    assert plan.actions == ()
+    (manual,) = plan.manual
+    assert "SomeoneElsesRole" in manual and "DeadlineSpotWorker" in manual
+    assert not plan.ok
+
+
+def test_role_at_another_path_is_drift_left_to_an_admin():
+    worker = one(DEFAULT, "worker-role")
+    seen = Observed(
+        True,
+        attached=arns(worker.policies),
+        role=RoleInfo(
+            f"arn:aws:iam::{ACCOUNT}:role/custom/{worker.name}",
+            "/custom/",
+            service_trust_policy(worker.service),
+        ),
+    )
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=seen), "aws")
+    found = finding(plan, "worker-role")
+    assert found.status == "drift"
+    assert any("/custom/" in problem for problem in found.problems)
+    assert plan.actions == ()
+    (manual,) = plan.manual
+    assert manual.startswith(f"worker-role {worker.name}:")
+    assert "/custom/" in manual
+
+
+def test_user_with_only_an_inactive_key_gets_a_new_key():
+    seen = Observed(True, keys=(AccessKeyInfo("AKIAOLD", False, None),))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, access_key=seen), "aws")
+    found = finding(plan, "access-key")
+    assert found.status == "drift"
+    assert "inactive" in found.problems[0]
+    assert [(a.operation, a.params) for a in plan.actions] == [
+        ("CreateAccessKey", {"UserName": "DeadlineSpotEventPluginAdmin"})
+    ]
+
+
+def test_user_with_one_active_key_among_inactive_ones_is_ok():
+    seen = Observed(True, keys=(AccessKeyInfo("AKIAOLD", False, None), AccessKeyInfo("AKIANEW", True, None)))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, access_key=seen), "aws")
+    assert finding(plan, "access-key").status == "ok"
+    assert plan.actions == ()
+
+
+def test_existing_user_without_any_key_reports_the_key_missing():
+    seen = Observed(True, keys=())
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, access_key=seen), "aws")
+    assert finding(plan, "access-key").status == "missing"
+    assert operations(plan) == ["CreateAccessKey"]
+
+
+def test_user_with_two_inactive_keys_gets_no_new_key_but_a_manual_step():
+    seen = Observed(True, keys=(AccessKeyInfo("AKIA1", False, None), AccessKeyInfo("AKIA2", False, None)))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, access_key=seen), "aws")
+    assert finding(plan, "access-key").status == "drift"
+    assert "CreateAccessKey" not in operations(plan)
+    (manual,) = plan.manual
+    assert manual.startswith("access-key DeadlineSpotEventPluginAdmin:")
+    assert "2" in manual and "limit" in manual
+
+
+def test_without_a_place_to_deliver_the_secret_no_key_is_planned():
+    plan = make_plan(DEFAULT, empty_account(DEFAULT), "aws", deliver_key=False)
+    assert "CreateAccessKey" not in operations(plan)
+    assert "CreateUser" in operations(plan)
+    assert finding(plan, "access-key").status == "missing"
+    assert [m for m in plan.manual if m.startswith("access-key DeadlineSpotEventPluginAdmin:")]
+
+
+def test_credentials_role_missing_is_never_created_only_reported():
+    desired = desired_state(Settings(spot_role="RcsInstanceRole"))
+    plan = make_plan(desired, empty_account(desired), "aws")
+    found = finding(plan, "spot-role")
+    assert found.status == "missing"
+    created_roles = {a.params["RoleName"] for a in plan.actions if a.operation == "CreateRole"}
+    assert "RcsInstanceRole" not in created_roles
+    assert not [a for a in plan.actions if a.params.get("RoleName") == "RcsInstanceRole"]
+    assert [m for m in plan.manual if m.startswith("spot-role RcsInstanceRole:")]
+    assert "CreateUser" not in operations(plan)
+    assert "CreateAccessKey" not in operations(plan)
+
+
+def test_existing_credentials_role_gets_its_missing_policies_attached():
+    desired = desired_state(Settings(spot_role="RcsInstanceRole"))
+    seen = Observed(True, attached=frozenset())
+    plan = make_plan(desired, complete_account(desired, spot_role=seen), "aws")
+    assert finding(plan, "spot-role").status == "drift"
+    assert [(a.operation, a.params["PolicyArn"]) for a in plan.actions] == [
+        ("AttachRolePolicy", SPOT_ADMIN_POLICY.arn("aws")),
+        ("AttachRolePolicy", TRACKER_ADMIN_POLICY.arn("aws")),
+    ]
+
+
+def test_missing_service_linked_role_is_created_by_service_name():
+    spot = next(i for i in DEFAULT.of_kind("service-linked-role") if i.service == "spot.amazonaws.com")
+    observed = complete_account(DEFAULT).observed
+    observed[spot] = Observed(False)
+    plan = make_plan(DEFAULT, Observation(observed), "aws")
+    assert [(a.operation, a.params) for a in plan.actions] == [
+        ("CreateServiceLinkedRole", {"AWSServiceName": "spot.amazonaws.com"})
+    ]
+
+
+def test_plan_is_not_ok_when_only_manual_work_remains():
+    seen = Observed(
+        True, profile=ProfileInfo("arn:aws:iam::123456789012:instance-profile/DeadlineSpotWorker", ("Other",))
+    )
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, instance_profile=seen), "aws")
+    assert plan.actions == ()
+    assert not plan.ok
+
+
+def test_plan_ok_does_not_depend_on_key_delivery_when_a_key_exists():
+    assert make_plan(DEFAULT, complete_account(DEFAULT), "aws", deliver_key=False).ok
+
+
+def test_observation_partition_comes_from_any_returned_arn():
+    assert complete_account(DEFAULT, partition="aws-cn").partition == "aws-cn"
+    assert empty_account(DEFAULT).partition is None
+
+
+def test_one_role_name_is_never_created_twice_in_one_plan():
+    try:
+        desired = desired_state(Settings(fleet_role="DeadlineSpotWorker"))
+    except InvalidSettings:
+        return  # refusing the shared name is a fix as good as planning it once
+    plan = make_plan(desired, empty_account(desired), "aws")
+    created = [a.params["RoleName"] for a in plan.actions if a.operation == "CreateRole"]
+    assert len(created) == len(set(created))

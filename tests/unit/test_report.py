@@ -1,0 +1,112 @@
+"""Rendering findings and plans as aligned text and as JSON."""
+
+from __future__ import annotations
+
+import json
+
+from DeadlineSpotIamSetup.desired import ServiceRole, Settings, SpotUser, desired_state
+from DeadlineSpotIamSetup.observe import Observation, Observed
+from DeadlineSpotIamSetup.plan import Finding, Plan, make_plan
+from DeadlineSpotIamSetup.report import action_lines, finding_lines, manual_lines, plan_json, summary_line
+
+DESIRED = desired_state(Settings())
+
+
+def empty_plan() -> Plan:
+    return make_plan(DESIRED, Observation({i: Observed(False) for i in DESIRED}), "aws")
+
+
+def mixed_findings() -> tuple[Finding, ...]:
+    user = SpotUser("A", ())
+    role = ServiceRole("worker-role", "DeadlineSpotWorkerLongName", "ec2.amazonaws.com", ())
+    fleet = ServiceRole("fleet-role", "Fleet", "spotfleet.amazonaws.com", ())
+    return (
+        Finding(user, "ok"),
+        Finding(role, "missing", ("role does not exist",)),
+        Finding(fleet, "drift", ("first problem", "second problem")),
+    )
+
+
+def test_finding_lines_align_status_kind_name_and_problems_in_columns():
+    findings = mixed_findings()
+    lines = finding_lines(findings)
+    assert len(lines) == len(findings)
+    pairs = list(zip(lines, findings, strict=True))
+    name_columns = {line.index(f" {f.name}", 2 + 8 + 1 + len(f.kind)) + 1 for line, f in pairs}
+    assert len(name_columns) == 1
+    problem_columns = {line.index("; ".join(f.problems)) for line, f in pairs if f.problems}
+    assert len(problem_columns) == 1
+    for line, f in pairs:
+        assert line.split()[0] == f.status
+        assert line.split()[1] == f.kind
+        assert line[2:].startswith(f.status)
+
+
+def test_finding_lines_join_problems_and_leave_no_trailing_space():
+    lines = finding_lines(mixed_findings())
+    assert lines[0] == lines[0].rstrip()
+    assert lines[0].endswith(" A")
+    assert lines[2].endswith("first problem; second problem")
+
+
+def test_finding_lines_of_a_real_plan_name_every_identity():
+    plan = empty_plan()
+    lines = finding_lines(plan.findings)
+    for line, f in zip(lines, plan.findings, strict=True):
+        assert f.name in line and f.kind in line and "missing" in line
+
+
+def test_summary_line_counts_identities_needing_attention():
+    text = summary_line(empty_plan())
+    assert "8 of 8" in text
+    plan = Plan(mixed_findings(), (), ())
+    assert "2 of 3" in summary_line(plan)
+
+
+def test_summary_line_says_all_in_place_when_every_finding_is_ok():
+    findings = tuple(Finding(f.identity, "ok") for f in mixed_findings())
+    text = summary_line(Plan(findings, (), ()))
+    assert "3" in text and "in place" in text
+    assert "attention" not in text
+
+
+def test_action_and_manual_lines_are_numbered_and_bulleted():
+    plan = empty_plan()
+    lines = action_lines(plan)
+    assert len(lines) == len(plan.actions)
+    assert lines[0] == f"  1. {plan.actions[0].summary}"
+    assert lines[-1].startswith(f"  {len(plan.actions)}. ")
+    manual_plan = Plan((), (), ("spot-role X: do this", "access-key Y: do that"))
+    assert manual_lines(manual_plan) == ["  - spot-role X: do this", "  - access-key Y: do that"]
+
+
+def test_plan_json_lists_identities_without_actions_unless_asked():
+    plan = empty_plan()
+    document = plan_json(plan, with_actions=False)
+    assert set(document) == {"ok", "identities"}
+    assert document["ok"] is False
+    assert len(document["identities"]) == len(plan.findings)
+    for entry, f in zip(document["identities"], plan.findings, strict=True):
+        assert entry == {"kind": f.kind, "name": f.name, "status": f.status, "problems": list(f.problems)}
+    json.dumps(document)
+
+
+def test_plan_json_with_actions_lists_operations_params_and_manual_steps():
+    plan = empty_plan()
+    document = plan_json(plan, with_actions=True)
+    assert {"ok", "identities", "actions"} <= set(document)
+    assert [a["operation"] for a in document["actions"]] == [a.operation for a in plan.actions]
+    assert all(set(a) >= {"operation", "summary", "params"} for a in document["actions"])
+    assert document["actions"][-1]["params"] == {"UserName": "DeadlineSpotEventPluginAdmin"}
+    assert document["manual"] == list(plan.manual)
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_plan_json_of_a_plan_with_every_identity_in_place_is_ok_with_no_actions():
+    ok_plan = Plan(tuple(Finding(f.identity, "ok") for f in empty_plan().findings), (), ())
+    document = plan_json(ok_plan, with_actions=True)
+    assert document["ok"] is True
+    assert document["actions"] == []
+    assert document["manual"] == []
+    assert [i["status"] for i in document["identities"]] == ["ok"] * len(DESIRED.identities)
+    assert all(i["problems"] == [] for i in document["identities"])

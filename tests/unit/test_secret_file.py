@@ -1,0 +1,107 @@
+"""Delivering a new access key to a file only its owner can read."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
+from DeadlineSpotIamSetup.gateway import NewAccessKey
+from DeadlineSpotIamSetup.secret_file import check_secret_destination, write_secret_file
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
+KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7NEWKEY1", SECRET)
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+
+
+def test_secret_file_holds_exactly_the_key_id_and_secret(tmp_path: Path):
+    target = tmp_path / "key.json"
+    write_secret_file(target, KEY)
+    assert json.loads(target.read_text(encoding="utf-8")) == {
+        "AccessKeyId": "AKIAIOSFODNN7NEWKEY1",
+        "SecretAccessKey": SECRET,
+    }
+
+
+@posix_only
+def test_secret_file_is_readable_by_its_owner_only(tmp_path: Path):
+    target = tmp_path / "key.json"
+    old_umask = os.umask(0)  # even a permissive umask must not widen the mode
+    try:
+        write_secret_file(target, KEY)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@posix_only
+def test_existing_file_is_replaced_not_rewritten_in_place(tmp_path: Path):
+    target = tmp_path / "key.json"
+    target.write_text("old content\n", encoding="utf-8")
+    target.chmod(0o644)
+    with open(target, encoding="utf-8") as reader:  # a reader that opened the old file ...
+        write_secret_file(target, KEY)
+        assert reader.read() == "old content\n"  # ... still sees it whole: a rename, not a truncate
+    assert json.loads(target.read_text(encoding="utf-8"))["AccessKeyId"] == "AKIAIOSFODNN7NEWKEY1"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_no_temporary_file_is_left_behind(tmp_path: Path):
+    write_secret_file(tmp_path / "key.json", KEY)
+    write_secret_file(tmp_path / "key.json", KEY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.json"]
+
+
+def test_failed_write_raises_a_setup_error_without_the_secret_and_leaves_no_temporary_file(tmp_path: Path):
+    target = tmp_path / "occupied"
+    target.mkdir()
+    (target / "inside").write_text("x", encoding="utf-8")  # a non-empty folder cannot be replaced by a file
+    with pytest.raises(SetupError) as caught:
+        write_secret_file(target, KEY)
+    assert SECRET not in str(caught.value)
+    assert str(target) in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["occupied"]
+
+
+def test_check_secret_destination_accepts_a_new_file_in_an_existing_folder(tmp_path: Path):
+    target = tmp_path / "key.json"
+    assert check_secret_destination(target) == target
+
+
+def test_check_secret_destination_accepts_a_bare_file_name_in_the_current_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert check_secret_destination(Path("key.json")) == Path("key.json")
+
+
+def test_check_secret_destination_expands_the_home_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    assert check_secret_destination(Path("~/key.json")) == tmp_path / "key.json"
+
+
+def test_check_secret_destination_refuses_a_directory(tmp_path: Path):
+    with pytest.raises(InvalidSettings, match="is a directory"):
+        check_secret_destination(tmp_path)
+
+
+def test_check_secret_destination_refuses_a_missing_folder(tmp_path: Path):
+    with pytest.raises(InvalidSettings, match="does not exist"):
+        check_secret_destination(tmp_path / "missing" / "key.json")
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="needs POSIX modes and a non-root user")
+def test_check_secret_destination_refuses_a_read_only_folder(tmp_path: Path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(InvalidSettings, match="not writable"):
+            check_secret_destination(folder / "key.json")
+    finally:
+        folder.chmod(0o700)
