@@ -271,6 +271,9 @@ class _ProxyHTTPServer(ThreadingHTTPServer):
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FaultProxy"
+    # Replies go out as two writes (headers, body); with Nagle's algorithm the body would wait for the
+    # client's delayed ACK (~40 ms) on every request after the first of a kept-alive connection.
+    disable_nagle_algorithm = True
     server: _ProxyHTTPServer
 
     def setup(self) -> None:

@@ -1,0 +1,467 @@
+"""Benchmark of ``python -m DeadlineSpotIamSetup check`` (and apply) as a whole process.
+
+Starts an in-process moto stand-in and a FaultProxy in front of it that waits ``--latency`` seconds before
+answering each request (100 ms by default, like a distant AWS endpoint), then times complete subprocesses:
+
+  1   check on a complete account (the warm check)
+  2   check on an empty account (moto reset before each repetition)
+  3   apply --secret-out FILE on an empty account (moto reset before each repetition)
+  4   baseline: a plain boto3 script making the same 11 reads one after the other
+  5a  irreducible: python -c "import boto3"
+  5b  irreducible: import boto3, one IAM client, one parallel round of the same 11 reads
+
+API calls are counted by the proxy (reads are IAM Get*/List*, writes every other IAM action, STS apart).
+Repetitions are interleaved (one round runs every scenario once) so machine noise hits all scenarios alike.
+This script prints figures; it asserts nothing about time.
+
+Usage: python3 benchmarks/bench_check.py [--latency S] [--repeat N] [--warmup N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from DeadlineSpotIamSetup.standin import FaultProxy, MotoStandIn, reset_endpoint  # noqa: E402
+
+PACKAGE = "DeadlineSpotIamSetup"
+RUN_TIMEOUT = 180.0  # seconds; a child running longer is killed and the benchmark stops
+MAX_REPEAT = 100
+MAX_WARMUP = 10
+
+# Targets for the warm check (scenario 1).
+TARGET_MAX_CALLS = 11
+TARGET_MAX_WRITES = 0
+TARGET_MAX_RATIO = 1.2
+
+# The reads a check of the default identities needs, by name: (boto3 method, parameters).
+SPOT_USER = "DeadlineSpotEventPluginAdmin"
+WORKER_ROLE = "DeadlineSpotWorker"
+FLEET_ROLE = "aws-ec2-spot-fleet-tagging-role"
+TRACKER_ROLE = "DeadlineResourceTrackerAccessRole"
+READS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("list_attached_user_policies", {"UserName": SPOT_USER}),
+    ("list_access_keys", {"UserName": SPOT_USER}),
+    ("get_role", {"RoleName": WORKER_ROLE}),
+    ("list_attached_role_policies", {"RoleName": WORKER_ROLE}),
+    ("get_role", {"RoleName": FLEET_ROLE}),
+    ("list_attached_role_policies", {"RoleName": FLEET_ROLE}),
+    ("get_role", {"RoleName": TRACKER_ROLE}),
+    ("list_attached_role_policies", {"RoleName": TRACKER_ROLE}),
+    ("get_instance_profile", {"InstanceProfileName": WORKER_ROLE}),
+    ("get_role", {"RoleName": "AWSServiceRoleForEC2Spot"}),
+    ("get_role", {"RoleName": "AWSServiceRoleForEC2SpotFleet"}),
+)
+
+SEQUENTIAL_SCRIPT = f"""\
+import sys
+import boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1])
+for method, params in {READS!r}:
+    getattr(iam, method)(**params)
+"""
+
+PARALLEL_SCRIPT = f"""\
+import sys
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+from botocore.config import Config
+reads = {READS!r}
+iam = boto3.client("iam", endpoint_url=sys.argv[1], config=Config(max_pool_connections=16))
+with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+    for future in [pool.submit(getattr(iam, method), **params) for method, params in reads]:
+        future.result()
+"""
+
+# STS actions (IAM has no action of these names); every other action is IAM's.
+STS_ACTIONS = frozenset(
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "DecodeAuthorizationMessage",
+        "GetAccessKeyInfo",
+        "GetCallerIdentity",
+        "GetFederationToken",
+        "GetSessionToken",
+    }
+)
+
+COMPLETE, EMPTY = "complete", "empty"
+
+
+def classify(actions: Counter) -> dict[str, int]:
+    """Split a Counter of actions into reads (IAM Get*/List*), writes (other IAM), sts and other (unknown)."""
+    calls = {"total": 0, "reads": 0, "writes": 0, "sts": 0, "other": 0}
+    for action, n in actions.items():
+        calls["total"] += n
+        if action is None:
+            calls["other"] += n
+        elif action in STS_ACTIONS:
+            calls["sts"] += n
+        elif action.startswith(("Get", "List")):
+            calls["reads"] += n
+        else:
+            calls["writes"] += n
+    return calls
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    argv: Callable[[str], list[str]]  # endpoint URL -> command line
+    expected_exit: int
+    needs: str | None  # account state needed before each run: COMPLETE, EMPTY or None
+    leaves: str | None = None  # account state after a successful run, when it changes it
+    walls: list[float] = field(default_factory=list)
+    calls: list[dict[str, int]] = field(default_factory=list)
+    actions: list[dict[str, int]] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        counts = {name: int(statistics.median(c[name] for c in self.calls)) for name in self.calls[0]}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "median_s": statistics.median(self.walls),
+            "min_s": min(self.walls),
+            "max_s": max(self.walls),
+            "calls": counts,
+            "calls_constant": all(c == self.calls[0] for c in self.calls),
+            "runs": [
+                {"wall_s": wall, "calls": calls, "actions": actions}
+                for wall, calls, actions in zip(self.walls, self.calls, self.actions, strict=True)
+            ],
+        }
+
+
+def child_environment() -> dict[str, str]:
+    """The environment of every child: dummy credentials, no profile, no config or credentials file."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    missing = Path(tempfile.gettempdir()) / "bench-check-no-such-dir"
+    env.update(
+        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(missing / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(missing / "credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    # Loopback traffic never goes through an HTTP proxy configured for the machine.
+    no_proxy = ",".join(filter(None, [env.get("NO_PROXY") or env.get("no_proxy"), "127.0.0.1", "localhost"]))
+    env["NO_PROXY"] = env["no_proxy"] = no_proxy
+    # Let children keep bytecode caches, as an installed package has them; otherwise each run would
+    # compile the package's sources again and the figures would measure the compiler.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+class Bench:
+    def __init__(self, latency: float, quiet: bool, workdir: Path) -> None:
+        self.latency = latency
+        self.quiet = quiet
+        self.workdir = workdir
+        self.env = child_environment()
+        self.aws = MotoStandIn()
+        self.proxy: FaultProxy | None = None
+        self.state: str | None = None
+        self._prime_client = None
+
+    # -- stand-in ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.aws.start()
+        self.proxy = FaultProxy(self.aws.endpoint_url, latency=self.latency).start()
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+        self.aws.stop()
+
+    def _prime(self) -> None:
+        """After a reset, moto rebuilds its IAM backend (AWS managed policies) on the first requests, which
+        takes about half a second; make those requests here, directly, so no scenario pays for it."""
+        if self._prime_client is None:
+            import boto3
+
+            self._prime_client = boto3.client(
+                "iam",
+                endpoint_url=self.aws.endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                aws_secret_access_key="prime",
+            )
+        for _ in range(3):
+            self._prime_client.list_users(MaxItems=1)
+
+    def reset(self) -> None:
+        reset_endpoint(self.aws.endpoint_url)
+        self._prime()
+        self.state = EMPTY
+
+    def converge(self) -> None:
+        """Reset, then run apply once directly against the stand-in (no latency, not counted)."""
+        self.reset()
+        secret = self.workdir / "converge-secret.json"
+        command = [
+            sys.executable,
+            "-m",
+            PACKAGE,
+            "apply",
+            "--secret-out",
+            str(secret),
+            "--endpoint-url",
+            self.aws.endpoint_url,
+        ]
+        self._run(command, expected_exit=0, what="converging the account with apply")
+        self.state = COMPLETE
+
+    def prepare(self, needs: str | None) -> None:
+        if needs == EMPTY:
+            self.reset()  # before every repetition, as the scenario asks for
+        elif needs == COMPLETE and self.state != COMPLETE:
+            self.converge()
+
+    # -- runs ----------------------------------------------------------------------------------------
+    def _run(self, command: list[str], expected_exit: int, what: str) -> float:
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(
+                command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"error: {what} did not finish within {RUN_TIMEOUT:.0f} s") from None
+        wall = time.perf_counter() - started
+        if done.returncode != expected_exit:
+            detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
+            raise SystemExit(f"error: {what} exited {done.returncode}, expected {expected_exit}:\n{detail}")
+        return wall
+
+    def measure(self, scenario: Scenario, record: bool) -> None:
+        assert self.proxy is not None
+        self.prepare(scenario.needs)
+        self.proxy.clear()
+        wall = self._run(scenario.argv(self.proxy.endpoint_url), scenario.expected_exit, scenario.label)
+        actions = self.proxy.counts()
+        if scenario.leaves is not None:
+            self.state = scenario.leaves
+        if record:
+            scenario.walls.append(wall)
+            scenario.calls.append(classify(actions))
+            scenario.actions.append({str(name): n for name, n in sorted(actions.items(), key=str)})
+        if not self.quiet:
+            tag = "" if record else " (warm-up)"
+            total = sum(actions.values())
+            print(f"  {scenario.key:<3} {wall:7.3f} s  {total:3d} calls{tag}", file=sys.stderr)
+
+
+def scenarios(workdir: Path) -> list[Scenario]:
+    python = sys.executable
+    secret = str(workdir / "apply-secret.json")
+    return [
+        Scenario(
+            "1",
+            "check, complete account (warm check)",
+            lambda url: [python, "-m", PACKAGE, "check", "--endpoint-url", url],
+            0,
+            COMPLETE,
+        ),
+        Scenario(
+            "2", "check, empty account", lambda url: [python, "-m", PACKAGE, "check", "--endpoint-url", url], 2, EMPTY
+        ),
+        Scenario(
+            "3",
+            "apply --secret-out, empty account",
+            lambda url: [python, "-m", PACKAGE, "apply", "--secret-out", secret, "--endpoint-url", url],
+            0,
+            EMPTY,
+            leaves=COMPLETE,
+        ),
+        Scenario(
+            "4",
+            "baseline: boto3, 11 reads in sequence",
+            lambda url: [python, "-c", SEQUENTIAL_SCRIPT, url],
+            0,
+            COMPLETE,
+        ),
+        Scenario("5a", "irreducible: python -c 'import boto3'", lambda url: [python, "-c", "import boto3"], 0, None),
+        Scenario(
+            "5b",
+            "irreducible: boto3 + 1 parallel round of 11",
+            lambda url: [python, "-c", PARALLEL_SCRIPT, url],
+            0,
+            COMPLETE,
+        ),
+    ]
+
+
+def round_order(all_scenarios: list[Scenario]) -> list[Scenario]:
+    """Within a round, the scenarios on a complete account come first and apply comes last: apply leaves
+    the account complete again, so the account is converged only once, before the first round."""
+    by_key = {s.key: s for s in all_scenarios}
+    return [by_key[key] for key in ("1", "4", "5b", "5a", "2", "3")]
+
+
+def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) -> dict:
+    import boto3
+    import botocore
+    import moto
+
+    summaries = {s.key: s.summary() for s in all_scenarios}
+    warm, irreducible, sequential = summaries["1"], summaries["5b"], summaries["4"]
+    ratio_irreducible = warm["median_s"] / irreducible["median_s"]
+    ratio_sequential = warm["median_s"] / sequential["median_s"]
+    calls = warm["calls"]
+    return {
+        "python": platform.python_version(),
+        "boto3": boto3.__version__,
+        "botocore": botocore.__version__,
+        "moto": moto.__version__,
+        "latency_s": args.latency,
+        "repeat": args.repeat,
+        "warmup": args.warmup,
+        "scenarios": [summaries[s.key] for s in all_scenarios],
+        "ratios": {
+            "warm_check_to_irreducible": ratio_irreducible,
+            "warm_check_to_sequential": ratio_sequential,
+            "warm_check_minus_irreducible_s": warm["median_s"] - irreducible["median_s"],
+        },
+        "targets": {
+            "warm_check_calls": {
+                "value": calls["total"],
+                "max": TARGET_MAX_CALLS,
+                "met": calls["total"] <= TARGET_MAX_CALLS,
+            },
+            "warm_check_writes": {
+                "value": calls["writes"],
+                "max": TARGET_MAX_WRITES,
+                "met": calls["writes"] <= TARGET_MAX_WRITES,
+            },
+            "warm_check_to_irreducible": {
+                "value": ratio_irreducible,
+                "max": TARGET_MAX_RATIO,
+                "met": ratio_irreducible <= TARGET_MAX_RATIO,
+            },
+        },
+    }
+
+
+def print_table(doc: dict) -> None:
+    print(
+        f"check benchmark: python {doc['python']}, boto3 {doc['boto3']}, moto {doc['moto']}; "
+        f"{doc['latency_s'] * 1000:.0f} ms latency per request; "
+        f"{doc['repeat']} repetition(s) + {doc['warmup']} warm-up round(s), interleaved"
+    )
+    print()
+    header = f"{'':3} {'scenario':<44} {'median s':>8} {'min s':>7} {'calls':>6} {'reads':>6} {'writes':>6} {'sts':>4}"
+    print(header)
+    print("-" * len(header))
+    varied = False
+    for s in doc["scenarios"]:
+        c = s["calls"]
+        mark = " " if s["calls_constant"] else "*"
+        varied = varied or not s["calls_constant"]
+        print(
+            f"{s['key']:<3} {s['label']:<44} {s['median_s']:8.3f} {s['min_s']:7.3f} "
+            f"{c['total']:5d}{mark} {c['reads']:6d} {c['writes']:6d} {c['sts']:4d}"
+        )
+    if varied:
+        print("* the number of calls varied between repetitions (medians shown; every run is in --json)")
+    if any(s["calls"]["other"] for s in doc["scenarios"]):
+        print("  (calls include requests whose action the proxy could not tell)")
+    ratios, targets = doc["ratios"], doc["targets"]
+    print()
+    print(f"{'warm check (1)':<44} {'measured':>10}  {'target':>8}")
+
+    def line(label: str, value: str, target: str, met: bool | None) -> None:
+        verdict = "" if met is None else ("ok" if met else "MISSED")
+        print(f"{label:<44} {value:>10}  {target:>8}  {verdict}".rstrip())
+
+    line(
+        "API calls",
+        str(targets["warm_check_calls"]["value"]),
+        f"<= {TARGET_MAX_CALLS}",
+        targets["warm_check_calls"]["met"],
+    )
+    line(
+        "write calls",
+        str(targets["warm_check_writes"]["value"]),
+        f"<= {TARGET_MAX_WRITES}",
+        targets["warm_check_writes"]["met"],
+    )
+    line(
+        "median / irreducible (5b) median",
+        f"{ratios['warm_check_to_irreducible']:.2f}",
+        f"<= {TARGET_MAX_RATIO}",
+        targets["warm_check_to_irreducible"]["met"],
+    )
+    extra_ms = ratios["warm_check_minus_irreducible_s"] * 1000
+    line("median - irreducible (5b) median", f"{extra_ms:+.0f} ms", "", None)
+    line("median / sequential baseline (4) median", f"{ratios['warm_check_to_sequential']:.2f}", "", None)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--latency", type=float, default=0.1, help="seconds the proxy waits before answering each request (default 0.1)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help=f"measured repetitions of each scenario, 1-{MAX_REPEAT} (default 5)"
+    )
+    parser.add_argument("--warmup", type=int, default=1, help=f"unmeasured rounds first, 0-{MAX_WARMUP} (default 1)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = parser.parse_args(argv)
+    if not 0 <= args.latency <= 10:
+        parser.error("--latency must be between 0 and 10 seconds")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        parser.error(f"--repeat must be between 1 and {MAX_REPEAT}")
+    if not 0 <= args.warmup <= MAX_WARMUP:
+        parser.error(f"--warmup must be between 0 and {MAX_WARMUP}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    env = child_environment()
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = env["NO_PROXY"]  # for this process's own requests
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as folder:
+        workdir = Path(folder)
+        all_scenarios = scenarios(workdir)
+        order = round_order(all_scenarios)
+        bench = Bench(args.latency, args.quiet, workdir)
+        try:
+            bench.start()
+            for number in range(args.warmup + args.repeat):
+                record = number >= args.warmup
+                if not args.quiet:
+                    name = f"round {number - args.warmup + 1}/{args.repeat}" if record else "warm-up round"
+                    print(f"{name}:", file=sys.stderr)
+                for scenario in order:
+                    bench.measure(scenario, record)
+        finally:
+            bench.stop()
+    doc = results_document(args, all_scenarios)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_table(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Failures on the wire: throttling, 5xx, ConcurrentModification, AccessDenied, refused and unresponsive
+endpoints. Every one ends in success or in one clear line, in bounded time, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import DUMMY_SECRET, make_gateway, repository_root
+
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
+from DeadlineSpotIamSetup.errors import AwsAccessError
+from DeadlineSpotIamSetup.gateway import Timeouts
+from DeadlineSpotIamSetup.standin import refused_endpoint
+
+DESIRED = desired_state(Settings())
+
+
+def run_cli_process(*argv: str, timeout: float = 60) -> tuple[int, str, str, float]:
+    env = dict(os.environ, PYTHONPATH=str(repository_root()))
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "DeadlineSpotIamSetup", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    return done.returncode, done.stdout, done.stderr, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "status,code",
+    [(400, "Throttling"), (500, "InternalFailure"), (503, "ServiceUnavailable")],
+)
+def test_check_rides_out_throttling_and_server_errors(proxy, status, code) -> None:
+    proxy.inject(status=status, code=code, times=4)
+    plan = plan_changes(make_gateway(proxy.endpoint_url), DESIRED)
+    assert proxy.injected() == 4
+    assert [f.status for f in plan.findings] == ["missing"] * len(DESIRED.identities)
+
+
+def test_apply_rides_out_throttled_writes(proxy) -> None:
+    proxy.inject(status=400, code="Throttling", action="CreateRole", times=2)
+    proxy.inject(status=500, code="InternalFailure", action="AttachRolePolicy", times=2)
+    outcome = apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
+    assert outcome.ok
+    assert proxy.injected() == 4
+
+
+def test_concurrent_modification_is_retried(proxy) -> None:
+    proxy.inject(status=409, code="ConcurrentModification", action="AttachUserPolicy", times=2)
+    outcome = apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
+    assert outcome.ok and proxy.injected() == 2
+
+
+def test_endless_throttling_fails_with_one_line_within_the_budget(proxy) -> None:
+    proxy.inject(status=400, code="Throttling", times=None)
+    budget = Timeouts(connect=1, read=2, call_budget=3, max_attempts=10)
+    with pytest.raises(AwsAccessError, match=r"kept throttling iam:\w+ on .* try again in a few minutes"):
+        plan_changes(make_gateway(proxy.endpoint_url, budget), DESIRED)
+    # Retried (more than one attempt per read), yet bounded by the budget, not by max_attempts alone.
+    assert len(DESIRED.identities) < proxy.injected() < 10 * 11
+
+
+def test_access_denied_names_the_action_and_the_identity(proxy) -> None:
+    proxy.inject(status=403, code="AccessDenied", message="not authorized", action="CreateRole", times=None)
+    with pytest.raises(AwsAccessError) as caught:
+        apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
+    message = str(caught.value)
+    assert "AWS denied iam:CreateRole on worker-role DeadlineSpotWorker" in message
+    assert "bootstrap-policy" in message and "\n" not in message
+
+
+def test_rejected_credentials_are_one_clear_line(proxy) -> None:
+    proxy.inject(status=403, code="InvalidClientTokenId", message="The security token is invalid", times=None)
+    code, out, err, _ = run_cli_process("check", "--endpoint-url", proxy.endpoint_url)
+    assert code == 1 and out == ""
+    assert err.startswith("error: AWS rejected the credentials (InvalidClientTokenId)")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert DUMMY_SECRET not in err
+
+
+def test_refused_endpoint_fails_fast_with_one_line() -> None:
+    code, out, err, elapsed = run_cli_process("check", "--endpoint-url", refused_endpoint())
+    assert code == 1
+    assert "is unreachable" in err and "--endpoint-url" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert elapsed < 30  # the contract: a clear error within 30 s
+
+
+def test_unresponsive_endpoint_fails_within_30_seconds_with_default_timeouts(proxy) -> None:
+    proxy.hang()
+    code, out, err, elapsed = run_cli_process("check", "--endpoint-url", proxy.endpoint_url)
+    assert code == 1
+    assert "did not answer" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert elapsed < 30  # the contract: a clear error within 30 s, never a hang
+
+
+def test_no_credentials_at_all_is_one_clear_line(monkeypatch, endpoint) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    code, out, err, _ = run_cli_process("check", "--endpoint-url", endpoint)
+    assert code == 1
+    assert err.startswith("error: no AWS credentials found")
+
+
+def test_unknown_profile_is_one_clear_line(endpoint) -> None:
+    code, out, err, _ = run_cli_process("check", "--profile", "render-farm", "--endpoint-url", endpoint)
+    assert code == 1
+    assert "'render-farm' is not in the AWS config or credentials file" in err
