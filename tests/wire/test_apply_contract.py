@@ -1,0 +1,156 @@
+"""apply's promises: idempotent (a second apply makes zero writes), safe when several run at once (exactly one
+access key survives), and the command line's contract (exit codes, JSON, the secret only in --secret-out)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import DUMMY_SECRET, make_gateway, repository_root
+from states import USER
+
+from DeadlineSpotIamSetup.cli import main
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes
+from DeadlineSpotIamSetup.gateway import NewAccessKey
+
+DESIRED = desired_state(Settings())
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def writes(counts) -> dict[str, int]:
+    return {op: n for op, n in counts.items() if op and not op.startswith(("Get", "List"))}
+
+
+def test_second_apply_makes_no_write_call(proxy, tmp_path: Path) -> None:
+    code, _, err = run_cli("apply", "--secret-out", str(tmp_path / "k.json"), "--endpoint-url", proxy.endpoint_url)
+    assert code == 0, err
+    assert writes(proxy.counts())["CreateAccessKey"] == 1
+    proxy.clear()
+    code, out, _ = run_cli("apply", "--secret-out", str(tmp_path / "k2.json"), "--endpoint-url", proxy.endpoint_url)
+    assert code == 0 and "nothing to do" in out
+    assert writes(proxy.counts()) == {}
+    assert not (tmp_path / "k2.json").exists()
+
+
+def test_warm_check_reads_each_identity_once_in_at_most_11_calls(proxy) -> None:
+    apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
+    proxy.clear()
+    code, _, _ = run_cli("check", "--endpoint-url", proxy.endpoint_url)
+    assert code == 0
+    counts = proxy.counts()
+    assert sum(counts.values()) <= 11
+    assert writes(counts) == {}
+    assert not any(op.startswith(("ListRoles", "ListUsers", "GetAccountAuthorization")) for op in counts)
+
+
+def test_apply_without_secret_out_creates_no_key_and_says_how(endpoint, iam) -> None:
+    code, out, _ = run_cli("apply", "--endpoint-url", endpoint)
+    assert code == 2
+    assert "apply --secret-out FILE" in out
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+    # Everything else is in place.
+    report = json.loads(run_cli("check", "--json", "--endpoint-url", endpoint)[1])
+    assert [i["kind"] for i in report["identities"] if i["status"] != "ok"] == ["access-key"]
+
+
+def test_secret_goes_only_to_the_file_and_the_key_works(endpoint, tmp_path: Path) -> None:
+    target = tmp_path / "spot.json"
+    code, out, err = run_cli("apply", "--secret-out", str(target), "--endpoint-url", endpoint)
+    assert code == 0, err
+    document = json.loads(target.read_text())
+    assert set(document) == {"AccessKeyId", "SecretAccessKey"}
+    if os.name == "posix":
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert document["SecretAccessKey"] not in out + err
+    assert DUMMY_SECRET not in out + err
+    assert document["AccessKeyId"] in out
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=document["AccessKeyId"],
+        aws_secret_access_key=document["SecretAccessKey"],
+    )
+    assert sts.get_caller_identity()["Arn"].endswith(f":user/{USER}")
+    assert "AWS accepts the new key as" in out
+
+
+def test_check_and_plan_json_follow_the_contract(endpoint) -> None:
+    code, out, _ = run_cli("plan", "--json", "--endpoint-url", endpoint)
+    plan = json.loads(out)
+    assert code == 2 and plan["ok"] is False
+    assert set(plan) >= {"ok", "identities", "actions"}
+    assert {"kind", "name", "status", "problems"} == set(plan["identities"][0])
+    assert plan["actions"][0]["operation"] == "CreateUser"
+    assert plan["actions"][-1]["operation"] == "CreateAccessKey"
+    assert "arn:aws:iam::aws:policy/service-role/AmazonEC2SpotFleetTaggingRole" in out
+    assert run_cli("check", "--endpoint-url", endpoint)[0] == 2  # plan changed nothing
+
+
+def test_failed_key_delivery_takes_the_key_back(endpoint, iam) -> None:
+    def broken_sink(key: NewAccessKey) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(Exception, match="could not be delivered .* it was deleted again"):
+        apply_changes(make_gateway(endpoint), DESIRED, key_sink=broken_sink)
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+
+
+def test_threads_racing_on_one_account_leave_exactly_one_key(endpoint, iam) -> None:
+    delivered: list[NewAccessKey] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def one_run() -> None:
+        try:
+            gateway = make_gateway(endpoint)
+            barrier.wait()
+            apply_changes(gateway, DESIRED, key_sink=delivered.append)
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=one_run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    keys = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    assert len(keys) == 1
+    assert [key.access_key_id for key in delivered] == [keys[0]["AccessKeyId"]]
+
+
+def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, tmp_path: Path) -> None:
+    proxy.latency = 0.02  # spread each run's calls so the runs interleave
+    env = dict(os.environ, PYTHONPATH=str(repository_root()))
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "DeadlineSpotIamSetup", "apply", "--json", "--secret-out",
+             str(tmp_path / f"key-{n}.json"), "--endpoint-url", proxy.endpoint_url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for n in range(4)
+    ]
+    results = [run.communicate(timeout=180) + (run.returncode,) for run in runs]
+    assert [code for _, _, code in results] == [0, 0, 0, 0], [err for _, err, _ in results]
+    keys = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    assert len(keys) == 1
+    files = sorted(tmp_path.glob("key-*.json"))
+    assert len(files) == 1
+    assert json.loads(files[0].read_text())["AccessKeyId"] == keys[0]["AccessKeyId"]
+    assert sum(1 for out, _, _ in results if json.loads(out)["access_key_id"]) == 1
+    assert proxy.counts()["CreateRole"] > 3  # they really raced: more than one run tried to create the roles
