@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         aws=False,
         names=False,
     )
+    for name, text in (
+        ("install", "install the Deadline event plugin into a repository (custom/events/DeadlineSpotIamSetup)"),
+        ("uninstall", "remove the Deadline event plugin from a repository"),
+    ):
+        sub = command(name, text, aws=False, names=False)
+        sub.add_argument("--repository", type=Path, required=True, metavar="PATH", help="Deadline repository root")
     return parser
 
 
@@ -244,6 +250,23 @@ def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def run_install(args: argparse.Namespace, out: TextIO) -> int:
+    from .install import PLUGIN_NAME, install, uninstall
+
+    if args.command == "install":
+        target = install(args.repository)
+        print(f"Installed the {PLUGIN_NAME} event plugin in {target}.", file=out)
+        print(
+            f"Next: Deadline Monitor > Tools > Configure Events > {PLUGIN_NAME}: set State to Global Enabled, "
+            "and Create Missing Identities plus a bootstrap credential if it should create what is missing.",
+            file=out,
+        )
+    else:
+        removed = uninstall(args.repository)
+        print(f"Removed {removed}." if removed else f"{PLUGIN_NAME} was not installed there.", file=out)
+    return EXIT_OK
+
+
 def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "check":
         return run_check(args, out, with_plan=False)
@@ -253,6 +276,8 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return run_apply(args, out)
     if args.command == "bootstrap-policy":
         return run_bootstrap_policy(args, out)
+    if args.command in ("install", "uninstall"):
+        return run_install(args, out)
     if args.command == "demo":
         from .demo import run_demo
 

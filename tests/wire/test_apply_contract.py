@@ -139,9 +139,21 @@ def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, t
     env = dict(os.environ, PYTHONPATH=str(repository_root()))
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "DeadlineSpotIamSetup", "apply", "--json", "--secret-out",
-             str(tmp_path / f"key-{n}.json"), "--endpoint-url", proxy.endpoint_url],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "DeadlineSpotIamSetup",
+                "apply",
+                "--json",
+                "--secret-out",
+                str(tmp_path / f"key-{n}.json"),
+                "--endpoint-url",
+                proxy.endpoint_url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for n in range(4)
     ]

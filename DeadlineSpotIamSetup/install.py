@@ -1,0 +1,89 @@
+"""Installing the event plugin into a Deadline repository: <repository>/custom/events/DeadlineSpotIamSetup/.
+
+The folder is built aside and swapped in, so a re-install leaves nothing stale and a failed one leaves the
+previous install as it was. Only Python sources are copied: no caches, no tests, no demo stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import InvalidSettings, SetupError
+
+PLUGIN_NAME = "DeadlineSpotIamSetup"
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_NOT_INSTALLED = {"standin.py", "demo.py"}  # need moto; the plugin never uses them
+
+
+def _events_folder(repository: Path) -> Path:
+    repository = repository.expanduser()
+    if not repository.is_dir():
+        raise InvalidSettings(f"repository {repository} is not a folder")
+    if not (repository / "custom").is_dir():
+        raise InvalidSettings(
+            f"{repository} does not look like a Deadline repository (no custom/ folder): pass the repository root"
+        )
+    return repository / "custom" / "events"
+
+
+def _sources() -> dict[str, Path]:
+    sources = {
+        f"{PLUGIN_NAME}.py": _SOURCE_ROOT / "plugin.py",
+        f"{PLUGIN_NAME}.param": _SOURCE_ROOT / "plugin.param",
+        "lib/spot_iam_plugin": _SOURCE_ROOT / "lib" / "spot_iam_plugin",
+        f"lib/{PLUGIN_NAME}": Path(__file__).resolve().parent,
+    }
+    missing = [str(path) for path in sources.values() if not path.exists()]
+    if missing:
+        raise SetupError(f"install needs a source checkout of {PLUGIN_NAME}; not found: {', '.join(missing)}")
+    return sources
+
+
+def _copy_package(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for path in sorted(source.glob("*.py")):
+        if path.name not in _NOT_INSTALLED:
+            shutil.copy2(path, target / path.name)
+
+
+def install(repository: Path) -> Path:
+    """Lay out the plugin; returns its folder."""
+    events = _events_folder(repository)
+    sources = _sources()
+    events.mkdir(parents=True, exist_ok=True)
+    target = events / PLUGIN_NAME
+    staging = Path(tempfile.mkdtemp(prefix=f".{PLUGIN_NAME}-new-", dir=str(events)))
+    try:
+        for name, source in sources.items():
+            if source.is_dir():
+                _copy_package(source, staging / name)
+            else:
+                shutil.copy2(source, staging / name)
+        retired = None
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{PLUGIN_NAME}-old-", dir=str(events)))
+            os.replace(target, retired / PLUGIN_NAME)
+        os.replace(staging, target)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SetupError(f"cannot install into {target}: {error}") from None
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+    return target
+
+
+def uninstall(repository: Path) -> Path | None:
+    """Remove the plugin's folder; returns it, or None when it was not installed."""
+    target = _events_folder(repository) / PLUGIN_NAME
+    if not target.exists():
+        return None
+    if not (target / f"{PLUGIN_NAME}.py").is_file():
+        raise SetupError(f"{target} does not hold {PLUGIN_NAME}.py: not removing a folder this tool did not create")
+    try:
+        shutil.rmtree(target)
+    except OSError as error:
+        raise SetupError(f"cannot remove {target}: {error}") from None
+    return target

@@ -1,0 +1,101 @@
+"""When to run: the first house cleaning after RCS/Pulse starts, then every CheckIntervalHours.
+
+Deadline keeps an event plugin's metadata between triggers (in its database, shared by every machine), so
+each entry is keyed by host name. A new process is recognised by its identity (pid and start time): house
+cleanings that are not due make no AWS call at all.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+RETRY_AFTER_FAILURE = timedelta(minutes=15)
+
+
+def _process_start_marker() -> str:
+    """Something that differs between two processes that happen to get the same pid."""
+    try:
+        if sys.platform.startswith("linux"):
+            stat = Path(f"/proc/{os.getpid()}/stat").read_text()
+            return stat.rsplit(")", 1)[1].split()[19]  # field 22: start time in clock ticks since boot
+        if sys.platform == "win32":
+            import ctypes
+            from ctypes import wintypes
+
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            times = [wintypes.FILETIME() for _ in range(4)]
+            if kernel32.GetProcessTimes(kernel32.GetCurrentProcess(), *[ctypes.byref(t) for t in times]):
+                return str((times[0].dwHighDateTime << 32) | times[0].dwLowDateTime)
+    except (OSError, IndexError, AttributeError, ValueError):
+        pass
+    return ""
+
+
+def process_identity() -> str:
+    marker = _process_start_marker()
+    return f"{os.getpid()}" + (f"/{marker}" if marker else "")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The listener's metadata calls, as plain functions (``get`` may answer None or "" for a missing key)."""
+
+    get: Callable[[str], object]
+    add: Callable[[str, str], None]
+    delete: Callable[[str], None]
+
+    def read(self, key: str) -> str:
+        value = self.get(key)
+        return "" if value is None else str(value)
+
+    def write(self, key: str, value: str) -> None:
+        # AddMetaDataEntry does nothing when the key exists: delete first (a no-op when it does not).
+        self.delete(key)
+        self.add(key, value)
+
+
+class RunBook:
+    def __init__(self, metadata: Metadata, host: str | None = None) -> None:
+        self.metadata = metadata
+        self.host = host or socket.gethostname() or "unknown-host"
+
+    def _key(self, name: str) -> str:
+        return f"{name}.{self.host}"
+
+    def due(self, now: datetime, interval_hours: int, identity: str | None = None) -> str | None:
+        """Why a run is due now, or None when this house cleaning must make no AWS call."""
+        identity = identity or process_identity()
+        if self.metadata.read(self._key("ProcessIdentity")) != identity:
+            return "first house cleaning since RCS/Pulse started on this machine"
+        last = _parse(self.metadata.read(self._key("LastCheckUtc")))
+        if last is None:
+            return "no check recorded yet"
+        if self.metadata.read(self._key("LastResult")) == "failed" and now - last >= RETRY_AFTER_FAILURE:
+            return f"the last check failed {_ago(now - last)} ago"
+        if interval_hours > 0 and now - last >= timedelta(hours=interval_hours):
+            return f"{interval_hours} h (CheckIntervalHours) since the last check"
+        return None
+
+    def record(self, now: datetime, result: str, identity: str | None = None) -> None:
+        self.metadata.write(self._key("ProcessIdentity"), identity or process_identity())
+        self.metadata.write(self._key("LastCheckUtc"), now.astimezone(timezone.utc).isoformat(timespec="seconds"))
+        self.metadata.write(self._key("LastResult"), result)
+
+
+def _parse(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"

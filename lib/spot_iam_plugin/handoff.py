@@ -1,0 +1,145 @@
+"""Handing a new access key to the Spot Event Plugin, so no human copies a secret.
+
+Where the installed Spot plugin (``events/Spot/Spot.param``) has access-key fields, the key is written into
+them (its field names are read from that file, not assumed). Otherwise the key becomes a named profile in
+this machine's AWS credentials file, and the Spot plugin is set to "Use Local Credentials" with that profile.
+"""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from DeadlineSpotIamSetup.errors import SetupError
+from DeadlineSpotIamSetup.gateway import NewAccessKey
+
+from .credentials_file import credentials_file_path, read_profile_key_id, validate_profile_name, write_profile
+from .settings import PluginSettings
+
+FIELD_NAMES_ID = ("AccessID", "AccessKeyID", "AccessKeyId", "AWSAccessKeyID")
+FIELD_NAMES_SECRET = ("SecretKey", "SecretAccessKey", "AWSSecretAccessKey", "SecretAccessKeyID")
+
+
+@dataclass(frozen=True)
+class SpotFields:
+    """The Spot plugin's credential settings, by their key names in its installed .param."""
+
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    use_local_credentials: str = "UseLocalCredentials"
+    named_profile: str = "NamedProfile"
+
+    @property
+    def has_key_fields(self) -> bool:
+        return bool(self.access_key_id and self.secret_access_key)
+
+
+def read_spot_fields(param_file: Path) -> SpotFields:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(param_file.read_text(encoding="utf-8-sig"))
+    except (OSError, configparser.Error):
+        return SpotFields()
+    key_id = secret = None
+    use_local, named = "UseLocalCredentials", "NamedProfile"
+    for section in parser.sections():
+        label = parser.get(section, "Label", fallback="").lower()
+        if section in FIELD_NAMES_ID or "access key id" in label:
+            key_id = key_id or section
+        elif section in FIELD_NAMES_SECRET or "secret access key" in label or "secret key" in label:
+            secret = secret or section
+        elif section.lower() == "uselocalcredentials" or "use local credentials" in label:
+            use_local = section
+        elif section.lower() == "namedprofile" or "named profile" in label:
+            named = section
+    return SpotFields(key_id, secret, use_local, named)
+
+
+class KeyHandoff:
+    """Delivers a key to the Spot Event Plugin; also tells which key the Spot plugin is using now."""
+
+    def __init__(self, repository_utils: Any, settings: PluginSettings) -> None:
+        self.repository = repository_utils
+        self.settings = settings
+        self.spot = settings.spot_plugin_name
+        folder = self._spot_folder()
+        self.param_file = folder / f"{self.spot}.param" if folder else None
+        self.fields = read_spot_fields(self.param_file) if self.param_file else SpotFields()
+        self.method = self._method()
+
+    def _spot_folder(self) -> Path | None:
+        try:
+            folder = self.repository.GetEventPluginDirectory(self.spot)
+        except Exception:  # the host answers with an error when the plugin is not installed
+            return None
+        return Path(str(folder)) if folder else None
+
+    def _method(self) -> str:
+        choice = self.settings.key_delivery
+        if choice == "Automatic":
+            return "fields" if self.fields.has_key_fields else "profile"
+        if choice == "Spot Plugin Fields":
+            return "fields"
+        if choice == "Named Profile":
+            return "profile"
+        return "none"
+
+    @property
+    def enabled(self) -> bool:
+        return self.method != "none"
+
+    def describe(self) -> str:
+        if self.method == "fields":
+            return (
+                f"the {self.spot} event plugin's Security Credentials "
+                f"({self.fields.access_key_id} / {self.fields.secret_access_key})"
+            )
+        if self.method == "profile":
+            return (
+                f"profile [{self.settings.credentials_profile_name}] in {credentials_file_path()}, with the "
+                f"{self.spot} event plugin set to Use Local Credentials with that profile"
+            )
+        return "nowhere (KeyDelivery is None)"
+
+    def _set(self, key: str, value: str) -> None:
+        self.repository.AddOrUpdateEventPluginConfigSetting(self.spot, key, value)
+
+    def _spot_config(self, key: str) -> str:
+        try:
+            config = self.repository.GetEventPluginConfig(self.spot)
+            value = config.GetConfigEntryWithDefault(key, "") if config is not None else ""
+        except Exception:
+            return ""
+        return "" if value is None else str(value).strip()
+
+    def __call__(self, key: NewAccessKey) -> None:
+        if self.method == "fields":
+            if not self.fields.has_key_fields:
+                raise SetupError(
+                    f"KeyDelivery is 'Spot Plugin Fields' but {self.param_file or 'the Spot plugin'} has no "
+                    "access key fields: choose 'Named Profile'"
+                )
+            self._set(self.fields.access_key_id or "", key.access_key_id)
+            self._set(self.fields.secret_access_key or "", key.secret_access_key)
+            self._set(self.fields.use_local_credentials, "False")
+        elif self.method == "profile":
+            profile = validate_profile_name(self.settings.credentials_profile_name)
+            write_profile(credentials_file_path(), profile, key.access_key_id, key.secret_access_key)
+            self._set(self.fields.use_local_credentials, "True")
+            self._set(self.fields.named_profile, profile)
+        else:
+            raise SetupError("KeyDelivery is None: no key is created")
+
+    def key_in_use(self) -> str | None:
+        """The access key ID the Spot plugin is configured with, whichever way (None when it has none)."""
+        if self._spot_config(self.fields.use_local_credentials).lower() == "true":
+            profile = self._spot_config(self.fields.named_profile)
+            if profile:
+                return read_profile_key_id(credentials_file_path(), profile)
+            return None
+        if self.fields.access_key_id:
+            return self._spot_config(self.fields.access_key_id) or None
+        return None

@@ -1,0 +1,165 @@
+"""The event plugin's settings, read from Deadline's config entries (always strings) into typed values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from DeadlineSpotIamSetup.desired import (
+    Settings,
+    parse_tag,
+    validate_external_id,
+    validate_role_arn,
+)
+from DeadlineSpotIamSetup.errors import InvalidSettings
+from DeadlineSpotIamSetup.gateway import AwsAccess, Timeouts
+
+USER_MODE, ROLE_MODE = "IAM User", "IAM Role"
+DELIVERY_CHOICES = ("Automatic", "Spot Plugin Fields", "Named Profile", "None")
+
+# Inside RCS/Pulse every call is bounded tighter than on the command line: the whole run must end in 40 s.
+PLUGIN_TIMEOUTS = Timeouts(connect=2.0, read=4.0, call_budget=8.0, max_attempts=8)
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    create_missing: bool = False
+    bootstrap_access_key_id: str = ""
+    bootstrap_secret_access_key: str = field(default="", repr=False)
+    bootstrap_profile: str = ""
+    bootstrap_role_arn: str = ""
+    bootstrap_external_id: str = ""
+    region: str = ""
+    endpoint_url: str = ""
+    spot_credentials_mode: str = USER_MODE
+    spot_user_name: str = "DeadlineSpotEventPluginAdmin"
+    spot_role_name: str = ""
+    worker_role_name: str = "DeadlineSpotWorker"
+    instance_profile_name: str = ""
+    fleet_role_name: str = "aws-ec2-spot-fleet-tagging-role"
+    tracker_role_name: str = "DeadlineResourceTrackerAccessRole"
+    enable_resource_tracker: bool = True
+    iam_path: str = "/"
+    permissions_boundary: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
+    check_interval_hours: int = 24
+    forget_bootstrap_credential: bool = False
+    key_delivery: str = "Automatic"
+    credentials_profile_name: str = "DeadlineSpotEventPlugin"
+    spot_plugin_name: str = "Spot"
+
+    def engine_settings(self) -> Settings:
+        role_mode = self.spot_credentials_mode == ROLE_MODE
+        if role_mode and not self.spot_role_name:
+            raise InvalidSettings("SpotCredentialsMode is 'IAM Role' but SpotRoleName is empty: name the role")
+        return Settings(
+            spot_user=self.spot_user_name,
+            spot_role=self.spot_role_name if role_mode else None,
+            access_key=not role_mode,
+            worker_role=self.worker_role_name,
+            instance_profile=self.instance_profile_name or None,
+            fleet_role=self.fleet_role_name,
+            tracker_role=self.tracker_role_name,
+            resource_tracker=self.enable_resource_tracker,
+            path=self.iam_path or "/",
+            permissions_boundary=self.permissions_boundary or None,
+            tags=self.tags,
+        )
+
+    def aws_access(self) -> AwsAccess:
+        if bool(self.bootstrap_access_key_id) != bool(self.bootstrap_secret_access_key):
+            raise InvalidSettings(
+                "set both BootstrapAccessKeyId and BootstrapSecretAccessKey, or neither (to use "
+                "BootstrapProfile or the machine's default credentials)"
+            )
+        if self.bootstrap_role_arn:
+            validate_role_arn(self.bootstrap_role_arn)
+        if self.bootstrap_external_id:
+            if not self.bootstrap_role_arn:
+                raise InvalidSettings("BootstrapExternalId goes with BootstrapRoleArn")
+            validate_external_id(self.bootstrap_external_id)
+        use_keys = bool(self.bootstrap_access_key_id)
+        return AwsAccess(
+            profile=None if use_keys else (self.bootstrap_profile or None),
+            region=self.region or None,
+            endpoint_url=self.endpoint_url or None,
+            access_key_id=self.bootstrap_access_key_id or None,
+            secret_access_key=self.bootstrap_secret_access_key or None,
+            role_arn=self.bootstrap_role_arn or None,
+            external_id=self.bootstrap_external_id or None,
+            timeouts=PLUGIN_TIMEOUTS,
+        )
+
+    @property
+    def uses_bootstrap_keys(self) -> bool:
+        return bool(self.bootstrap_access_key_id and self.bootstrap_secret_access_key)
+
+
+def _boolean(key: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off", ""):
+        return False
+    raise InvalidSettings(f"{key} is {text!r}: expected True or False")
+
+
+def _integer(key: str, text: str, minimum: int, maximum: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise InvalidSettings(f"{key} is {text!r}: expected a whole number") from None
+    if not minimum <= value <= maximum:
+        raise InvalidSettings(f"{key} is {value}: expected {minimum} to {maximum}")
+    return value
+
+
+def _choice(key: str, text: str, choices: tuple[str, ...]) -> str:
+    for choice in choices:
+        if text.strip().lower() == choice.lower():
+            return choice
+    raise InvalidSettings(f"{key} is {text!r}: expected one of {', '.join(choices)}")
+
+
+def _tags(text: str) -> tuple[tuple[str, str], ...]:
+    lines = [line.strip() for line in text.replace(";", "\n").splitlines()]
+    return tuple(parse_tag(line) for line in lines if line)
+
+
+def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
+    """Read every setting through ``get(key, default)`` (the listener's GetConfigEntryWithDefault)."""
+    d = PluginSettings()
+
+    def text(key: str, default: str) -> str:
+        value = get(key, default)
+        return default if value is None else str(value).strip()
+
+    return PluginSettings(
+        create_missing=_boolean("CreateMissing", text("CreateMissing", str(d.create_missing))),
+        bootstrap_access_key_id=text("BootstrapAccessKeyId", ""),
+        bootstrap_secret_access_key=text("BootstrapSecretAccessKey", ""),
+        bootstrap_profile=text("BootstrapProfile", ""),
+        bootstrap_role_arn=text("BootstrapRoleArn", ""),
+        bootstrap_external_id=text("BootstrapExternalId", ""),
+        region=text("Region", ""),
+        endpoint_url=text("EndpointUrl", ""),
+        spot_credentials_mode=_choice(
+            "SpotCredentialsMode", text("SpotCredentialsMode", d.spot_credentials_mode), (USER_MODE, ROLE_MODE)
+        ),
+        spot_user_name=text("SpotUserName", d.spot_user_name),
+        spot_role_name=text("SpotRoleName", ""),
+        worker_role_name=text("WorkerRoleName", d.worker_role_name),
+        instance_profile_name=text("InstanceProfileName", ""),
+        fleet_role_name=text("FleetRoleName", d.fleet_role_name),
+        tracker_role_name=text("TrackerRoleName", d.tracker_role_name),
+        enable_resource_tracker=_boolean("EnableResourceTracker", text("EnableResourceTracker", "True")),
+        iam_path=text("IamPath", "/") or "/",
+        permissions_boundary=text("PermissionsBoundary", ""),
+        tags=_tags(text("Tags", "")),
+        check_interval_hours=_integer("CheckIntervalHours", text("CheckIntervalHours", "24"), 0, 8760),
+        forget_bootstrap_credential=_boolean("ForgetBootstrapCredential", text("ForgetBootstrapCredential", "False")),
+        key_delivery=_choice("KeyDelivery", text("KeyDelivery", d.key_delivery), DELIVERY_CHOICES),
+        credentials_profile_name=text("CredentialsProfileName", d.credentials_profile_name)
+        or d.credentials_profile_name,
+        spot_plugin_name=text("SpotPluginName", d.spot_plugin_name) or d.spot_plugin_name,
+    )
