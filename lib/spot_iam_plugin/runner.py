@@ -106,7 +106,7 @@ class EngineJob:
             if missing:
                 self.emit(
                     WARNING,
-                    "Not created, CreateMissing is off: "
+                    "Left as they are, CreateMissing is off: "
                     + ", ".join(missing)
                     + ". Set CreateMissing to True (with a bootstrap credential allowed to create them, see "
                     "`python -m DeadlineSpotIamSetup bootstrap-policy`), or run `python -m DeadlineSpotIamSetup "

@@ -1,0 +1,310 @@
+"""The installed event plugin, loaded the way Deadline loads it, firing house cleanings against moto's server.
+
+Every test checks at teardown that no log line holds a secret (the bootstrap one or a created one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import DUMMY_SECRET
+from deadline_standin import FakeDeadline, PluginHost
+
+from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
+from DeadlineSpotIamSetup.standin import FaultProxy
+
+SPOT_PARAM_WITH_KEY_FIELDS = """
+[State]
+Type=enum
+Items=Global Enabled;Disabled
+Default=Disabled
+
+[UseLocalCredentials]
+Type=boolean
+Label=Use Local Credentials
+Default=False
+
+[NamedProfile]
+Type=string
+Label=AWS Named Profile
+Default=
+
+[AccessID]
+Type=string
+Label=Access Key ID
+Default=
+
+[SecretKey]
+Type=password
+Label=Secret Access Key
+Default=
+
+[Region]
+Type=string
+Default=us-west-2
+"""
+
+SPOT_PARAM_WITHOUT_KEY_FIELDS = """
+[State]
+Type=enum
+Items=Global Enabled;Disabled
+Default=Disabled
+
+[UseLocalCredentials]
+Type=boolean
+Label=Use Local Credentials
+Default=False
+
+[NamedProfile]
+Type=string
+Label=AWS Named Profile
+Default=
+"""
+
+BOOTSTRAP_KEY_ID = "AKIAIOSFODNN7BOOTSTR"
+BOOTSTRAP_SECRET = "bootstrap/Secret/That/Must/Never/Be/Logged0"
+USER = "DeadlineSpotEventPluginAdmin"
+
+
+class Farm:
+    """A Deadline repository with the plugin installed, an AWS stand-in behind a counting proxy."""
+
+    def __init__(self, root: Path, proxy: FaultProxy, endpoint: str) -> None:
+        (root / "custom").mkdir(parents=True)
+        self.fake = FakeDeadline(root, echo=False)
+        install(root)
+        self.fake.enable(PLUGIN_NAME)
+        self.proxy = proxy
+        self.endpoint = endpoint
+        self.configure(
+            EndpointUrl=proxy.endpoint_url,
+            Region="us-east-1",
+            CreateMissing=True,
+            BootstrapAccessKeyId=BOOTSTRAP_KEY_ID,
+            BootstrapSecretAccessKey=BOOTSTRAP_SECRET,
+        )
+        self.secrets = {BOOTSTRAP_SECRET, DUMMY_SECRET}
+
+    def configure(self, **values) -> None:
+        self.fake.set_config(PLUGIN_NAME, **values)
+
+    def spot(self) -> dict[str, str]:
+        return self.fake.config("Spot")
+
+    def log(self) -> str:
+        return "\n".join(self.fake.log_lines())
+
+    def writes(self) -> dict[str, int]:
+        return {op: n for op, n in self.proxy.counts().items() if op and not op.startswith(("Get", "List"))}
+
+    def remember_created_secrets(self) -> None:
+        secret = self.spot().get("SecretKey")
+        if secret:
+            self.secrets.add(secret)
+        credentials = Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
+        if credentials.exists():
+            for line in credentials.read_text().splitlines():
+                if line.startswith("aws_secret_access_key"):
+                    self.secrets.add(line.split("=", 1)[1].strip())
+
+
+@pytest.fixture
+def farm(tmp_path: Path, proxy: FaultProxy, endpoint: str) -> Iterator[Farm]:
+    farm = Farm(tmp_path / "repository", proxy, endpoint)
+    farm.fake.write_spot_param(SPOT_PARAM_WITH_KEY_FIELDS)
+    yield farm
+    farm.remember_created_secrets()
+    for line in farm.fake.log_lines():
+        for secret in farm.secrets:
+            assert secret not in line, "a secret reached the log"
+
+
+@pytest.fixture
+def host(farm: Farm) -> Iterator[PluginHost]:
+    with PluginHost(farm.fake, register_as=PLUGIN_NAME) as running:
+        yield running
+
+
+def caller_arn(endpoint: str, key_id: str, secret: str) -> str:
+    sts = boto3.client(
+        "sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
+    )
+    return sts.get_caller_identity()["Arn"]
+
+
+def test_empty_account_gets_everything_and_the_spot_plugin_gets_a_working_key(farm: Farm, host: PluginHost, iam):
+    host.house_cleaning(PLUGIN_NAME)
+    spot = farm.spot()
+    assert spot["AccessID"].startswith("AKIA") and spot["SecretKey"]
+    assert spot["UseLocalCredentials"] == "False"
+    assert caller_arn(farm.endpoint, spot["AccessID"], spot["SecretKey"]).endswith(f":user/{USER}")
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [spot["AccessID"]]
+    log = farm.log()
+    assert "first house cleaning since RCS/Pulse started" in log
+    assert "done: create role DeadlineSpotWorker trusted by ec2.amazonaws.com" in log
+    assert f"New access key {spot['AccessID']} delivered to the Spot event plugin's Security Credentials" in log
+    assert "All 8 identities are in place." in log
+    assert (
+        farm.fake.metadata(PLUGIN_NAME)[next(k for k in farm.fake.metadata(PLUGIN_NAME) if k.startswith("LastResult"))]
+        == "ok"
+    )
+    assert farm.fake.warnings() == []
+
+
+def test_later_house_cleanings_make_no_aws_call(farm: Farm, host: PluginHost):
+    host.house_cleaning(PLUGIN_NAME)
+    farm.proxy.clear()
+    farm.fake.clear_log()
+    for _ in range(3):
+        host.house_cleaning(PLUGIN_NAME)
+    assert farm.proxy.counts() == {}
+    assert farm.fake.log_lines() == []
+
+
+def test_restart_checks_again_without_writing(farm: Farm, host: PluginHost):
+    host.house_cleaning(PLUGIN_NAME)
+    key_before = farm.spot()["AccessID"]
+    farm.proxy.clear()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    counts = farm.proxy.counts()
+    assert sum(counts.values()) > 0
+    assert farm.writes() == {}
+    assert farm.spot()["AccessID"] == key_before
+    assert f"uses access key {key_before} of user {USER}" in farm.log()
+
+
+def test_interval_elapsed_checks_again(farm: Farm, host: PluginHost):
+    farm.configure(CheckIntervalHours=1)
+    host.house_cleaning(PLUGIN_NAME)
+    metadata = farm.fake.metadata(PLUGIN_NAME)
+    last = next(k for k in metadata if k.startswith("LastCheckUtc"))
+    metadata[last] = "2000-01-01T00:00:00+00:00"
+    farm.proxy.clear()
+    host.house_cleaning(PLUGIN_NAME)
+    assert "1 h (CheckIntervalHours) since the last check" in farm.log()
+    assert farm.proxy.counts() and farm.writes() == {}
+
+
+def test_create_missing_off_reports_only(farm: Farm, host: PluginHost, iam):
+    farm.configure(CreateMissing=False)
+    host.house_cleaning(PLUGIN_NAME)
+    assert farm.writes() == {}
+    assert iam.list_roles()["Roles"] == []
+    warnings = "\n".join(farm.fake.warnings())
+    assert "Left as they are, CreateMissing is off: spot-user DeadlineSpotEventPluginAdmin" in warnings
+    assert "worker-role DeadlineSpotWorker" in warnings and "bootstrap-policy" in warnings
+    assert "missing  worker-role" in farm.log()
+
+
+def test_unresponsive_aws_returns_in_bounded_time_without_raising(farm: Farm, host: PluginHost):
+    farm.proxy.hang()
+    started = time.monotonic()
+    result = host.house_cleaning(PLUGIN_NAME)
+    elapsed = time.monotonic() - started
+    assert result.error is None
+    assert elapsed < 40  # the contract: with AWS unresponsive the house cleaning returns within 40 s
+    assert "did not answer" in "\n".join(farm.fake.warnings())
+    assert "next attempt in 15 minutes" in farm.log()
+    farm.proxy.unhang()
+    farm.proxy.clear()
+    host.house_cleaning(PLUGIN_NAME)  # a failed check is not retried at every house cleaning
+    assert farm.proxy.counts() == {}
+
+
+def test_key_goes_to_a_named_profile_when_spot_has_no_key_fields(farm: Farm, host: PluginHost):
+    farm.fake.write_spot_param(SPOT_PARAM_WITHOUT_KEY_FIELDS)
+    credentials = Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
+    credentials.write_text(
+        "# managed by hand\n[render]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n"
+    )
+    host.house_cleaning(PLUGIN_NAME)
+    text = credentials.read_text()
+    assert text.startswith(
+        "# managed by hand\n[render]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n"
+    )
+    assert "[DeadlineSpotEventPlugin]" in text
+    if os.name == "posix":
+        assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert farm.spot()["UseLocalCredentials"] == "True"
+    assert farm.spot()["NamedProfile"] == "DeadlineSpotEventPlugin"
+    session = boto3.session.Session(profile_name="DeadlineSpotEventPlugin", region_name="us-east-1")
+    arn = session.client("sts", endpoint_url=farm.endpoint).get_caller_identity()["Arn"]
+    assert arn.endswith(f":user/{USER}")
+    assert "profile [DeadlineSpotEventPlugin]" in farm.log()
+
+
+def test_forget_bootstrap_credential_clears_it_after_success(farm: Farm, host: PluginHost):
+    farm.configure(ForgetBootstrapCredential=True)
+    host.house_cleaning(PLUGIN_NAME)
+    config = farm.fake.config(PLUGIN_NAME)
+    assert config["BootstrapSecretAccessKey"] == "" and config["BootstrapAccessKeyId"] == ""
+    assert f"Deactivate or delete access key {BOOTSTRAP_KEY_ID}" in farm.log()
+
+
+def test_bootstrap_credential_is_kept_when_the_run_fails(farm: Farm, host: PluginHost):
+    farm.configure(ForgetBootstrapCredential=True)
+    farm.proxy.inject(status=403, code="AccessDenied", action="CreateRole", times=None)
+    host.house_cleaning(PLUGIN_NAME)
+    assert farm.fake.config(PLUGIN_NAME)["BootstrapSecretAccessKey"] == BOOTSTRAP_SECRET
+    assert "AWS denied iam:CreateRole on worker-role DeadlineSpotWorker" in "\n".join(farm.fake.warnings())
+
+
+def test_existing_key_the_spot_plugin_lacks_gets_instructions(farm: Farm, host: PluginHost, iam):
+    iam.create_user(UserName=USER)
+    existing = iam.create_access_key(UserName=USER)["AccessKey"]
+    farm.secrets.add(existing["SecretAccessKey"])
+    host.house_cleaning(PLUGIN_NAME)
+    warnings = "\n".join(farm.fake.warnings())
+    assert f"does not use an access key of user {USER} (it has no access key set)" in warnings
+    assert existing["AccessKeyId"] in warnings and "Security Credentials" in warnings
+    assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1
+
+
+def test_role_mode_gives_an_existing_role_the_admin_policies(farm: Farm, host: PluginHost, iam):
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName="RcsInstanceRole", AssumeRolePolicyDocument=json.dumps(trust))
+    farm.configure(SpotCredentialsMode="IAM Role", SpotRoleName="RcsInstanceRole")
+    host.house_cleaning(PLUGIN_NAME)
+    attached = iam.list_attached_role_policies(RoleName="RcsInstanceRole")["AttachedPolicies"]
+    assert len(attached) == 2
+    assert iam.list_users()["Users"] == []
+    assert "SecretKey" not in farm.spot() or farm.spot()["SecretKey"] == ""
+    assert "All 7 identities are in place." in farm.log()
+
+
+def test_invalid_settings_are_logged_and_make_no_aws_call(farm: Farm, host: PluginHost):
+    farm.configure(WorkerRoleName="Workers")
+    result = host.house_cleaning(PLUGIN_NAME)
+    assert result.error is None
+    assert farm.proxy.counts() == {}
+    assert "must begin with 'DeadlineSpot'" in "\n".join(farm.fake.warnings())
+
+
+@pytest.mark.parametrize("register_as", [PLUGIN_NAME, "deadline_event_plugin_3f2a"])
+def test_loads_whatever_module_name_the_host_registers(farm: Farm, register_as: str):
+    with PluginHost(farm.fake, register_as=register_as) as host:
+        result = host.house_cleaning(PLUGIN_NAME)
+    assert result.error is None
+    assert "All 8 identities are in place." in farm.log()
+
+
+def test_two_machines_sharing_one_database_each_check_once(farm: Farm, iam):
+    with PluginHost(farm.fake, hostname="rcs-a") as a, PluginHost(farm.fake, hostname="rcs-b") as b:
+        a.house_cleaning(PLUGIN_NAME)
+        b.house_cleaning(PLUGIN_NAME)
+        farm.proxy.clear()
+        a.house_cleaning(PLUGIN_NAME)
+        b.house_cleaning(PLUGIN_NAME)
+    assert farm.proxy.counts() == {}
+    assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1
