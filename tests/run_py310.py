@@ -2,8 +2,9 @@
 
 Deadline embeds Python 3.10 with boto3, and the code that runs inside Deadline must
 work there. This script is run with the main virtualenv's Python (which has moto): it
-starts a moto stand-in in this process, then runs pytest on ``tests/unit`` and
-``tests/plugin`` with the Python 3.10 virtualenv (boto3 and pytest only), passing the
+starts a moto stand-in in this process, then runs pytest on ``tests/unit``, ``tests/wire``
+(the engine on the wire: retries, timeouts, races) and ``tests/plugin`` with the Python
+3.10 virtualenv (boto3 and pytest only), passing the
 stand-in's URL in the ``DSIS_MOTO_ENDPOINT`` environment variable.
 
 Usage: python tests/run_py310.py [extra pytest arguments]
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("tests/unit", "tests/plugin")
+SUITES = ("tests/unit", "tests/wire", "tests/plugin")
 
 sys.path.insert(0, str(ROOT))
 
