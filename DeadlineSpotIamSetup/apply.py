@@ -148,7 +148,6 @@ class _Applier:
                 return
             # Another run's key is older or as old: step back so that at most one key survives.
             self.gateway.delete_access_key(user, key.access_key_id)
-            del key
             time.sleep(random.uniform(0.3, 1.5) * (round_number + 1))
         if self._active_keys(user):
             self.record(f"{action.summary}: another run created it; that run delivers it")

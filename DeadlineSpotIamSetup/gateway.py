@@ -189,7 +189,7 @@ class IamGateway:
         try:
             client = session.client(
                 service,
-                region_name=self.region,
+                region_name=self._region_of(session),
                 endpoint_url=self.access.endpoint_url,
                 config=self._config(),
             )
@@ -203,10 +203,13 @@ class IamGateway:
     def _count(self, model: Any, **_: Any) -> None:
         self.calls.add(model.name)
 
+    def _region_of(self, session: boto3.session.Session) -> str:
+        # IAM is global; the region only selects the partition's endpoint.
+        return self.access.region or session.region_name or "us-east-1"
+
     @property
     def region(self) -> str:
-        # IAM is global; the region only selects the partition's endpoint.
-        return self.access.region or self._session.region_name or "us-east-1"
+        return self._region_of(self._session)
 
     def _open_session(self) -> boto3.session.Session:
         a = self.access
@@ -233,7 +236,6 @@ class IamGateway:
 
     def _assume_role(self, session: boto3.session.Session) -> boto3.session.Session:
         a = self.access
-        self._session = session  # _client() needs it for the region
         sts = self._client("sts", session)
         params: dict[str, Any] = {"RoleArn": a.role_arn, "RoleSessionName": "DeadlineSpotIamSetup"}
         if a.external_id:

@@ -24,15 +24,17 @@ def check_secret_destination(path: Path) -> Path:
     return path
 
 
-def write_secret_file(path: Path, key: NewAccessKey) -> None:
-    """Write ``{"AccessKeyId", "SecretAccessKey"}`` with mode 0600: a temporary file in the same folder,
-    then an atomic rename, so a reader never sees half a file and the secret is never world-readable."""
-    document = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
-    fd, temporary = tempfile.mkstemp(prefix=".secret-", dir=str(path.parent))  # mkstemp creates it 0600
+def write_private_file(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by its owner only: a temporary file in the same folder (created
+    0600), flushed to disk, then an atomic rename, so a reader never sees half a file and the content is never
+    readable by others, not even for a moment."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=str(path.parent))
+    except OSError as error:
+        raise SetupError(f"cannot write {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o600)
@@ -42,4 +44,10 @@ def write_secret_file(path: Path, key: NewAccessKey) -> None:
             os.unlink(temporary)
         except OSError:
             pass
-        raise SetupError(f"cannot write the access key to {path}: {error.strerror}") from None
+        raise SetupError(f"cannot write {path}: {error.strerror}") from None
+
+
+def write_secret_file(path: Path, key: NewAccessKey) -> None:
+    """Write ``{"AccessKeyId", "SecretAccessKey"}`` as JSON with mode 0600, atomically."""
+    document = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+    write_private_file(path, json.dumps(document, indent=2) + "\n")

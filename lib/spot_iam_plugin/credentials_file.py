@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
+from DeadlineSpotIamSetup.secret_file import write_private_file
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9_.@+=-]{1,64}")
 _HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
@@ -65,33 +65,19 @@ def write_profile(path: Path, profile: str, access_key_id: str, secret_access_ke
     validate_profile_name(profile)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        existing = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+        # Bytes, not text mode: a file written on Windows keeps its CRLF line ends, byte for byte.
+        existing = path.read_bytes().decode("utf-8").splitlines(keepends=True) if path.exists() else []
     except OSError as error:
         raise SetupError(f"cannot read the AWS credentials file {path}: {error.strerror}") from None
+    newline = "\r\n" if existing and existing[0].endswith("\r\n") else "\n"
     kept = _without_section(existing, profile)
     if kept and not kept[-1].endswith("\n"):
-        kept[-1] += "\n"
+        kept[-1] += newline
     if kept and kept[-1].strip():
-        kept.append("\n")
+        kept.append(newline)
     kept += [
-        f"[{profile}]\n",
-        f"aws_access_key_id = {access_key_id}\n",
-        f"aws_secret_access_key = {secret_access_key}\n",
+        f"[{profile}]{newline}",
+        f"aws_access_key_id = {access_key_id}{newline}",
+        f"aws_secret_access_key = {secret_access_key}{newline}",
     ]
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".credentials-", dir=str(path.parent))  # created 0600
-    except OSError as error:
-        raise SetupError(f"cannot write the AWS credentials file {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.writelines(kept)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except OSError as error:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise SetupError(f"cannot write the AWS credentials file {path}: {error.strerror}") from None
+    write_private_file(path, "".join(kept))
