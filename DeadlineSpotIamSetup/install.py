@@ -15,7 +15,8 @@ from .errors import InvalidSettings, SetupError
 
 PLUGIN_NAME = "DeadlineSpotIamSetup"
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
-_NOT_INSTALLED = {"standin.py", "demo.py"}  # need moto; the plugin never uses them
+# The command line and the demo stand-in (which needs moto) stay out: the plugin uses only the engine.
+_NOT_INSTALLED = {"standin.py", "demo.py", "cli.py", "__main__.py", "install.py"}
 
 
 def _events_folder(repository: Path) -> Path:

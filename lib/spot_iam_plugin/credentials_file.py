@@ -46,7 +46,7 @@ def read_profile_key_id(path: Path, profile: str) -> str | None:
     """The aws_access_key_id of ``profile`` in the file, if any (never reads out the secret)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
     inside = False
     for line in lines:
@@ -69,6 +69,11 @@ def write_profile(path: Path, profile: str, access_key_id: str, secret_access_ke
         existing = path.read_bytes().decode("utf-8").splitlines(keepends=True) if path.exists() else []
     except OSError as error:
         raise SetupError(f"cannot read the AWS credentials file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SetupError(
+            f"the AWS credentials file {path} is not UTF-8 text: not rewriting it; save it as UTF-8 or choose "
+            "KeyDelivery 'Spot Plugin Fields'"
+        ) from None
     newline = "\r\n" if existing and existing[0].endswith("\r\n") else "\n"
     kept = _without_section(existing, profile)
     if kept and not kept[-1].endswith("\n"):

@@ -47,10 +47,10 @@ def read_spot_fields(param_file: Path) -> SpotFields:
     use_local, named = "UseLocalCredentials", "NamedProfile"
     for section in parser.sections():
         label = parser.get(section, "Label", fallback="").lower()
-        if section in FIELD_NAMES_ID or "access key id" in label:
-            key_id = key_id or section
-        elif section in FIELD_NAMES_SECRET or "secret access key" in label or "secret key" in label:
+        if section in FIELD_NAMES_SECRET or "secret" in label:  # before the ID: "Secret Access Key ID" is a secret
             secret = secret or section
+        elif section in FIELD_NAMES_ID or "access key id" in label:
+            key_id = key_id or section
         elif section.lower() == "uselocalcredentials" or "use local credentials" in label:
             use_local = section
         elif section.lower() == "namedprofile" or "named profile" in label:
