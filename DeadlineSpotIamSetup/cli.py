@@ -16,7 +16,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .bootstrap_policy import bootstrap_policy
-from .desired import Settings, desired_state, parse_tag, validate_external_id, validate_role_arn
+from .desired import Settings, desired_state, parse_tag, validate_assume_role
 from .errors import InvalidSettings, SetupError
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
@@ -127,12 +127,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def access_from(args: argparse.Namespace):
     from .gateway import AwsAccess
 
-    if args.role_arn:
-        validate_role_arn(args.role_arn)
-    if args.external_id:
-        if not args.role_arn:
-            raise InvalidSettings("--external-id goes with --role-arn")
-        validate_external_id(args.external_id)
+    validate_assume_role(args.role_arn, args.external_id, "--role-arn", "--external-id")
     return AwsAccess(
         profile=args.profile,
         region=args.region,

@@ -183,6 +183,16 @@ def validate_external_id(external_id: str) -> str:
     return external_id
 
 
+def validate_assume_role(role_arn: str | None, external_id: str | None, role_option: str, external_option: str) -> None:
+    """Options for assuming a role first; the option names are the front end's own (flag or setting)."""
+    if role_arn:
+        validate_role_arn(role_arn)
+    if external_id:
+        if not role_arn:
+            raise InvalidSettings(f"{external_option} goes with {role_option}")
+        validate_external_id(external_id)
+
+
 def parse_tag(text: str) -> tuple[str, str]:
     """Parse ``KEY=VALUE`` (the value may be empty)."""
     key, sep, value = text.partition("=")

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from DeadlineSpotIamSetup.desired import (
     Settings,
     parse_tag,
-    validate_external_id,
-    validate_role_arn,
+    validate_assume_role,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.gateway import AwsAccess, Timeouts
@@ -72,12 +71,9 @@ class PluginSettings:
                 "set both BootstrapAccessKeyId and BootstrapSecretAccessKey, or neither (to use "
                 "BootstrapProfile or the machine's default credentials)"
             )
-        if self.bootstrap_role_arn:
-            validate_role_arn(self.bootstrap_role_arn)
-        if self.bootstrap_external_id:
-            if not self.bootstrap_role_arn:
-                raise InvalidSettings("BootstrapExternalId goes with BootstrapRoleArn")
-            validate_external_id(self.bootstrap_external_id)
+        validate_assume_role(
+            self.bootstrap_role_arn, self.bootstrap_external_id, "BootstrapRoleArn", "BootstrapExternalId"
+        )
         use_keys = bool(self.bootstrap_access_key_id)
         return AwsAccess(
             profile=None if use_keys else (self.bootstrap_profile or None),

@@ -16,45 +16,10 @@ import boto3
 import pytest
 from conftest import DUMMY_SECRET
 from deadline_standin import FakeDeadline, PluginHost
+from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
 from DeadlineSpotIamSetup.standin import FaultProxy
-
-SPOT_PARAM_WITHOUT_KEY_FIELDS = """
-[State]
-Type=enum
-Items=Global Enabled;Disabled
-Default=Disabled
-
-[UseLocalCredentials]
-Type=boolean
-Label=Use Local Credentials
-Default=False
-
-[NamedProfile]
-Type=string
-Label=AWS Named Profile
-Default=
-"""
-
-SPOT_PARAM_WITH_KEY_FIELDS = (
-    SPOT_PARAM_WITHOUT_KEY_FIELDS
-    + """
-[AccessID]
-Type=string
-Label=Access Key ID
-Default=
-
-[SecretKey]
-Type=password
-Label=Secret Access Key
-Default=
-
-[Region]
-Type=string
-Default=us-west-2
-"""
-)
 
 BOOTSTRAP_KEY_ID = "AKIAIOSFODNN7BOOTSTR"
 BOOTSTRAP_SECRET = "bootstrap/Secret/That/Must/Never/Be/Logged0"

@@ -15,6 +15,7 @@ if _LIB not in sys.path:
 from spot_iam_plugin.credentials_file import write_profile  # noqa: E402
 from spot_iam_plugin.handoff import KeyHandoff, SpotFields, read_spot_fields  # noqa: E402
 from spot_iam_plugin.settings import PluginSettings  # noqa: E402
+from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS  # noqa: E402
 
 from DeadlineSpotIamSetup.errors import SetupError  # noqa: E402
 from DeadlineSpotIamSetup.gateway import NewAccessKey  # noqa: E402
@@ -22,50 +23,7 @@ from DeadlineSpotIamSetup.gateway import NewAccessKey  # noqa: E402
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYHANDOFFKEY"
 KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7HANDOFF1", SECRET)
 
-SPOT_PARAM = """\
-[State]
-Type=Enum
-Items=Global Enabled;Opt-In;Disabled
-Label=State
-Default=Disabled
-
-[UseLocalCredentials]
-Type=boolean
-Label=Use Local Credentials
-Default=False
-
-[NamedProfile]
-Type=string
-Label=Named Profile
-Default=
-
-[AccessID]
-Type=string
-Label=Access Key ID
-Default=
-
-[SecretKey]
-Type=password
-Label=Secret Access Key
-Default=
-"""
-
-SPOT_PARAM_WITHOUT_KEY_FIELDS = """\
-[State]
-Type=Enum
-Label=State
-Default=Disabled
-
-[UseLocalCredentials]
-Type=boolean
-Label=Use Local Credentials
-Default=True
-
-[NamedProfile]
-Type=string
-Label=Named Profile
-Default=default
-"""
+SPOT_PARAM = SPOT_PARAM_WITH_KEY_FIELDS
 
 
 class FakeConfig:
