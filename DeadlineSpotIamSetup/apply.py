@@ -47,6 +47,9 @@ class ApplyOptions:
     wait_timeout: float = 30.0  # for IAM to show what was just created
     verify_key_timeout: float = 20.0  # for a new access key to be accepted by STS
     key_rounds: int = 4  # attempts at creating the one access key when runs race
+    # Asked before every action: once it answers True, apply stops before the next write (the event plugin
+    # sets it when it stops waiting, so no key is created that nobody is left to deliver).
+    cancelled: Callable[[], bool] = lambda: False
 
 
 def _utc(moment: datetime | None) -> datetime:
@@ -191,7 +194,13 @@ def apply_plan(
     """Run the plan's actions in order. Stops at the first failure, raising a one-line SetupError."""
     if any(a.operation == "CreateAccessKey" for a in plan.actions) and key_sink is None:
         raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
-    applier = _Applier(gateway, options or ApplyOptions(), key_sink, progress)
-    for action in plan.actions:
+    options = options or ApplyOptions()
+    applier = _Applier(gateway, options, key_sink, progress)
+    for number, action in enumerate(plan.actions):
+        if options.cancelled():
+            raise SetupError(
+                f"stopped before {action.summary} ({len(plan.actions) - number} of {len(plan.actions)} changes "
+                "left): the time limit was reached; the next run continues"
+            )
         applier.run(action)
     return applier.result

@@ -32,7 +32,6 @@ from .settings import ROLE_MODE, PluginSettings, read_settings
 
 RUN_LIMIT = 38.0  # seconds; Deadline may time out an event plugin that takes much longer
 OK, PENDING, FAILED = "ok", "pending", "failed"
-APPLY_OPTIONS = ApplyOptions(wait_timeout=10.0, verify_key_timeout=8.0)
 
 Emit = Callable[[str, str], None]
 
@@ -59,12 +58,18 @@ class EngineJob:
     """The part that talks to AWS (runs in the worker thread; reports through ``emit``)."""
 
     def __init__(
-        self, settings: PluginSettings, repository_utils: Any, emit: Emit, protect: Callable[[str], None]
+        self,
+        settings: PluginSettings,
+        repository_utils: Any,
+        emit: Emit,
+        protect: Callable[[str], None],
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self.repository = repository_utils
         self.emit = emit
         self.protect = protect  # masks a secret in every later log line
+        self.apply_options = ApplyOptions(wait_timeout=10.0, verify_key_timeout=8.0, cancelled=cancelled)
 
     def deliver(self, handoff: KeyHandoff, key: NewAccessKey) -> None:
         self.protect(key.secret_access_key)
@@ -88,7 +93,7 @@ class EngineJob:
                 desired,
                 key_sink=sink,
                 progress=lambda line: self.emit(INFO, f"  done: {line}"),
-                options=APPLY_OPTIONS,
+                options=self.apply_options,
             )
             plan = outcome.after
             created_key = outcome.result.key
@@ -152,14 +157,16 @@ class EngineJob:
         return False
 
 
-def _run_bounded(job: Callable[[Emit], str], log: PluginLog, limit: float) -> str:
-    """Run ``job`` in a daemon thread, relaying its lines to the log from this thread, for at most ``limit``."""
+def _run_bounded(job: Callable[[Emit, Callable[[], bool]], str], log: PluginLog, limit: float) -> str:
+    """Run ``job`` in a daemon thread, relaying its lines to the log from this thread, for at most ``limit``.
+    When the limit is reached the job is told to stop (it checks before every write) and left behind."""
     lines: queue.Queue[tuple[str, str]] = queue.Queue()
     result: list[str] = []
+    stop = threading.Event()
 
     def work() -> None:
         try:
-            result.append(job(lambda level, text: lines.put((level, text))))
+            result.append(job(lambda level, text: lines.put((level, text)), stop.is_set))
         except SetupError as error:
             lines.put((WARNING, f"Check failed: {error}"))
             result.append(FAILED)
@@ -180,6 +187,7 @@ def _run_bounded(job: Callable[[Emit], str], log: PluginLog, limit: float) -> st
         if not worker.is_alive() and lines.empty():
             return result[0] if result else FAILED
         if time.monotonic() >= deadline:
+            stop.set()
             log.warning(
                 f"Check did not finish within {limit:.0f} s (AWS slow or unreachable); stopped waiting so "
                 "house cleaning can go on. The next attempt comes in 15 minutes."
@@ -223,7 +231,9 @@ def _house_cleaning(
     log.info(f"Checking the Spot Event Plugin's IAM identities ({reason}).")
     started = time.monotonic()
     status = _run_bounded(
-        lambda emit: EngineJob(settings, repository_utils, emit, log.add_secret).run(), log, run_limit
+        lambda emit, cancelled: EngineJob(settings, repository_utils, emit, log.add_secret, cancelled).run(),
+        log,
+        run_limit,
     )
     if status == OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
         repository_utils.AddOrUpdateEventPluginConfigSetting(plugin_name, "BootstrapSecretAccessKey", "")

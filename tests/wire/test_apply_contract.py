@@ -166,3 +166,18 @@ def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, t
     assert json.loads(files[0].read_text())["AccessKeyId"] == keys[0]["AccessKeyId"]
     assert sum(1 for out, _, _ in results if json.loads(out)["access_key_id"]) == 1
     assert proxy.counts()["CreateRole"] > 3  # they really raced: more than one run tried to create the roles
+
+
+def test_cancelled_apply_stops_before_any_write(proxy, iam) -> None:
+    from DeadlineSpotIamSetup.apply import ApplyOptions
+    from DeadlineSpotIamSetup.errors import SetupError
+
+    with pytest.raises(SetupError, match=r"stopped before create user DeadlineSpotEventPluginAdmin \(14 of 14"):
+        apply_changes(
+            make_gateway(proxy.endpoint_url),
+            DESIRED,
+            key_sink=lambda key: None,
+            options=ApplyOptions(cancelled=lambda: True),
+        )
+    assert writes(proxy.counts()) == {}
+    assert iam.list_users()["Users"] == []
