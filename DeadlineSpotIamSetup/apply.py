@@ -11,16 +11,18 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TypeVar
 
 from .errors import AwsAccessError, SetupError
 from .gateway import AccessKeyInfo, AlreadyExists, IamGateway, LimitExceeded, NewAccessKey, NotFound
-from .plan import Action, Plan
+from .plan import Action, Plan, stage_of
 
 T = TypeVar("T")
 KeySink = Callable[[NewAccessKey], None]
@@ -90,43 +92,42 @@ class _Applier:
         self.result.done.append(line)
         self.progress(line)
 
-    def run(self, action: Action) -> None:
+    def run(self, action: Action) -> str:
+        """Do one action; returns the line that says what was done. Safe to call from several threads for
+        the actions of one stage."""
         if action.operation == "CreateAccessKey":
-            self.create_access_key(action)
-            return
+            return self.create_access_key(action)
         try:
             _retry_not_found(
                 lambda: self.gateway.write(action.operation, action.params, action.subject),
                 self.options.wait_timeout,
             )
         except AlreadyExists:
-            self.record(f"{action.summary}: already there (created by another run)")
+            line = f"{action.summary}: already there (created by another run)"
         except NotFound:
             raise AwsAccessError(
                 f"{action.summary} failed: IAM still does not show what it depends on after "
                 f"{self.options.wait_timeout:.0f} s; run apply again"
             ) from None
         except LimitExceeded as error:
-            self.limit_exceeded(action, error)
-            return
+            return self.limit_exceeded(action, error)
         except AwsAccessError as error:
             if action.operation == "CreateServiceLinkedRole" and "has been taken" in str(error):
-                self.record(f"{action.summary}: already there")
-                return
+                return f"{action.summary}: already there"
             raise
         else:
-            self.record(action.summary)
+            line = action.summary
         waiter = _WAITERS.get(action.operation)
         if waiter:
             name, key = waiter
             self.gateway.wait_until_exists(name, {key: action.params[key]}, action.subject, self.options.wait_timeout)
+        return line
 
-    def limit_exceeded(self, action: Action, error: LimitExceeded) -> None:
+    def limit_exceeded(self, action: Action, error: LimitExceeded) -> str:
         if action.operation == "AddRoleToInstanceProfile":
             profile = self.gateway.instance_profile(action.params["InstanceProfileName"])
             if profile is not None and action.params["RoleName"] in profile.role_names:
-                self.record(f"{action.summary}: already there (added by another run)")
-                return
+                return f"{action.summary}: already there (added by another run)"
         raise AwsAccessError(f"{action.summary} failed: IAM limit reached ({error})") from None
 
     # -- the one access key ---------------------------------------------------------------------------
@@ -134,12 +135,11 @@ class _Applier:
         keys = self.gateway.access_keys(user) or ()
         return [k for k in keys if k.active]
 
-    def create_access_key(self, action: Action) -> None:
+    def create_access_key(self, action: Action) -> str:
         user = action.params["UserName"]
         for round_number in range(self.options.key_rounds):
             if self._active_keys(user):
-                self.record(f"{action.summary}: another run created it; that run delivers it")
-                return
+                return f"{action.summary}: another run created it; that run delivers it"
             try:
                 key = self.gateway.create_access_key(user)
             except LimitExceeded:
@@ -147,19 +147,17 @@ class _Applier:
             others = [k for k in self._active_keys(user) if k.access_key_id != key.access_key_id]
             mine = _utc(key.created)
             if all(_utc(k.created) > mine for k in others):
-                self.keep_key(action, key)
-                return
+                return self.keep_key(action, key)
             # Another run's key is older or as old: step back so that at most one key survives.
             self.gateway.delete_access_key(user, key.access_key_id)
             time.sleep(random.uniform(0.3, 1.5) * (round_number + 1))
         if self._active_keys(user):
-            self.record(f"{action.summary}: another run created it; that run delivers it")
-            return
+            return f"{action.summary}: another run created it; that run delivers it"
         raise AwsAccessError(
             f"could not create a single access key for user {user}: other runs kept racing; run apply again"
         )
 
-    def keep_key(self, action: Action, key: NewAccessKey) -> None:
+    def keep_key(self, action: Action, key: NewAccessKey) -> str:
         assert self.key_sink is not None, "a CreateAccessKey action needs a key sink"
         try:
             self.key_sink(key)
@@ -172,7 +170,6 @@ class _Applier:
                 "it was deleted again: fix that and run apply again"
             ) from None
         self.result.key = key
-        self.record(f"{action.summary}: {key.access_key_id}")
         if self.options.verify_key_timeout > 0:
             identity = self.gateway.verify_access_key(key, self.options.verify_key_timeout)
             if identity is None:
@@ -182,6 +179,25 @@ class _Applier:
                 )
             else:
                 self.result.key_verified_as = identity.arn
+        return f"{action.summary}: {key.access_key_id}"
+
+    def run_stage(self, actions: list[Action]) -> None:
+        """Run one stage's independent actions in parallel; record what was done in plan order, then raise
+        the first failure (in plan order), if any."""
+        if len(actions) == 1:
+            self.record(self.run(actions[0]))
+            return
+        with ThreadPoolExecutor(max_workers=min(len(actions), 8), thread_name_prefix="iam-write") as pool:
+            futures = [pool.submit(self.run, action) for action in actions]
+        first_failure: BaseException | None = None
+        for future in futures:
+            failure = future.exception()
+            if failure is None:
+                self.record(future.result())
+            elif first_failure is None:
+                first_failure = failure
+        if first_failure is not None:
+            raise first_failure
 
 
 def apply_plan(
@@ -191,16 +207,20 @@ def apply_plan(
     progress: Callable[[str], None] = lambda line: None,
     options: ApplyOptions | None = None,
 ) -> ApplyResult:
-    """Run the plan's actions in order. Stops at the first failure, raising a one-line SetupError."""
+    """Run the plan's actions stage by stage (the actions of a stage in parallel). Stops after the first stage
+    with a failure, raising a one-line SetupError."""
     if any(a.operation == "CreateAccessKey" for a in plan.actions) and key_sink is None:
         raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
     options = options or ApplyOptions()
     applier = _Applier(gateway, options, key_sink, progress)
-    for number, action in enumerate(plan.actions):
+    done = 0
+    for _, grouped in itertools.groupby(plan.actions, key=stage_of):
+        stage = list(grouped)
         if options.cancelled():
             raise SetupError(
-                f"stopped before {action.summary} ({len(plan.actions) - number} of {len(plan.actions)} changes "
+                f"stopped before {stage[0].summary} ({len(plan.actions) - done} of {len(plan.actions)} changes "
                 "left): the time limit was reached; the next run continues"
             )
-        applier.run(action)
+        applier.run_stage(stage)
+        done += len(stage)
     return applier.result

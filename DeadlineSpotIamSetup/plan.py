@@ -259,19 +259,19 @@ def plan_identity(
     return draft
 
 
-# Apply runs actions in this order so that every action finds what it depends on; the access key comes
-# last, so a secret exists only once everything else succeeded.
-_ORDER = [
-    "CreateUser",
-    "AttachUserPolicy",
-    "CreateRole",
-    "UpdateAssumeRolePolicy",
-    "AttachRolePolicy",
-    "CreateInstanceProfile",
-    "AddRoleToInstanceProfile",
-    "CreateServiceLinkedRole",
-    "CreateAccessKey",
-]
+# Apply runs actions in stages so that every action finds what it depends on: the actions of one stage are
+# independent of each other (apply runs them in parallel), and each depends only on earlier stages. The access
+# key comes last, so a secret exists only once everything else succeeded.
+STAGES: tuple[tuple[str, ...], ...] = (
+    ("CreateUser", "CreateRole", "UpdateAssumeRolePolicy", "CreateInstanceProfile", "CreateServiceLinkedRole"),
+    ("AttachUserPolicy", "AttachRolePolicy", "AddRoleToInstanceProfile"),
+    ("CreateAccessKey",),
+)
+_ORDER = [operation for stage in STAGES for operation in stage]
+
+
+def stage_of(action: Action) -> int:
+    return next(number for number, stage in enumerate(STAGES) if action.operation in stage)
 
 
 def make_plan(desired: DesiredState, observation: Observation, partition: str, deliver_key: bool = True) -> Plan:
