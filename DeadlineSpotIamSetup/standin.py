@@ -317,6 +317,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
 
+        barrier = proxy._barrier_for(action)
+        if barrier is not None:
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass  # timed out or released by stop(): carry on
+
         latency = proxy.latency
         if latency > 0 and proxy._stopping.wait(latency):
             self.close_connection = True
@@ -381,6 +388,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._records: list[ProxyRequest] = []
         self._rules: list[_Rule] = []
+        self._barriers: dict[str, threading.Barrier] = {}
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _ProxyHTTPServer | None = None
@@ -420,6 +428,10 @@ class FaultProxy:
         Returns promptly, whatever the state of the requests in progress.
         """
         self._stopping.set()
+        with self._lock:
+            for barrier in self._barriers.values():
+                barrier.abort()
+            self._barriers.clear()
         server, self._server = self._server, None
         if server is None:
             return
@@ -477,6 +489,21 @@ class FaultProxy:
             raise ValueError("times must be at least 1 (or None)")
         with self._lock:
             self._rules.append(_Rule(_HUNG, action, times))
+
+    def gather(self, action: str, parties: int, timeout: float = 30.0) -> None:
+        """Hold requests for ``action`` until ``parties`` of them have arrived, then forward them all at once
+        (after ``timeout`` seconds, the held ones go on regardless). Lines up racing clients at one point."""
+        if parties < 2:
+            raise ValueError("parties must be at least 2")
+        with self._lock:
+            self._barriers[action] = threading.Barrier(parties, timeout=timeout)
+
+    def _barrier_for(self, action: str | None) -> threading.Barrier | None:
+        with self._lock:
+            barrier = self._barriers.get(action) if action else None
+            if barrier is not None and barrier.n_waiting + 1 >= barrier.parties:
+                del self._barriers[action]  # this request completes the group; later ones pass freely
+            return barrier
 
     def unhang(self) -> None:
         """Stop holding new requests (requests already held stay held until :meth:`stop`)."""

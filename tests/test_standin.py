@@ -266,3 +266,26 @@ def test_reset_clears_state(aws):
         with pytest.raises(ClientError) as err:
             iam.get_role(RoleName=name)
         assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_gather_holds_requests_until_the_group_is_complete(aws):
+    with FaultProxy(aws.endpoint_url) as running:
+        running.gather("GetUser", parties=2)
+        iam = iam_client(running.endpoint_url)
+        answers = []
+
+        def ask():
+            try:
+                iam.get_user(UserName="nobody-" + unique("g"))
+            except ClientError as error:
+                answers.append(error.response["Error"]["Code"])
+
+        first = threading.Thread(target=ask)
+        first.start()
+        first.join(0.5)
+        assert first.is_alive() and answers == []  # held: the group is not complete
+        ask()  # the second party releases both
+        first.join(10)
+        assert answers == ["NoSuchEntity", "NoSuchEntity"]
+        ask()  # the group was used up: later requests pass freely
+        assert len(answers) == 3
