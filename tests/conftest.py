@@ -4,6 +4,7 @@ environment that can never reach a real AWS account or the developer's AWS files
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,11 @@ import pytest
 
 from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, Timeouts
 from DeadlineSpotIamSetup.standin import FaultProxy, reset_endpoint
+
+# The event plugin's Deadline-side library (spot_iam_plugin) is importable in tests as it is inside Deadline.
+_LIB = str(Path(__file__).resolve().parent.parent / "lib")
+if _LIB not in sys.path:
+    sys.path.insert(0, _LIB)
 
 DUMMY_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 DUMMY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYBOOTSTRAP"

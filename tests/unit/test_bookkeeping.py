@@ -4,18 +4,11 @@ minutes after a failure; the bookkeeping lives in the event plugin's metadata, o
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
-
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")  # the event plugin's library: spot_iam_plugin
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
-
-from spot_iam_plugin import bookkeeping  # noqa: E402
-from spot_iam_plugin.bookkeeping import RETRY_AFTER_FAILURE, Metadata, RunBook, process_identity  # noqa: E402
+from spot_iam_plugin import bookkeeping
+from spot_iam_plugin.bookkeeping import RETRY_AFTER_FAILURE, Metadata, RunBook, process_identity
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 ME = "4242/987654"

@@ -10,19 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")  # the event plugin's library: spot_iam_plugin
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
-
-from spot_iam_plugin.credentials_file import (  # noqa: E402
+from spot_iam_plugin.credentials_file import (
     credentials_file_path,
     read_profile_key_id,
     validate_profile_name,
     write_profile,
 )
 
-from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError  # noqa: E402
+from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
 
 PROFILE = "DeadlineSpotEventPlugin"
 KEY_ID = "AKIAIOSFODNN7NEWKEY1"

@@ -3,22 +3,16 @@ them, otherwise as a named profile in the credentials file with the Spot plugin 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from spot_iam_plugin.credentials_file import write_profile
+from spot_iam_plugin.handoff import KeyHandoff, SpotFields, read_spot_fields
+from spot_iam_plugin.settings import PluginSettings
+from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")  # the event plugin's library: spot_iam_plugin
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
-
-from spot_iam_plugin.credentials_file import write_profile  # noqa: E402
-from spot_iam_plugin.handoff import KeyHandoff, SpotFields, read_spot_fields  # noqa: E402
-from spot_iam_plugin.settings import PluginSettings  # noqa: E402
-from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS  # noqa: E402
-
-from DeadlineSpotIamSetup.errors import SetupError  # noqa: E402
-from DeadlineSpotIamSetup.gateway import NewAccessKey  # noqa: E402
+from DeadlineSpotIamSetup.errors import SetupError
+from DeadlineSpotIamSetup.gateway import NewAccessKey
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYHANDOFFKEY"
 KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7HANDOFF1", SECRET)

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")  # the event plugin's library: spot_iam_plugin
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
-
-from spot_iam_plugin.logbridge import INFO, WARNING, PluginLog  # noqa: E402
+from spot_iam_plugin.logbridge import INFO, WARNING, PluginLog
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYLOGSECRET1"
 OTHER_SECRET = "AnotherSecretValueOfFortyCharacters12345"

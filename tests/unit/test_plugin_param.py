@@ -4,18 +4,12 @@ the keys and defaults the plugin reads."""
 from __future__ import annotations
 
 import configparser
-import sys
 from pathlib import Path
 
 import pytest
+from spot_iam_plugin.settings import DELIVERY_CHOICES, ROLE_MODE, USER_MODE, PluginSettings, read_settings
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")  # the event plugin's library: spot_iam_plugin
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
-
-from spot_iam_plugin.settings import DELIVERY_CHOICES, ROLE_MODE, USER_MODE, PluginSettings, read_settings  # noqa: E402
-
-from DeadlineSpotIamSetup.errors import InvalidSettings  # noqa: E402
+from DeadlineSpotIamSetup.errors import InvalidSettings
 
 PARAM_FILE = Path(__file__).resolve().parents[2] / "plugin.param"
 

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")  # the event plugin's library: spot_iam_plugin
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
-
-from spot_iam_plugin.settings import (  # noqa: E402
+from spot_iam_plugin.settings import (
     DELIVERY_CHOICES,
     PLUGIN_TIMEOUTS,
     ROLE_MODE,
@@ -20,9 +12,9 @@ from spot_iam_plugin.settings import (  # noqa: E402
     read_settings,
 )
 
-from DeadlineSpotIamSetup.desired import Settings  # noqa: E402
-from DeadlineSpotIamSetup.errors import InvalidSettings  # noqa: E402
-from DeadlineSpotIamSetup.gateway import Timeouts  # noqa: E402
+from DeadlineSpotIamSetup.desired import Settings
+from DeadlineSpotIamSetup.errors import InvalidSettings
+from DeadlineSpotIamSetup.gateway import Timeouts
 
 KEY_ID = "AKIAIOSFODNN7BOOTSTRAP"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLUGINSECRET"

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
+from spot_iam_plugin.logbridge import INFO, WARNING, PluginLog
+from spot_iam_plugin.runner import FAILED, OK, _run_bounded
 
-from spot_iam_plugin.logbridge import INFO, WARNING, PluginLog  # noqa: E402
-from spot_iam_plugin.runner import FAILED, OK, _run_bounded  # noqa: E402
-
-from DeadlineSpotIamSetup.errors import AwsAccessError  # noqa: E402
+from DeadlineSpotIamSetup.errors import AwsAccessError
 
 
 def make_log() -> tuple[PluginLog, list[tuple[str, str]]]:
