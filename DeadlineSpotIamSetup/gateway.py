@@ -251,6 +251,10 @@ class IamGateway:
 
     @property
     def endpoint_description(self) -> str:
+        """The IAM endpoint really in use (botocore resolves AWS_ENDPOINT_URL, config files and the partition)."""
+        iam = getattr(self, "_iam", None)
+        if iam is not None:
+            return str(iam.meta.endpoint_url)
         return self.access.endpoint_url or f"IAM in {self.region}"
 
     # -- error translation ------------------------------------------------------------------------

@@ -32,10 +32,10 @@ def test_a_setup_error_becomes_one_warning_and_failed() -> None:
     log, seen = make_log()
 
     def job(emit, cancelled):
-        raise AwsAccessError("the AWS endpoint IAM in us-east-1 did not answer")
+        raise AwsAccessError("the AWS endpoint https://iam.amazonaws.com did not answer")
 
     assert _run_bounded(job, log, limit=5) == FAILED
-    assert seen == [(WARNING, "Check failed: the AWS endpoint IAM in us-east-1 did not answer")]
+    assert seen == [(WARNING, "Check failed: the AWS endpoint https://iam.amazonaws.com did not answer")]
 
 
 def test_a_bug_never_escapes() -> None:
