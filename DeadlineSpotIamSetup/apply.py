@@ -41,6 +41,7 @@ class ApplyResult:
     done: list[str] = field(default_factory=list)
     key: NewAccessKey | None = None
     key_verified_as: str | None = None
+    key_left_to_another_run: bool = False  # a racing run created the key; that run delivers it
     notes: list[str] = field(default_factory=list)
 
 
@@ -139,6 +140,7 @@ class _Applier:
         user = action.params["UserName"]
         for round_number in range(self.options.key_rounds):
             if self._active_keys(user):
+                self.result.key_left_to_another_run = True
                 return f"{action.summary}: another run created it; that run delivers it"
             try:
                 key = self.gateway.create_access_key(user)
@@ -152,6 +154,7 @@ class _Applier:
             self.gateway.delete_access_key(user, key.access_key_id)
             time.sleep(random.uniform(0.3, 1.5) * (round_number + 1))
         if self._active_keys(user):
+            self.result.key_left_to_another_run = True
             return f"{action.summary}: another run created it; that run delivers it"
         raise AwsAccessError(
             f"could not create a single access key for user {user}: other runs kept racing; run apply again"

@@ -84,6 +84,7 @@ class EngineJob:
         user_mode = settings.spot_credentials_mode != ROLE_MODE
         handoff = KeyHandoff(self.repository, settings) if user_mode else None
         created_key = None
+        left_to_another_run = False
         if settings.create_missing:
             sink = None
             if handoff is not None and handoff.enabled:
@@ -97,6 +98,7 @@ class EngineJob:
             )
             plan = outcome.after
             created_key = outcome.result.key
+            left_to_another_run = outcome.result.key_left_to_another_run
             self._report(plan)
             if created_key is not None and handoff is not None:
                 self.emit(INFO, f"New access key {created_key.access_key_id} delivered to {handoff.describe()}.")
@@ -122,7 +124,9 @@ class EngineJob:
                 item += " (KeyDelivery is None: set it to Automatic to have a key created and delivered)"
             self.emit(WARNING, f"Admin to do: {item}")
         key_delivered = True
-        if handoff is not None and handoff.enabled and created_key is None and self._key_ok(plan):
+        if left_to_another_run:
+            self.emit(INFO, "Another machine's run created the access key at the same moment; it delivers it.")
+        elif handoff is not None and handoff.enabled and created_key is None and self._key_ok(plan):
             key_delivered = self._check_key_in_use(gateway, desired, handoff)
         if plan.ok and key_delivered:
             return OK

@@ -113,13 +113,16 @@ def test_failed_key_delivery_takes_the_key_back(endpoint, iam) -> None:
 def test_threads_racing_on_one_account_leave_exactly_one_key(endpoint, iam) -> None:
     delivered: list[NewAccessKey] = []
     errors: list[BaseException] = []
+    left_to_another: list[bool] = []
     barrier = threading.Barrier(6)
 
     def one_run() -> None:
         try:
             gateway = make_gateway(endpoint)
             barrier.wait()
-            apply_changes(gateway, DESIRED, key_sink=delivered.append)
+            outcome = apply_changes(gateway, DESIRED, key_sink=delivered.append)
+            if any(action.operation == "CreateAccessKey" for action in outcome.before.actions):
+                left_to_another.append(outcome.result.key_left_to_another_run)
         except BaseException as error:  # collected and asserted below
             errors.append(error)
 
@@ -132,6 +135,8 @@ def test_threads_racing_on_one_account_leave_exactly_one_key(endpoint, iam) -> N
     keys = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
     assert len(keys) == 1
     assert [key.access_key_id for key in delivered] == [keys[0]["AccessKeyId"]]
+    # Of the runs that set out to create the key, one delivered it and every other knows another run does.
+    assert sorted(left_to_another) == [False] + [True] * (len(left_to_another) - 1)
 
 
 def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, tmp_path: Path) -> None:
