@@ -2,7 +2,7 @@
 
 It turns boto3 answers into plain values (``None`` for "does not exist") and botocore errors into one-line
 :class:`AwsAccessError` messages, once, at this boundary. Every call is bounded in time (connect/read timeouts
-and :class:`BudgetedRetry`), counted, and never logs or raises a secret.
+and :class:`BudgetedRetry`) and never logs or raises a secret.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,30 +105,6 @@ class NewAccessKey:
     created: datetime | None = None
 
 
-class CallCounter:
-    """Counts API calls by operation name (thread-safe); reads are Get*/List*, everything else writes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-
-    def add(self, operation: str) -> None:
-        with self._lock:
-            self._counts[operation] += 1
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self._counts)
-
-    @property
-    def total(self) -> int:
-        return sum(self.snapshot().values())
-
-    @property
-    def writes(self) -> int:
-        return sum(n for op, n in self.snapshot().items() if not op.startswith(("Get", "List")))
-
-
 class _SecretRedactingFilter(logging.Filter):
     """botocore logs response bodies at DEBUG; CreateAccessKey's holds the secret. Drop those records."""
 
@@ -167,7 +142,6 @@ class IamGateway:
 
     def __init__(self, access: AwsAccess | None = None) -> None:
         self.access = access or AwsAccess()
-        self.calls = CallCounter()
         self._sts: Any = None
         self._lock = threading.Lock()
         self._session = self._open_session()
@@ -197,11 +171,7 @@ class IamGateway:
             raise AwsAccessError(f"cannot set up the AWS {service} client: {error}") from None
         t = self.access.timeouts
         BudgetedRetry(t.max_attempts, t.call_budget).register(client)
-        client.meta.events.register("before-call", self._count)
         return client
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls.add(model.name)
 
     def _region_of(self, session: boto3.session.Session) -> str:
         # IAM is global; the region only selects the partition's endpoint.

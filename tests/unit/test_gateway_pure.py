@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import pytest
 
-from DeadlineSpotIamSetup.gateway import CallCounter, NewAccessKey, _SecretRedactingFilter, _snake
+from DeadlineSpotIamSetup.gateway import NewAccessKey, _SecretRedactingFilter, _snake
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 
@@ -18,47 +17,6 @@ def test_new_access_key_repr_never_shows_the_secret():
         assert SECRET not in text
         assert "AKIAIOSFODNN7NEWKEY1" in text
     assert key.secret_access_key == SECRET
-
-
-def test_call_counter_totals_reads_and_writes():
-    counter = CallCounter()
-    for operation in (
-        "GetRole",
-        "GetRole",
-        "ListAccessKeys",
-        "GetCallerIdentity",
-        "CreateRole",
-        "AttachRolePolicy",
-    ):
-        counter.add(operation)
-    assert counter.total == 6
-    assert counter.writes == 2
-    assert counter.snapshot()["GetRole"] == 2
-
-
-def test_call_counter_snapshot_is_a_copy():
-    counter = CallCounter()
-    counter.add("CreateUser")
-    snapshot = counter.snapshot()
-    snapshot["CreateUser"] += 10
-    assert counter.total == 1
-
-
-def test_call_counter_counts_every_call_from_many_threads():
-    counter = CallCounter()
-
-    def hammer():
-        for _ in range(500):
-            counter.add("GetRole")
-            counter.add("CreateRole")
-
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert counter.total == 8000
-    assert counter.writes == 4000
 
 
 @pytest.mark.parametrize(
