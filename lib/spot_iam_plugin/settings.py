@@ -18,6 +18,7 @@ DELIVERY_CHOICES = ("Automatic", "Spot Plugin Fields", "Named Profile", "None")
 
 # Inside RCS/Pulse every call is bounded tighter than on the command line: the whole run must end in 40 s.
 PLUGIN_TIMEOUTS = Timeouts(connect=2.0, read=4.0, call_budget=8.0, max_attempts=8)
+_ENGINE_DEFAULTS = Settings()  # the identity names default to the engine's, wherever they are set
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,14 @@ class PluginSettings:
     region: str = ""
     endpoint_url: str = ""
     spot_credentials_mode: str = USER_MODE
-    spot_user_name: str = "DeadlineSpotEventPluginAdmin"
+    spot_user_name: str = _ENGINE_DEFAULTS.spot_user
     spot_role_name: str = ""
-    worker_role_name: str = "DeadlineSpotWorker"
+    worker_role_name: str = _ENGINE_DEFAULTS.worker_role
     instance_profile_name: str = ""
-    fleet_role_name: str = "aws-ec2-spot-fleet-tagging-role"
-    tracker_role_name: str = "DeadlineResourceTrackerAccessRole"
-    enable_resource_tracker: bool = True
-    iam_path: str = "/"
+    fleet_role_name: str = _ENGINE_DEFAULTS.fleet_role
+    tracker_role_name: str = _ENGINE_DEFAULTS.tracker_role
+    enable_resource_tracker: bool = _ENGINE_DEFAULTS.resource_tracker
+    iam_path: str = _ENGINE_DEFAULTS.path
     permissions_boundary: str = ""
     tags: tuple[tuple[str, str], ...] = ()
     check_interval_hours: int = 24
@@ -148,12 +149,18 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         instance_profile_name=text("InstanceProfileName", ""),
         fleet_role_name=text("FleetRoleName", d.fleet_role_name),
         tracker_role_name=text("TrackerRoleName", d.tracker_role_name),
-        enable_resource_tracker=_boolean("EnableResourceTracker", text("EnableResourceTracker", "True")),
-        iam_path=text("IamPath", "/") or "/",
+        enable_resource_tracker=_boolean(
+            "EnableResourceTracker", text("EnableResourceTracker", str(d.enable_resource_tracker))
+        ),
+        iam_path=text("IamPath", d.iam_path) or d.iam_path,
         permissions_boundary=text("PermissionsBoundary", ""),
         tags=_tags(text("Tags", "")),
-        check_interval_hours=_integer("CheckIntervalHours", text("CheckIntervalHours", "24"), 0, 8760),
-        forget_bootstrap_credential=_boolean("ForgetBootstrapCredential", text("ForgetBootstrapCredential", "False")),
+        check_interval_hours=_integer(
+            "CheckIntervalHours", text("CheckIntervalHours", str(d.check_interval_hours)), 0, 8760
+        ),
+        forget_bootstrap_credential=_boolean(
+            "ForgetBootstrapCredential", text("ForgetBootstrapCredential", str(d.forget_bootstrap_credential))
+        ),
         key_delivery=_choice("KeyDelivery", text("KeyDelivery", d.key_delivery), DELIVERY_CHOICES),
         credentials_profile_name=text("CredentialsProfileName", d.credentials_profile_name)
         or d.credentials_profile_name,
