@@ -64,6 +64,7 @@ class Plan:
     findings: tuple[Finding, ...]
     actions: tuple[Action, ...]
     manual: tuple[str, ...]
+    observation: Observation | None = field(default=None, compare=False)  # what the plan was made from
 
     @property
     def ok(self) -> bool:
@@ -285,4 +286,5 @@ def make_plan(desired: DesiredState, observation: Observation, partition: str, d
         findings=tuple(draft.finding() for draft in drafts),
         actions=tuple(actions),
         manual=tuple(item for draft in drafts for item in draft.manual),
+        observation=observation,
     )

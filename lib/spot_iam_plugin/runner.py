@@ -127,7 +127,7 @@ class EngineJob:
         if left_to_another_run:
             self.emit(INFO, "Another machine's run created the access key at the same moment; it delivers it.")
         elif handoff is not None and handoff.enabled and created_key is None and self._key_ok(plan):
-            key_delivered = self._check_key_in_use(gateway, desired, handoff)
+            key_delivered = self._check_key_in_use(plan, desired, handoff)
         if plan.ok and key_delivered:
             return OK
         return PENDING
@@ -141,9 +141,10 @@ class EngineJob:
     def _key_ok(plan: Plan) -> bool:
         return any(f.kind == "access-key" and f.status == "ok" for f in plan.findings)
 
-    def _check_key_in_use(self, gateway: IamGateway, desired: DesiredState, handoff: KeyHandoff) -> bool:
-        user = next(i for i in desired if i.kind == "spot-user").name
-        keys = gateway.access_keys(user) or ()
+    def _check_key_in_use(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
+        key = next(i for i in desired if i.kind == "access-key")
+        user = key.name
+        keys = plan.observation[key].keys if plan.observation is not None else ()
         active = [k.access_key_id for k in keys if k.active]
         in_use = handoff.key_in_use()
         if in_use in active:
