@@ -1,37 +1,26 @@
-"""Execute a plan: IAM writes in dependency order, idempotent and safe when several runs race.
+"""Execute a plan: IAM writes in stages, idempotent and safe when several runs race.
 
-- EntityAlreadyExists is success (another run created it first).
-- After creating a user, role or instance profile, wait (boto3 waiters, bounded) until IAM shows it; writes
-  that depend on a just-created identity retry NoSuchEntity for a bounded time (IAM is eventually consistent).
-- The access key: IAM has no conditional create, so concurrent runs could each add one. After creating, a run
-  lists the keys again; unless its key is strictly the oldest active one, it deletes its own key and leaves
-  the older one to the run that made it. Ties make every tied run back off and look again, so at most one
-  key survives, and IAM's limit of two keys per user is never exceeded.
+Each action is executed by its kind's handler (the access key's protocol lives in
+``handlers/access_key.py``). What this executor provides the handlers with: a write that retries NoSuchEntity
+while IAM catches up with an earlier stage (bounded), a bounded wait until IAM shows what was created, the
+hand-off of a new key to the key sink, and the cancel flag. The actions of one stage run in parallel.
 """
 
 from __future__ import annotations
 
 import itertools
-import random
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any
 
-from .errors import AwsAccessError, SetupError
-from .gateway import AccessKeyInfo, AlreadyExists, IamGateway, LimitExceeded, NewAccessKey, NotFound
-from .plan import Action, Plan, stage_of
+from .errors import AwsAccessError, Cancelled, KeyDeliveryFailed, NotFound, SetupError
+from .findings import Action, Plan
+from .handlers import handler_for
+from .values import NewAccessKey
+from .waits import CLI_APPLY_WAITS, KEY_VERIFY_DELAY, ApplyWaits, poll
 
-T = TypeVar("T")
 KeySink = Callable[[NewAccessKey], None]
-
-_WAITERS = {
-    "CreateUser": ("user_exists", "UserName"),
-    "CreateRole": ("role_exists", "RoleName"),
-    "CreateInstanceProfile": ("instance_profile_exists", "InstanceProfileName"),
-}
 
 
 @dataclass
@@ -47,148 +36,102 @@ class ApplyResult:
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    wait_timeout: float = 30.0  # for IAM to show what was just created
-    verify_key_timeout: float = 20.0  # for a new access key to be accepted by STS
-    key_rounds: int = 4  # attempts at creating the one access key when runs race
-    # Asked before every action: once it answers True, apply stops before the next write (the event plugin
-    # sets it when it stops waiting, so no key is created that nobody is left to deliver).
+    waits: ApplyWaits = CLI_APPLY_WAITS
+    # Asked before every stage and every step of the key protocol: once it answers True nothing new starts (the
+    # event plugin sets it at its time limit, so no key is created or delivered that nobody is left to report).
     cancelled: Callable[[], bool] = lambda: False
 
 
-def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.max.replace(tzinfo=timezone.utc)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def _masked(text: str, secret: str) -> str:
+    return text.replace(secret, "****") if secret else text
 
 
-def _retry_not_found(fn: Callable[[], T], timeout: float) -> T:
-    """IAM may answer NoSuchEntity for an identity created a moment ago; retry that, bounded."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        try:
-            return fn()
-        except NotFound:
-            if time.monotonic() + delay > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 4.0)
+class _Executor:
+    """The :class:`handlers.base.ApplyRun` the handlers execute their actions with."""
 
-
-class _Applier:
-    def __init__(
-        self,
-        gateway: IamGateway,
-        options: ApplyOptions,
-        key_sink: KeySink | None,
-        progress: Callable[[str], None],
-    ) -> None:
+    def __init__(self, gateway: Any, options: ApplyOptions, key_sink: KeySink | None) -> None:
         self.gateway = gateway
         self.options = options
         self.key_sink = key_sink
-        self.progress = progress
         self.result = ApplyResult()
 
-    def record(self, line: str) -> None:
-        self.result.done.append(line)
-        self.progress(line)
+    def cancelled(self) -> bool:
+        return self.options.cancelled()
 
-    def run(self, action: Action) -> str:
-        """Do one action; returns the line that says what was done. Safe to call from several threads for
-        the actions of one stage."""
-        if action.operation == "CreateAccessKey":
-            return self.create_access_key(action)
-        try:
-            _retry_not_found(
-                lambda: self.gateway.write(action.operation, action.params, action.subject),
-                self.options.wait_timeout,
-            )
-        except AlreadyExists:
-            line = f"{action.summary}: already there (created by another run)"
-        except NotFound:
+    def write(self, action: Action) -> dict[str, Any]:
+        failures: list[NotFound] = []
+
+        def attempt() -> dict[str, Any] | None:
+            try:
+                return self.gateway.write(action.operation, action.params, action.subject)
+            except NotFound as error:  # what it depends on is not visible yet
+                failures.append(error)
+                return None
+
+        answer = poll(attempt, self.options.waits.visibility)
+        if answer is None:
             raise AwsAccessError(
                 f"{action.summary} failed: IAM still does not show what it depends on after "
-                f"{self.options.wait_timeout:.0f} s; run apply again"
-            ) from None
-        except LimitExceeded as error:
-            return self.limit_exceeded(action, error)
-        except AwsAccessError as error:
-            if action.operation == "CreateServiceLinkedRole" and "has been taken" in str(error):
-                return f"{action.summary}: already there"
-            raise
-        else:
-            line = action.summary
-        waiter = _WAITERS.get(action.operation)
-        if waiter:
-            name, key = waiter
-            self.gateway.wait_until_exists(name, {key: action.params[key]}, action.subject, self.options.wait_timeout)
-        return line
+                f"{self.options.waits.visibility:.0f} s; run apply again"
+            )
+        return answer
 
-    def limit_exceeded(self, action: Action, error: LimitExceeded) -> str:
-        if action.operation == "AddRoleToInstanceProfile":
-            profile = self.gateway.instance_profile(action.params["InstanceProfileName"])
-            if profile is not None and action.params["RoleName"] in profile.role_names:
-                return f"{action.summary}: already there (added by another run)"
-        raise AwsAccessError(f"{action.summary} failed: IAM limit reached ({error})") from None
+    def wait_until_shown(self, action: Action) -> None:
+        read = action.shows_up
+        if read is None:
+            return
+        method = getattr(self.gateway, read.method)
+        if poll(lambda: method(*read.args), self.options.waits.visibility) is None:
+            raise AwsAccessError(
+                f"IAM did not show {action.subject} within {self.options.waits.visibility:.0f} s after creating "
+                "it: run apply again shortly"
+            )
 
-    # -- the one access key ---------------------------------------------------------------------------
-    def _active_keys(self, user: str) -> list[AccessKeyInfo]:
-        keys = self.gateway.access_keys(user) or ()
-        return [k for k in keys if k.active]
-
-    def create_access_key(self, action: Action) -> str:
-        user = action.params["UserName"]
-        for round_number in range(self.options.key_rounds):
-            if self._active_keys(user):
-                self.result.key_left_to_another_run = True
-                return f"{action.summary}: another run created it; that run delivers it"
-            try:
-                key = self.gateway.create_access_key(user)
-            except LimitExceeded:
-                continue  # a racing run's key filled the quota: look again
-            others = [k for k in self._active_keys(user) if k.access_key_id != key.access_key_id]
-            mine = _utc(key.created)
-            if all(_utc(k.created) > mine for k in others):
-                return self.keep_key(action, key)
-            # Another run's key is older or as old: step back so that at most one key survives.
-            self.gateway.delete_access_key(user, key.access_key_id)
-            time.sleep(random.uniform(0.3, 1.5) * (round_number + 1))
-        if self._active_keys(user):
-            self.result.key_left_to_another_run = True
-            return f"{action.summary}: another run created it; that run delivers it"
-        raise AwsAccessError(
-            f"could not create a single access key for user {user}: other runs kept racing; run apply again"
-        )
-
-    def keep_key(self, action: Action, key: NewAccessKey) -> str:
-        assert self.key_sink is not None, "a CreateAccessKey action needs a key sink"
+    def deliver(self, key: NewAccessKey) -> str:
+        if self.key_sink is None:
+            self.gateway.delete_access_key(key.user_name, key.access_key_id)
+            raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
         try:
             self.key_sink(key)
         except Exception as error:
-            # A key nobody can read is worse than none: take it back, say why.
+            # A key nobody can read is worse than none: take it back, and say why (the secret masked).
             self.gateway.delete_access_key(key.user_name, key.access_key_id)
-            reason = str(error) if isinstance(error, SetupError) else type(error).__name__
-            raise AwsAccessError(
-                f"the new access key for user {key.user_name} could not be delivered ({reason}); "
-                "it was deleted again: fix that and run apply again"
+            cause = error if isinstance(error, SetupError) else f"{type(error).__name__}: {error}"
+            raise KeyDeliveryFailed(
+                f"the new access key {key.access_key_id} for user {key.user_name} could not be delivered "
+                f"({_masked(str(cause), key.secret_access_key)}); it was deleted again"
             ) from None
         self.result.key = key
-        if self.options.verify_key_timeout > 0:
-            identity = self.gateway.verify_access_key(key, self.options.verify_key_timeout)
-            if identity is None:
-                self.result.notes.append(
-                    f"access key {key.access_key_id} was not yet accepted by AWS after "
-                    f"{self.options.verify_key_timeout:.0f} s; new keys can take a minute to work"
-                )
-            else:
-                self.result.key_verified_as = identity.arn
-        return f"{action.summary}: {key.access_key_id}"
+        self._verify(key)
+        return key.access_key_id
 
-    def run_stage(self, actions: list[Action]) -> None:
-        """Run one stage's independent actions in parallel; record what was done in plan order, then raise
-        the first failure (in plan order), if any."""
+    def _verify(self, key: NewAccessKey) -> None:
+        timeout = self.options.waits.key_verification
+        if timeout <= 0:
+            return
+        try:
+            identity = poll(lambda: self.gateway.accepted_as(key), timeout, KEY_VERIFY_DELAY, KEY_VERIFY_DELAY)
+        except SetupError as error:  # the key is delivered; failing to confirm it is worth a note, not a failure
+            self.result.notes.append(f"access key {key.access_key_id} could not be verified: {error}")
+            return
+        if identity is None:
+            self.result.notes.append(
+                f"access key {key.access_key_id} was not yet accepted by AWS after {timeout:.0f} s; new keys "
+                "can take a minute to work"
+            )
+        else:
+            self.result.key_verified_as = identity.arn
+
+    def run(self, action: Action) -> str:
+        return handler_for(action.identity).execute(action, self)
+
+    def run_stage(self, actions: list[Action], progress: Callable[[str], None]) -> None:
+        """Run one stage's independent actions in parallel; report what was done in plan order, then raise the
+        first failure (in plan order), if any."""
         if len(actions) == 1:
-            self.record(self.run(actions[0]))
+            line = self.run(actions[0])
+            self.result.done.append(line)
+            progress(line)
             return
         with ThreadPoolExecutor(max_workers=min(len(actions), 8), thread_name_prefix="iam-write") as pool:
             futures = [pool.submit(self.run, action) for action in actions]
@@ -196,7 +139,8 @@ class _Applier:
         for future in futures:
             failure = future.exception()
             if failure is None:
-                self.record(future.result())
+                self.result.done.append(future.result())
+                progress(future.result())
             elif first_failure is None:
                 first_failure = failure
         if first_failure is not None:
@@ -204,7 +148,7 @@ class _Applier:
 
 
 def apply_plan(
-    gateway: IamGateway,
+    gateway: Any,
     plan: Plan,
     key_sink: KeySink | None = None,
     progress: Callable[[str], None] = lambda line: None,
@@ -215,15 +159,15 @@ def apply_plan(
     if any(a.operation == "CreateAccessKey" for a in plan.actions) and key_sink is None:
         raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
     options = options or ApplyOptions()
-    applier = _Applier(gateway, options, key_sink, progress)
+    executor = _Executor(gateway, options, key_sink)
     done = 0
-    for _, grouped in itertools.groupby(plan.actions, key=stage_of):
+    for _, grouped in itertools.groupby(plan.actions, key=lambda action: action.stage):
         stage = list(grouped)
         if options.cancelled():
-            raise SetupError(
+            raise Cancelled(
                 f"stopped before {stage[0].summary} ({len(plan.actions) - done} of {len(plan.actions)} changes "
                 "left): the time limit was reached; the next run continues"
             )
-        applier.run_stage(stage)
+        executor.run_stage(stage, progress)
         done += len(stage)
-    return applier.result
+    return executor.result

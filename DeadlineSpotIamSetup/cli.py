@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,24 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .bootstrap_policy import bootstrap_policy
-from .desired import Settings, desired_state, parse_tag, validate_assume_role
+from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
+from .engine import apply_changes, plan_changes
 from .errors import InvalidSettings, SetupError
+from .findings import Plan
+from .gateway import AwsAccess, IamGateway, connect
+from .install import PLUGIN_NAME, install, uninstall
+from .kinds import Kind
+from .report import (
+    action_lines,
+    finding_lines,
+    key_accepted_line,
+    key_delivered_line,
+    manual_json,
+    manual_lines,
+    plan_json,
+    summary_line,
+)
+from .secret_file import check_secret_destination, write_secret_file
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -89,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a newly created access key here (JSON, mode 0600); without it no key is created",
     )
+    apply.add_argument(
+        "--force", action="store_true", help="let --secret-out replace an existing file (it is refused otherwise)"
+    )
     apply.add_argument("--json", action="store_true", help="print the outcome as JSON")
     policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
     policy.add_argument("--partition", default="aws", choices=["aws", "aws-cn", "aws-us-gov"])
@@ -124,9 +144,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def access_from(args: argparse.Namespace):
-    from .gateway import AwsAccess
-
+def access_from(args: argparse.Namespace) -> AwsAccess:
     validate_assume_role(args.role_arn, args.external_id, "--role-arn", "--external-id")
     return AwsAccess(
         profile=args.profile,
@@ -137,18 +155,14 @@ def access_from(args: argparse.Namespace):
     )
 
 
-def _print_findings(plan, out: TextIO, title: str) -> None:
-    from .report import finding_lines, summary_line
-
+def _print_findings(plan: Plan, out: TextIO, title: str) -> None:
     print(title, file=out)
     for line in finding_lines(plan.findings):
         print(line, file=out)
     print(summary_line(plan), file=out)
 
 
-def _print_plan(plan, out: TextIO) -> None:
-    from .report import action_lines, manual_lines
-
+def _print_plan(plan: Plan, out: TextIO) -> None:
     if plan.actions:
         print(f"\nApply would make {len(plan.actions)} change(s):", file=out)
         for line in action_lines(plan):
@@ -164,13 +178,13 @@ def _print_plan(plan, out: TextIO) -> None:
 KEY_HINT = "run `apply --secret-out FILE` to create the Spot user's access key; its secret goes only to FILE"
 
 
-def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
-    from .engine import plan_changes
-    from .gateway import IamGateway
-    from .report import plan_json
+def _gateway(args: argparse.Namespace) -> IamGateway:
+    return connect(access_from(args))
 
+
+def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
     desired = desired_state(settings_from(args))
-    gateway = IamGateway(access_from(args))
+    gateway = _gateway(args)
     plan = plan_changes(gateway, desired, deliver_key=True)
     if args.json:
         json.dump(plan_json(plan, with_actions=with_plan), out, indent=2)
@@ -185,14 +199,16 @@ def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
 
 
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
-    from .engine import apply_changes
-    from .gateway import IamGateway
-    from .report import finding_lines, manual_lines, plan_json
-    from .secret_file import check_secret_destination, write_secret_file
-
     desired = desired_state(settings_from(args))
     secret_out = check_secret_destination(args.secret_out) if args.secret_out else None
-    gateway = IamGateway(access_from(args))
+    gateway = _gateway(args)
+    if secret_out is not None and secret_out.exists() and not args.force:
+        # Refuse before any write, and only when a key would really be created (a converged account is fine).
+        if any(a.operation == "CreateAccessKey" for a in plan_changes(gateway, desired).actions):
+            raise InvalidSettings(
+                f"--secret-out {secret_out} already exists and a new access key would be written there: move it "
+                "away (it may hold a key still in use) or add --force to replace it"
+            )
     progress = (lambda line: None) if args.json else (lambda line: print(f"  done: {line}", file=out, flush=True))
     if not args.json:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
@@ -202,7 +218,7 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         document = plan_json(outcome.after, with_actions=False)
         document["done"] = outcome.result.done
-        document["manual"] = list(outcome.after.manual)
+        document["manual"] = manual_json(outcome.after)
         document["access_key_id"] = key.access_key_id if key else None
         document["secret_out"] = str(secret_out) if key else None
         json.dump(document, out, indent=2)
@@ -214,20 +230,20 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
         for line in finding_lines(outcome.after.findings):
             print(line, file=out)
         if key:
-            print(
-                f"\nNew access key {key.access_key_id} for user {key.user_name}: secret written to {secret_out} "
-                "(mode 0600). Enter it in the Spot Event Plugin's Security Credentials, then delete the file.",
-                file=out,
+            destination = (
+                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, "
+                "then delete the file"
             )
+            print("\n" + key_delivered_line(key, destination), file=out)
             if outcome.result.key_verified_as:
-                print(f"AWS accepts the new key as {outcome.result.key_verified_as}.", file=out)
+                print(key_accepted_line(outcome.result.key_verified_as), file=out)
         for note in outcome.result.notes:
             print(f"Note: {note}", file=out)
         if outcome.after.manual:
             print("\nStill needs an admin:", file=out)
             for line in manual_lines(outcome.after):
                 print(line, file=out)
-            if secret_out is None and any("access-key" in m for m in outcome.after.manual):
+            if secret_out is None and any(step.kind is Kind.ACCESS_KEY for step in outcome.after.manual):
                 print(f"  ({KEY_HINT})", file=out)
         print(
             "\nEverything is in place." if outcome.ok else "\nNot everything is in place (see above).",
@@ -237,8 +253,8 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
-    if args.account != "*" and not (args.account.isdigit() and len(args.account) == 12):
-        raise InvalidSettings(f"--account {args.account!r} is not a 12-digit account ID")
+    if args.account != "*":
+        validate_account_id(args.account)
     desired = desired_state(settings_from(args))
     json.dump(bootstrap_policy(desired, args.partition, args.account), out, indent=2)
     out.write("\n")
@@ -246,8 +262,6 @@ def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_install(args: argparse.Namespace, out: TextIO) -> int:
-    from .install import PLUGIN_NAME, install, uninstall
-
     if args.command == "install":
         target = install(args.repository)
         print(f"Installed the {PLUGIN_NAME} event plugin in {target}.", file=out)
@@ -280,12 +294,28 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     raise InvalidSettings(f"unknown command {args.command!r}")
 
 
+def _silence_stdout(out: TextIO) -> None:
+    """Point the process's stdout at the null device, so the interpreter's final flush cannot fail again."""
+    if out is sys.stdout:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        return dispatch(args, out)
+        code = dispatch(args, out)
+        out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`bootstrap-policy | head -1`): a normal end for a command-line tool.
+        _silence_stdout(out)
+        return EXIT_OK
     except SetupError as error:
         print(f"error: {error}", file=err)
         return EXIT_ERROR

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .errors import InvalidSettings
+from .kinds import Kind
 
 # The prefixes the AWS managed policies allow iam:PassRole / iam:GetRole on. A role named otherwise cannot
 # be used by the Spot Event Plugin or the Resource Tracker, however correct it is otherwise.
@@ -53,7 +54,7 @@ SERVICE_LINKED_ROLES = (
 class SpotUser:
     """The IAM user whose access key the Spot Event Plugin uses."""
 
-    kind: ClassVar[str] = "spot-user"
+    kind: ClassVar[Kind] = Kind.SPOT_USER
     name: str
     policies: tuple[ManagedPolicy, ...]
     path: str = "/"
@@ -63,7 +64,7 @@ class SpotUser:
 class AccessKey:
     """One active programmatic access key of the Spot user."""
 
-    kind: ClassVar[str] = "access-key"
+    kind: ClassVar[Kind] = Kind.ACCESS_KEY
     user_name: str
 
     @property
@@ -78,7 +79,7 @@ class CredentialsRole:
     It is never created: only its trust owner knows who should assume it. Missing policies are attached.
     """
 
-    kind: ClassVar[str] = "spot-role"
+    kind: ClassVar[Kind] = Kind.SPOT_ROLE
     name: str
     policies: tuple[ManagedPolicy, ...]
 
@@ -87,7 +88,7 @@ class CredentialsRole:
 class ServiceRole:
     """A role assumed by an AWS service (EC2 for workers, Spot Fleet, Lambda for the Resource Tracker)."""
 
-    kind: str  # "worker-role", "fleet-role" or "tracker-role"
+    kind: Kind  # WORKER_ROLE, FLEET_ROLE or TRACKER_ROLE
     name: str
     service: str
     policies: tuple[ManagedPolicy, ...]
@@ -96,7 +97,7 @@ class ServiceRole:
 
 @dataclass(frozen=True)
 class InstanceProfile:
-    kind: ClassVar[str] = "instance-profile"
+    kind: ClassVar[Kind] = Kind.INSTANCE_PROFILE
     name: str
     role_name: str
     path: str = "/"
@@ -104,7 +105,7 @@ class InstanceProfile:
 
 @dataclass(frozen=True)
 class ServiceLinkedRole:
-    kind: ClassVar[str] = "service-linked-role"
+    kind: ClassVar[Kind] = Kind.SERVICE_LINKED_ROLE
     name: str
     service: str
 
@@ -131,7 +132,7 @@ class DesiredState:
     def __iter__(self) -> Iterator[Identity]:
         return iter(self.identities)
 
-    def of_kind(self, kind: str) -> tuple[Identity, ...]:
+    def of_kind(self, kind: Kind) -> tuple[Identity, ...]:
         return tuple(identity for identity in self.identities if identity.kind == kind)
 
 
@@ -156,11 +157,22 @@ class Settings:
 _NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
 _PATH = re.compile(r"/|/[\x21-\x7e]+/")
 _PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?"
-_POLICY_ARN = re.compile(_PARTITION + r":iam::(?:\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
-_ROLE_ARN = re.compile(_PARTITION + r":iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+")
+# An ARN's path has non-empty segments; [0-9], not \d, which would accept any script's digits.
+_SEGMENT = r"[A-Za-z0-9+=,.@_-]+"
+_POLICY_ARN = re.compile(
+    _PARTITION + r":iam::(?:[0-9]{12}|aws):policy/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,128}"
+)
+_ROLE_ARN = re.compile(_PARTITION + r":iam::[0-9]{12}:role/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,64}")
+_MAX_ARN_LENGTH = 2048  # IAM's limit for an ARN parameter
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
 _TAG_KEY = re.compile(r"[\w.:/=+\-@ ]{1,128}")
 _TAG_VALUE = re.compile(r"[\w.:/=+\-@ ]{0,256}")
+
+
+def same_iam_name(first: str, second: str) -> bool:
+    """IAM names (users, roles, instance profiles, policies) are unique regardless of case."""
+    return first.lower() == second.lower()
 
 
 def name_problems(label: str, name: str, max_length: int = 64) -> list[str]:
@@ -172,7 +184,7 @@ def name_problems(label: str, name: str, max_length: int = 64) -> list[str]:
 
 
 def validate_role_arn(arn: str) -> str:
-    if not _ROLE_ARN.fullmatch(arn):
+    if len(arn) > _MAX_ARN_LENGTH or not _ROLE_ARN.fullmatch(arn):
         raise InvalidSettings(f"role ARN {arn!r} is not valid: expected arn:aws:iam::123456789012:role/NAME")
     return arn
 
@@ -183,11 +195,26 @@ def validate_external_id(external_id: str) -> str:
     return external_id
 
 
+def validate_account_id(account: str) -> str:
+    if not _ACCOUNT_ID.fullmatch(account):
+        raise InvalidSettings(f"account {account!r} is not a 12-digit AWS account ID")
+    return account
+
+
+def is_policy_arn(arn: str) -> bool:
+    return len(arn) <= _MAX_ARN_LENGTH and _POLICY_ARN.fullmatch(arn) is not None
+
+
 def validate_assume_role(role_arn: str | None, external_id: str | None, role_option: str, external_option: str) -> None:
-    """Options for assuming a role first; the option names are the front end's own (flag or setting)."""
-    if role_arn:
+    """Options for assuming a role first; the option names are the front end's own (flag or setting). None
+    means "not given"; an empty string was given and is refused (it would silently mean "no role")."""
+    if role_arn is not None:
+        if not role_arn:
+            raise InvalidSettings(f"{role_option} is empty: give a role ARN or leave the option out")
         validate_role_arn(role_arn)
-    if external_id:
+    if external_id is not None:
+        if not external_id:
+            raise InvalidSettings(f"{external_option} is empty: give the external ID or leave the option out")
         if not role_arn:
             raise InvalidSettings(f"{external_option} goes with {role_option}")
         validate_external_id(external_id)
@@ -224,14 +251,17 @@ def _settings_problems(settings: Settings) -> list[str]:
             f"{WORKER_ROLE_PREFIX!r}: AWSThinkboxDeadlineSpotEventPluginAdminPolicy allows iam:PassRole only on those"
         )
     roles = [("worker role", settings.worker_role), ("fleet role", settings.fleet_role)]
+    if settings.resource_tracker:
+        roles.append(("Resource Tracker role", settings.tracker_role))
     if settings.spot_role is not None:
         roles.append(("Spot credentials role", settings.spot_role))
     for i, (label, name) in enumerate(roles):
         for other_label, other in roles[i + 1 :]:
-            if name == other:
+            if same_iam_name(name, other):
+                spelled = repr(name) if name == other else f"{name!r} and {other!r} (IAM names ignore case)"
                 problems.append(
-                    f"the {label} and the {other_label} are both named {name!r}: they need "
-                    "different trust policies, so they must be different roles"
+                    f"the {label} and the {other_label} are both named {spelled}: they need "
+                    "different trust policies and policies, so they must be different roles"
                 )
     if settings.resource_tracker:
         problems += name_problems("Resource Tracker role name", settings.tracker_role)
@@ -243,7 +273,7 @@ def _settings_problems(settings: Settings) -> list[str]:
             )
     if len(settings.path) > 512 or not _PATH.fullmatch(settings.path):
         problems.append(f"path {settings.path!r} is not a valid IAM path: '/' or '/name/.../'")
-    if settings.permissions_boundary is not None and not _POLICY_ARN.fullmatch(settings.permissions_boundary):
+    if settings.permissions_boundary is not None and not is_policy_arn(settings.permissions_boundary):
         problems.append(
             f"permissions boundary {settings.permissions_boundary!r} is not a policy ARN "
             "(arn:aws:iam::123456789012:policy/NAME)"
@@ -256,9 +286,9 @@ def _settings_problems(settings: Settings) -> list[str]:
             problems.append(f"tag key {key!r} is not valid (1-128 characters, not starting with aws:)")
         if not _TAG_VALUE.fullmatch(value):
             problems.append(f"tag value for {key!r} is not valid (0-256 characters)")
-        if key in seen:
-            problems.append(f"tag key {key!r} is given twice")
-        seen.add(key)
+        if key.lower() in seen:
+            problems.append(f"tag key {key!r} is given twice (IAM tag keys ignore case)")
+        seen.add(key.lower())
     return problems
 
 
@@ -279,7 +309,7 @@ def desired_state(settings: Settings) -> DesiredState:
     # under another path (role/some/path/DeadlineSpotWorker) does not match.
     identities.append(
         ServiceRole(
-            "worker-role",
+            Kind.WORKER_ROLE,
             settings.worker_role,
             "ec2.amazonaws.com",
             (WORKER_POLICY,),
@@ -291,7 +321,7 @@ def desired_state(settings: Settings) -> DesiredState:
     )
     identities.append(
         ServiceRole(
-            "fleet-role",
+            Kind.FLEET_ROLE,
             settings.fleet_role,
             "spotfleet.amazonaws.com",
             (FLEET_TAGGING_POLICY,),
@@ -301,7 +331,7 @@ def desired_state(settings: Settings) -> DesiredState:
     if settings.resource_tracker:
         identities.append(
             ServiceRole(
-                "tracker-role",
+                Kind.TRACKER_ROLE,
                 settings.tracker_role,
                 "lambda.amazonaws.com",
                 (TRACKER_ACCESS_POLICY,),

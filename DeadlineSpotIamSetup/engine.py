@@ -7,22 +7,17 @@ from dataclasses import dataclass
 
 from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
 from .desired import DesiredState
+from .findings import Plan
 from .gateway import IamGateway
 from .observe import observe
-from .plan import Plan, make_plan
+from .plan import make_plan
 
 
 def plan_changes(gateway: IamGateway, desired: DesiredState, deliver_key: bool = True) -> Plan:
-    """Observe the account and plan. Read-only. The partition comes from ARNs IAM returned, or, when the
-    account holds none of the identities and there is something to do, from sts:GetCallerIdentity."""
+    """Observe the account and plan. Read-only. The partition comes from the ARNs IAM returned or, in an account
+    holding none of the identities, from the region in use (botocore's endpoint data: no call)."""
     observation = observe(gateway, desired)
-    partition = observation.partition
-    if partition is None:
-        draft = make_plan(desired, observation, "aws", deliver_key)
-        if not draft.actions:
-            return draft
-        partition = gateway.caller_identity().partition
-    return make_plan(desired, observation, partition, deliver_key)
+    return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key)
 
 
 @dataclass(frozen=True)

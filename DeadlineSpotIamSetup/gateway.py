@@ -1,29 +1,44 @@
 """The one place that talks to AWS: a typed wrapper over boto3's IAM and STS clients.
 
 It turns boto3 answers into plain values (``None`` for "does not exist") and botocore errors into one-line
-:class:`AwsAccessError` messages, once, at this boundary. Every call is bounded in time (connect/read timeouts
-and :class:`BudgetedRetry`) and never logs or raises a secret.
+errors of a type that says what happened (:mod:`errors`), once, at this boundary. Every call is bounded in
+time: connect/read timeouts, a retry budget (:class:`retry.BudgetedRetry`) and a hard deadline on the whole
+call (:mod:`call_deadline`). A call that is not idempotent (CreateAccessKey) is never retried once it may have
+reached AWS: its caller gets :class:`errors.ReplyLost` and looks at what exists. Nothing here logs or raises
+a secret.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
-from . import __version__
-from .errors import AwsAccessError
+from . import __version__, call_deadline
+from .errors import (
+    AccessDenied,
+    AlreadyExists,
+    AwsAccessError,
+    Cancelled,
+    CredentialsRejected,
+    EndpointUnavailable,
+    InvalidSettings,
+    LimitExceeded,
+    NotFound,
+    ReplyLost,
+)
 from .retry import BudgetedRetry
 from .trust import parse_policy
+from .values import AccessKeyInfo, CallerIdentity, NewAccessKey, ProfileInfo, RoleInfo
+from .waits import CLI_TIMEOUTS, Timeouts
 
 T = TypeVar("T")
 
@@ -38,16 +53,19 @@ _BAD_CREDENTIALS = {
     "AuthFailure",
 }
 _THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Every AWS call is bounded: at most ``call_budget`` plus one attempt's connect and read timeouts."""
-
-    connect: float = 3.0
-    read: float = 6.0
-    call_budget: float = 15.0
-    max_attempts: int = 10
+# Calls that create something each time they succeed: never repeated once they may have reached AWS.
+NOT_IDEMPOTENT = frozenset({"CreateAccessKey"})
+_NO_REPLY = (
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ResponseStreamingError,
+)
+_UNREACHABLE = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ProxyConnectionError,
+    botocore.exceptions.SSLError,
+)
 
 
 @dataclass(frozen=True)
@@ -62,47 +80,7 @@ class AwsAccess:
     session_token: str | None = field(default=None, repr=False)
     role_arn: str | None = None
     external_id: str | None = None
-    timeouts: Timeouts = field(default_factory=Timeouts)
-
-
-@dataclass(frozen=True)
-class CallerIdentity:
-    account: str
-    arn: str
-
-    @property
-    def partition(self) -> str:
-        return self.arn.split(":", 2)[1]
-
-
-@dataclass(frozen=True)
-class RoleInfo:
-    arn: str
-    path: str
-    trust: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ProfileInfo:
-    arn: str
-    role_names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AccessKeyInfo:
-    access_key_id: str
-    active: bool
-    created: datetime | None
-
-
-@dataclass(frozen=True)
-class NewAccessKey:
-    """A freshly created key. The secret is excluded from repr so it never lands in a log by accident."""
-
-    user_name: str
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    created: datetime | None = None
+    timeouts: Timeouts = CLI_TIMEOUTS
 
 
 class _SecretRedactingFilter(logging.Filter):
@@ -117,170 +95,255 @@ class _SecretRedactingFilter(logging.Filter):
 
 
 _REDACTOR = _SecretRedactingFilter()
-for _name in ("botocore.parsers", "botocore.endpoint", "botocore.hooks", "botocore.retryhandler"):
-    logging.getLogger(_name).addFilter(_REDACTOR)
+_REDACTED_LOGGERS = ("botocore.parsers", "botocore.endpoint", "botocore.hooks", "botocore.retryhandler")
+
+
+def _redact_botocore_logs() -> None:
+    """Installed when the first gateway is made, not at import; adding the same filter twice is a no-op."""
+    for name in _REDACTED_LOGGERS:
+        logging.getLogger(name).addFilter(_REDACTOR)
 
 
 def _error_code(error: botocore.exceptions.ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-class NotFound(Exception):
-    """IAM answered NoSuchEntity. Reads turn it into ``None``; writes let the caller decide."""
+def _check_endpoint_url(url: str | None) -> None:
+    if url is None:
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError as error:
+        raise InvalidSettings(f"endpoint URL {url!r} is not valid ({error}): expected https://HOST[:PORT]") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidSettings(f"endpoint URL {url!r} is not valid: expected https://HOST[:PORT]")
 
 
-class AlreadyExists(Exception):
-    """IAM answered EntityAlreadyExists: success for an idempotent create."""
+def _config(timeouts: Timeouts) -> Config:
+    return Config(
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
+        retries={"mode": "standard", "total_max_attempts": 1},
+        max_pool_connections=16,
+        user_agent_extra=f"DeadlineSpotIamSetup/{__version__}",
+    )
 
 
-class LimitExceeded(Exception):
-    """IAM answered LimitExceeded (2 access keys per user, 1 role per instance profile, ...)."""
+class _Caller:
+    """Runs one boto3 call within the hard deadline and translates every failure into a one-line error."""
+
+    def __init__(self, timeouts: Timeouts, endpoint: Callable[[], str], cancelled: Callable[[], bool]) -> None:
+        self.timeouts = timeouts
+        self.endpoint = endpoint
+        self.cancelled = cancelled
+
+    def __call__(self, fn: Callable[[], T], operation: str, subject: str) -> T:
+        if self.cancelled():
+            raise Cancelled(f"stopped before {operation} on {subject}: the time limit was reached")
+        idempotent = operation.split(":", 1)[-1] not in NOT_IDEMPOTENT
+        with call_deadline.deadline(self.timeouts.call_deadline) as guard:
+            try:
+                return fn()
+            except botocore.exceptions.ClientError as error:
+                if not idempotent and _error_code(error) not in _THROTTLED and _status(error) >= 500:
+                    raise ReplyLost(f"{operation} on {subject}") from None
+                raise self._client_error(error, operation, subject) from None
+            except _NO_REPLY:
+                if not idempotent:
+                    raise ReplyLost(f"{operation} on {subject}") from None
+                if guard.cut:
+                    raise self._too_slow(operation) from None
+                raise EndpointUnavailable(
+                    f"the AWS endpoint {self.endpoint()} did not answer ({operation}): check the network, proxy "
+                    "settings and --endpoint-url / AWS_ENDPOINT_URL"
+                ) from None
+            except _UNREACHABLE:
+                raise EndpointUnavailable(
+                    f"the AWS endpoint {self.endpoint()} is unreachable ({operation}): check the network, proxy "
+                    "settings and --endpoint-url / AWS_ENDPOINT_URL"
+                ) from None
+            except botocore.exceptions.NoCredentialsError:
+                raise CredentialsRejected(
+                    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                    "pass --profile, or run on a machine with an instance role"
+                ) from None
+            except (ResponseParserError, KeyError, TypeError):
+                # A 200 with an empty body, an HTML page, a body that is not this API's answer: not AWS IAM.
+                if guard.cut:
+                    raise self._too_slow(operation) from None
+                if not idempotent:
+                    raise ReplyLost(f"{operation} on {subject}") from None
+                raise EndpointUnavailable(
+                    f"the endpoint {self.endpoint()} answered {operation} with something that is not an AWS "
+                    "answer: check --endpoint-url / AWS_ENDPOINT_URL and any proxy in between"
+                ) from None
+            except botocore.exceptions.BotoCoreError as error:
+                if guard.cut:
+                    raise self._too_slow(operation) from None
+                if not idempotent:
+                    raise ReplyLost(f"{operation} on {subject}") from None
+                raise AwsAccessError(f"{operation} on {subject} failed: {_one_line(str(error))}") from None
+
+    def _too_slow(self, operation: str) -> EndpointUnavailable:
+        return EndpointUnavailable(
+            f"the AWS endpoint {self.endpoint()} did not finish answering {operation} within "
+            f"{self.timeouts.call_deadline:.0f} s: check the network, proxy settings and --endpoint-url / "
+            "AWS_ENDPOINT_URL"
+        )
+
+    def _client_error(self, error: botocore.exceptions.ClientError, operation: str, subject: str) -> Exception:
+        code = _error_code(error)
+        message = _one_line(str(error.response.get("Error", {}).get("Message", "")))
+        if code == "NoSuchEntity":
+            return NotFound(subject)
+        if code == "EntityAlreadyExists" or (code == "InvalidInput" and "has been taken" in message):
+            # CreateServiceLinkedRole answers InvalidInput "...has been taken in this account" for an existing role.
+            return AlreadyExists(subject)
+        if code == "LimitExceeded":
+            return LimitExceeded(f"{operation} on {subject}: {message}")
+        if code in _DENIED:
+            return AccessDenied(
+                f"AWS denied {operation} on {subject}: grant it to the credential in use "
+                "(`python -m DeadlineSpotIamSetup bootstrap-policy` prints the policy it needs)"
+            )
+        if code in _BAD_CREDENTIALS:
+            return CredentialsRejected(
+                f"AWS rejected the credentials ({code}) calling {operation}: check the access key, profile or "
+                "session token in use"
+            )
+        if code in _THROTTLED:
+            return AwsAccessError(
+                f"AWS kept throttling {operation} on {subject} for {self.timeouts.call_budget:.0f} s: try again in "
+                "a few minutes"
+            )
+        detail = f": {message}" if message else ""
+        return AwsAccessError(f"{operation} on {subject} failed with {code or _status(error)}{detail}")
+
+
+def _status(error: botocore.exceptions.ClientError) -> int:
+    try:
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _session(access: AwsAccess) -> boto3.session.Session:
+    if access.access_key_id or access.secret_access_key:
+        if not (access.access_key_id and access.secret_access_key):
+            raise InvalidSettings("an access key ID needs its secret access key, and the other way round")
+        return boto3.session.Session(
+            aws_access_key_id=access.access_key_id,
+            aws_secret_access_key=access.secret_access_key,
+            aws_session_token=access.session_token or None,
+            region_name=access.region,
+        )
+    try:
+        return boto3.session.Session(profile_name=access.profile or None, region_name=access.region)
+    except botocore.exceptions.ProfileNotFound:
+        raise InvalidSettings(
+            f"AWS profile {access.profile!r} is not in the AWS config or credentials file: "
+            "create it with `aws configure --profile NAME` or pick another"
+        ) from None
+
+
+def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lambda: False) -> IamGateway:
+    """Open a session for ``access`` (assuming its role first, if any) and return a gateway on it.
+
+    ``cancelled`` is asked before every call: once it answers True, no call starts (Cancelled is raised).
+    """
+    access = access or AwsAccess()
+    _check_endpoint_url(access.endpoint_url)
+    _redact_botocore_logs()
+    try:
+        session = _session(access)
+        if access.role_arn:
+            session = _assume_role(session, access, cancelled)
+        return IamGateway(session, access, cancelled)
+    except botocore.exceptions.BotoCoreError as error:  # a malformed AWS config file, an unknown region, ...
+        raise AwsAccessError(f"cannot set up AWS access: {_one_line(str(error))}") from None
+
+
+def _region(session: boto3.session.Session, access: AwsAccess) -> str:
+    # IAM is global; the region only selects the partition's endpoint.
+    return access.region or session.region_name or "us-east-1"
+
+
+def _client(session: boto3.session.Session, service: str, access: AwsAccess) -> Any:
+    try:
+        client = session.client(
+            service,
+            region_name=_region(session, access),
+            endpoint_url=access.endpoint_url,
+            config=_config(access.timeouts),
+        )
+    except (botocore.exceptions.BotoCoreError, ValueError) as error:
+        raise AwsAccessError(f"cannot set up the AWS {service} client: {_one_line(str(error))}") from None
+    t = access.timeouts
+    BudgetedRetry(t.max_attempts, t.call_budget, not_idempotent=NOT_IDEMPOTENT).register(client)
+    call_deadline.install(client)
+    return client
+
+
+def _assume_role(
+    session: boto3.session.Session, access: AwsAccess, cancelled: Callable[[], bool]
+) -> boto3.session.Session:
+    sts = _client(session, "sts", access)
+    call = _Caller(access.timeouts, lambda: str(sts.meta.endpoint_url), cancelled)
+    params: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": "DeadlineSpotIamSetup"}
+    if access.external_id:
+        params["ExternalId"] = access.external_id
+    creds = call(lambda: sts.assume_role(**params), "sts:AssumeRole", f"role {access.role_arn}")["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=access.region or session.region_name,
+    )
 
 
 class IamGateway:
-    """Typed IAM/STS calls for one credential. One IAM client, reused and shared by threads."""
+    """Typed IAM/STS calls for one session. One IAM client, reused and shared by threads. Made by
+    :func:`connect`; constructing one makes no network call."""
 
-    def __init__(self, access: AwsAccess | None = None) -> None:
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        access: AwsAccess | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.access = access or AwsAccess()
-        self._sts: Any = None
+        self._session = session
         self._lock = threading.Lock()
-        self._session = self._open_session()
-        self._iam = self._client("iam")
-
-    # -- connection -------------------------------------------------------------------------------
-    def _config(self) -> Config:
-        t = self.access.timeouts
-        return Config(
-            connect_timeout=t.connect,
-            read_timeout=t.read,
-            retries={"mode": "standard", "total_max_attempts": 1},
-            max_pool_connections=16,
-            user_agent_extra=f"DeadlineSpotIamSetup/{__version__}",
-        )
-
-    def _client(self, service: str, session: boto3.session.Session | None = None) -> Any:
-        session = session or self._session
-        try:
-            client = session.client(
-                service,
-                region_name=self._region_of(session),
-                endpoint_url=self.access.endpoint_url,
-                config=self._config(),
-            )
-        except (botocore.exceptions.BotoCoreError, ValueError) as error:
-            raise AwsAccessError(f"cannot set up the AWS {service} client: {error}") from None
-        t = self.access.timeouts
-        BudgetedRetry(t.max_attempts, t.call_budget).register(client)
-        return client
-
-    def _region_of(self, session: boto3.session.Session) -> str:
-        # IAM is global; the region only selects the partition's endpoint.
-        return self.access.region or session.region_name or "us-east-1"
+        self._sts: Any = None
+        self._key_clients: dict[str, Any] = {}
+        self._iam = _client(session, "iam", self.access)
+        self._call = _Caller(self.access.timeouts, lambda: self.endpoint_description, cancelled)
 
     @property
     def region(self) -> str:
-        return self._region_of(self._session)
-
-    def _open_session(self) -> boto3.session.Session:
-        a = self.access
-        try:
-            if a.access_key_id or a.secret_access_key:
-                if not (a.access_key_id and a.secret_access_key):
-                    raise AwsAccessError("an access key ID needs its secret access key, and the other way round")
-                session = boto3.session.Session(
-                    aws_access_key_id=a.access_key_id,
-                    aws_secret_access_key=a.secret_access_key,
-                    aws_session_token=a.session_token or None,
-                    region_name=a.region,
-                )
-            else:
-                session = boto3.session.Session(profile_name=a.profile or None, region_name=a.region)
-        except botocore.exceptions.ProfileNotFound:
-            raise AwsAccessError(
-                f"AWS profile {a.profile!r} is not in the AWS config or credentials file: "
-                "create it with `aws configure --profile NAME` or pick another"
-            ) from None
-        if a.role_arn:
-            session = self._assume_role(session)
-        return session
-
-    def _assume_role(self, session: boto3.session.Session) -> boto3.session.Session:
-        a = self.access
-        sts = self._client("sts", session)
-        params: dict[str, Any] = {"RoleArn": a.role_arn, "RoleSessionName": "DeadlineSpotIamSetup"}
-        if a.external_id:
-            params["ExternalId"] = a.external_id
-        answer = self._call(lambda: sts.assume_role(**params), "sts:AssumeRole", f"role {a.role_arn}")
-        creds = answer["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=a.region or session.region_name,
-        )
+        return _region(self._session, self.access)
 
     @property
     def endpoint_description(self) -> str:
         """The IAM endpoint really in use (botocore resolves AWS_ENDPOINT_URL, config files and the partition)."""
-        iam = getattr(self, "_iam", None)
-        if iam is not None:
-            return str(iam.meta.endpoint_url)
-        return self.access.endpoint_url or f"IAM in {self.region}"
+        return str(self._iam.meta.endpoint_url)
 
-    # -- error translation ------------------------------------------------------------------------
-    def _call(self, fn: Callable[[], T], action: str, subject: str) -> T:
-        """Run one boto3 call, translating failures into a one-line AwsAccessError (NotFound passes through)."""
+    @property
+    def partition(self) -> str:
+        """The partition of the region in use, as botocore's endpoint data knows it (no call)."""
         try:
-            return fn()
-        except botocore.exceptions.ClientError as error:
-            code = _error_code(error)
-            message = str(error.response.get("Error", {}).get("Message", "")).strip()
-            if code == "NoSuchEntity":
-                raise NotFound(subject) from None
-            if code == "EntityAlreadyExists":
-                raise AlreadyExists(subject) from None
-            if code == "LimitExceeded":
-                raise LimitExceeded(f"{action} on {subject}: {message}") from None
-            if code in _DENIED:
-                raise AwsAccessError(
-                    f"AWS denied {action} on {subject}: grant it to the credential in use "
-                    "(`python -m DeadlineSpotIamSetup bootstrap-policy` prints the policy it needs)"
-                ) from None
-            if code in _BAD_CREDENTIALS:
-                raise AwsAccessError(
-                    f"AWS rejected the credentials ({code}) calling {action}: check the access key, "
-                    "profile or session token in use"
-                ) from None
-            if code in _THROTTLED:
-                raise AwsAccessError(
-                    f"AWS kept throttling {action} on {subject} for {self.access.timeouts.call_budget:.0f} s: "
-                    "try again in a few minutes"
-                ) from None
-            detail = f": {message}" if message else ""
-            raise AwsAccessError(f"{action} on {subject} failed with {code}{detail}") from None
-        except botocore.exceptions.NoCredentialsError:
-            raise AwsAccessError(
-                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "pass --profile, or run on a machine with an instance role"
-            ) from None
-        except (
-            botocore.exceptions.EndpointConnectionError,
-            botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError,
-            botocore.exceptions.ConnectionClosedError,
-            botocore.exceptions.ProxyConnectionError,
-        ) as error:
-            kind = "did not answer" if isinstance(error, botocore.exceptions.ReadTimeoutError) else "is unreachable"
-            raise AwsAccessError(
-                f"the AWS endpoint {self.endpoint_description} {kind} ({action}): check the network, proxy "
-                "settings and --endpoint-url / AWS_ENDPOINT_URL"
-            ) from None
-        except botocore.exceptions.BotoCoreError as error:
-            raise AwsAccessError(f"{action} on {subject} failed: {error}") from None
+            return str(self._session.get_partition_for_region(self.region))
+        except Exception:  # an unknown region: its endpoint would fail anyway; ask STS
+            return self.caller_identity().partition
 
-    def _read(self, fn: Callable[[], T], action: str, subject: str) -> T | None:
+    def _read(self, fn: Callable[[], T], operation: str, subject: str) -> T | None:
         try:
-            return self._call(fn, action, subject)
+            return self._call(fn, operation, subject)
         except NotFound:
             return None
 
@@ -288,30 +351,35 @@ class IamGateway:
     def caller_identity(self) -> CallerIdentity:
         with self._lock:
             if self._sts is None:
-                self._sts = self._client("sts")
+                self._sts = _client(self._session, "sts", self.access)
         answer = self._call(self._sts.get_caller_identity, "sts:GetCallerIdentity", "the caller")
         return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
 
     def get_role(self, name: str) -> RoleInfo | None:
-        answer = self._read(lambda: self._iam.get_role(RoleName=name), "iam:GetRole", f"role {name}")
-        if answer is None:
-            return None
-        role = answer["Role"]
-        return RoleInfo(role["Arn"], role.get("Path", "/"), parse_policy(role.get("AssumeRolePolicyDocument")))
+        def read() -> RoleInfo:
+            role = self._iam.get_role(RoleName=name)["Role"]
+            return RoleInfo(role["Arn"], role.get("Path", "/"), parse_policy(role.get("AssumeRolePolicyDocument")))
+
+        return self._read(read, "iam:GetRole", f"role {name}")
+
+    def get_user(self, name: str) -> str | None:
+        """The user's ARN, or None when it does not exist."""
+        return self._read(lambda: self._iam.get_user(UserName=name)["User"]["Arn"], "iam:GetUser", f"user {name}")
 
     def _attached(self, operation: str, subject: str, **params: str) -> frozenset[str] | None:
-        arns: set[str] = set()
-        marker: str | None = None
         method = getattr(self._iam, _snake(operation))
-        while True:
-            page_params = dict(params, Marker=marker) if marker else params
-            answer = self._read(lambda p=page_params: method(**p), f"iam:{operation}", subject)
-            if answer is None:
-                return None
-            arns.update(p["PolicyArn"] for p in answer.get("AttachedPolicies", []))
-            if not answer.get("IsTruncated"):
-                return frozenset(arns)
-            marker = answer["Marker"]
+
+        def read() -> frozenset[str]:
+            arns: set[str] = set()
+            marker: str | None = None
+            while True:
+                answer = method(**params, **({"Marker": marker} if marker else {}))
+                arns.update(p["PolicyArn"] for p in answer["AttachedPolicies"])
+                if not answer.get("IsTruncated"):
+                    return frozenset(arns)
+                marker = answer["Marker"]
+
+        return self._read(read, f"iam:{operation}", subject)
 
     def attached_role_policies(self, role_name: str) -> frozenset[str] | None:
         return self._attached("ListAttachedRolePolicies", f"role {role_name}", RoleName=role_name)
@@ -320,42 +388,37 @@ class IamGateway:
         return self._attached("ListAttachedUserPolicies", f"user {user_name}", UserName=user_name)
 
     def access_keys(self, user_name: str) -> tuple[AccessKeyInfo, ...] | None:
-        answer = self._read(
-            lambda: self._iam.list_access_keys(UserName=user_name), "iam:ListAccessKeys", f"user {user_name}"
-        )
-        if answer is None:
-            return None
-        return tuple(
-            AccessKeyInfo(k["AccessKeyId"], k.get("Status") == "Active", k.get("CreateDate"))
-            for k in answer.get("AccessKeyMetadata", [])
-        )
+        def read() -> tuple[AccessKeyInfo, ...]:
+            answer = self._iam.list_access_keys(UserName=user_name)
+            return tuple(
+                AccessKeyInfo(k["AccessKeyId"], k.get("Status") == "Active", k.get("CreateDate"))
+                for k in answer["AccessKeyMetadata"]
+            )
+
+        return self._read(read, "iam:ListAccessKeys", f"user {user_name}")
 
     def instance_profile(self, name: str) -> ProfileInfo | None:
-        answer = self._read(
-            lambda: self._iam.get_instance_profile(InstanceProfileName=name),
-            "iam:GetInstanceProfile",
-            f"instance profile {name}",
-        )
-        if answer is None:
-            return None
-        profile = answer["InstanceProfile"]
-        return ProfileInfo(profile["Arn"], tuple(r["RoleName"] for r in profile.get("Roles", [])))
+        def read() -> ProfileInfo:
+            profile = self._iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+            return ProfileInfo(profile["Arn"], tuple(r["RoleName"] for r in profile.get("Roles", [])))
+
+        return self._read(read, "iam:GetInstanceProfile", f"instance profile {name}")
 
     # -- writes -------------------------------------------------------------------------------------
     def write(self, operation: str, params: dict[str, Any], subject: str) -> dict[str, Any]:
-        """Run an IAM write named by its API operation (``CreateRole``). Raises AwsAccessError, or NotFound,
+        """Run an IAM write named by its API operation (``CreateRole``). Raises a SetupError, or NotFound,
         AlreadyExists and LimitExceeded for the caller to decide on."""
         method = getattr(self._iam, _snake(operation))
         return self._call(lambda: method(**params), f"iam:{operation}", subject)
 
     def create_access_key(self, user_name: str) -> NewAccessKey:
-        answer = self._call(
-            lambda: self._iam.create_access_key(UserName=user_name),
-            "iam:CreateAccessKey",
-            f"user {user_name}",
-        )
-        key = answer["AccessKey"]
-        return NewAccessKey(user_name, key["AccessKeyId"], key["SecretAccessKey"], key.get("CreateDate"))
+        """Raises ReplyLost when the call may have created a key whose reply never came."""
+
+        def create() -> NewAccessKey:
+            key = self._iam.create_access_key(UserName=user_name)["AccessKey"]
+            return NewAccessKey(user_name, key["AccessKeyId"], key["SecretAccessKey"], key.get("CreateDate"))
+
+        return self._call(create, "iam:CreateAccessKey", f"user {user_name}")
 
     def delete_access_key(self, user_name: str, access_key_id: str) -> None:
         try:
@@ -367,34 +430,23 @@ class IamGateway:
         except NotFound:
             pass
 
-    def wait_until_exists(self, waiter_name: str, params: dict[str, str], subject: str, timeout: float) -> None:
-        """Wait (bounded) until IAM shows a new identity, with boto3's waiters."""
-        waiter = self._iam.get_waiter(waiter_name)
-        attempts = max(1, int(timeout))
+    def accepted_as(self, key: NewAccessKey) -> CallerIdentity | None:
+        """Who AWS says ``key`` is (sts:GetCallerIdentity signed with it); None while AWS rejects it (a new key
+        takes seconds to propagate)."""
+        with self._lock:
+            sts = self._key_clients.get(key.access_key_id)
+            if sts is None:
+                session = boto3.session.Session(
+                    aws_access_key_id=key.access_key_id,
+                    aws_secret_access_key=key.secret_access_key,
+                    region_name=self.region,
+                )
+                sts = self._key_clients[key.access_key_id] = _client(session, "sts", self.access)
         try:
-            waiter.wait(**params, WaiterConfig={"Delay": 1, "MaxAttempts": attempts})
-        except botocore.exceptions.WaiterError:
-            raise AwsAccessError(
-                f"IAM did not show {subject} within {attempts} s after creating it: run apply again shortly"
-            ) from None
-
-    def verify_access_key(self, key: NewAccessKey, timeout: float = 20.0) -> CallerIdentity | None:
-        """Wait until a new key is accepted (IAM takes seconds to propagate one); None if not within ``timeout``."""
-        session = boto3.session.Session(
-            aws_access_key_id=key.access_key_id,
-            aws_secret_access_key=key.secret_access_key,
-            region_name=self.region,
-        )
-        sts = self._client("sts", session)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                answer = self._call(sts.get_caller_identity, "sts:GetCallerIdentity", "the new access key")
-                return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
-            except AwsAccessError as error:
-                if "rejected the credentials" not in str(error) or time.monotonic() >= deadline:
-                    return None
-            time.sleep(min(1.0 + random.random(), max(0.0, deadline - time.monotonic())))
+            answer = self._call(sts.get_caller_identity, "sts:GetCallerIdentity", "the new access key")
+        except CredentialsRejected:
+            return None
+        return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
 
 
 def _snake(operation: str) -> str:

@@ -44,10 +44,14 @@ def _sources() -> dict[str, Path]:
 
 
 def _copy_package(source: Path, target: Path) -> None:
+    """The package's .py files and its subpackages (the identity handlers), nothing else."""
     target.mkdir(parents=True)
     for path in sorted(source.glob("*.py")):
         if path.name not in _NOT_INSTALLED:
             shutil.copy2(path, target / path.name)
+    for folder in sorted(source.iterdir()):
+        if folder.is_dir() and (folder / "__init__.py").is_file():
+            _copy_package(folder, target / folder.name)
 
 
 def install(repository: Path) -> Path:

@@ -1,24 +1,27 @@
-"""Rendering findings and plans for people (aligned text) and for automation (JSON)."""
+"""The one reporter: findings, actions, manual steps and the key hand-off, rendered for people (aligned text
+lines, used by the command line and the event plugin's log alike) and for automation (JSON)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .plan import Finding, Plan
+from .findings import Finding, ManualStep, Plan
+from .kinds import Status
+from .values import NewAccessKey
 
 
 def finding_lines(findings: tuple[Finding, ...]) -> list[str]:
-    kind_width = max(len(f.kind) for f in findings)
+    kind_width = max(len(str(f.kind)) for f in findings)
     name_width = max(len(f.name) for f in findings)
     lines = []
     for f in findings:
         problems = "; ".join(f.problems)
-        lines.append(f"  {f.status:<8} {f.kind:<{kind_width}}  {f.name:<{name_width}}  {problems}".rstrip())
+        lines.append(f"  {f.status!s:<8} {f.kind!s:<{kind_width}}  {f.name:<{name_width}}  {problems}".rstrip())
     return lines
 
 
 def summary_line(plan: Plan) -> str:
-    pending = [f for f in plan.findings if f.status != "ok"]
+    pending = [f for f in plan.findings if f.status is not Status.OK]
     if not pending:
         return f"All {len(plan.findings)} identities are in place."
     return f"{len(pending)} of {len(plan.findings)} identities need attention."
@@ -28,20 +31,43 @@ def action_lines(plan: Plan) -> list[str]:
     return [f"  {number}. {action.summary}" for number, action in enumerate(plan.actions, 1)]
 
 
+def manual_text(step: ManualStep) -> str:
+    return f"{step.kind} {step.name}: {step.problem}: {step.remedy}"
+
+
 def manual_lines(plan: Plan) -> list[str]:
-    return [f"  - {item}" for item in plan.manual]
+    return [f"  - {manual_text(step)}" for step in plan.manual]
+
+
+def key_delivered_line(key: NewAccessKey, destination: str) -> str:
+    return f"New access key {key.access_key_id} for user {key.user_name} delivered to {destination}."
+
+
+def key_accepted_line(arn: str) -> str:
+    return f"AWS accepts the new key as {arn}."
+
+
+KEY_LEFT_TO_ANOTHER_RUN = "Another run created the access key at the same moment; that run delivers it."
 
 
 def plan_json(plan: Plan, with_actions: bool) -> dict[str, Any]:
     document: dict[str, Any] = {
         "ok": plan.ok,
         "identities": [
-            {"kind": f.kind, "name": f.name, "status": f.status, "problems": list(f.problems)} for f in plan.findings
+            {"kind": str(f.kind), "name": f.name, "status": str(f.status), "problems": list(f.problems)}
+            for f in plan.findings
         ],
     }
     if with_actions:
         document["actions"] = [
             {"operation": a.operation, "summary": a.summary, "params": a.params} for a in plan.actions
         ]
-        document["manual"] = list(plan.manual)
+        document["manual"] = manual_json(plan)
     return document
+
+
+def manual_json(plan: Plan) -> list[dict[str, str]]:
+    return [
+        {"kind": str(step.kind), "name": step.name, "problem": step.problem, "remedy": step.remedy}
+        for step in plan.manual
+    ]

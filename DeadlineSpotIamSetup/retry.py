@@ -5,6 +5,10 @@ back off. On its own it can spend minutes on a dead endpoint (10 attempts, up to
 handler keeps its decisions, adds IAM's ConcurrentModification, and gives every API call a time budget:
 no retry starts once the budget is spent, so one call takes at most its budget plus one attempt's
 connect and read timeouts. When the budget is spent the last error surfaces unchanged.
+
+A call that is not idempotent (CreateAccessKey creates another key each time it succeeds) is retried only
+when AWS surely did not act on it: the connection was never made, or AWS answered that it throttled the call.
+After a timeout, a dropped connection or a 5xx, AWS may have acted; the error surfaces for the caller to look.
 """
 
 from __future__ import annotations
@@ -12,16 +16,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import botocore.exceptions
 from botocore.retries import standard
 
 _DEADLINE_KEY = "deadline_spot_iam_setup_deadline"
 _EXTRA_RETRYABLE_CODES = frozenset({"ConcurrentModification", "ConcurrentModificationException"})
+_NOT_SENT = (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
+_REFUSED_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 
 
 class BudgetedRetry:
     """A ``needs-retry`` handler: standard retry conditions and backoff, within a per-call time budget."""
 
-    def __init__(self, max_attempts: int, call_budget: float, clock=time.monotonic) -> None:
+    def __init__(
+        self, max_attempts: int, call_budget: float, clock=time.monotonic, not_idempotent: frozenset[str] = frozenset()
+    ) -> None:
+        self._not_idempotent = not_idempotent
         self._adapter = standard.RetryEventAdapter()
         self._conditions = standard.StandardRetryConditions(max_attempts=max_attempts)
         self._max_attempts = max_attempts
@@ -39,10 +49,20 @@ class BudgetedRetry:
         context[_DEADLINE_KEY] = self._clock() + self._budget
 
     def _retryable(self, retry_context: standard.RetryContext) -> bool:
+        operation = getattr(retry_context.operation_model, "name", None)
+        if operation in self._not_idempotent and not self._surely_not_acted_on(retry_context):
+            return False
         if self._conditions.is_retryable(retry_context):
             return True
         code = (retry_context.parsed_response or {}).get("Error", {}).get("Code")
         return code in _EXTRA_RETRYABLE_CODES and retry_context.attempt_number < self._max_attempts
+
+    @staticmethod
+    def _surely_not_acted_on(retry_context: standard.RetryContext) -> bool:
+        if isinstance(retry_context.caught_exception, _NOT_SENT):
+            return True
+        code = (retry_context.parsed_response or {}).get("Error", {}).get("Code")
+        return code in _REFUSED_CODES
 
     def needs_retry(self, **kwargs: Any) -> float | None:
         """Seconds to wait before the next attempt, or None to stop and surface the last answer."""

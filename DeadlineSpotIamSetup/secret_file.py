@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import InvalidSettings, SetupError
-from .gateway import NewAccessKey
+from .values import NewAccessKey
 
 
 def check_secret_destination(path: Path) -> Path:

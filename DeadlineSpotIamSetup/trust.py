@@ -36,14 +36,39 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _assume_actions(statement: dict[str, Any]) -> bool:
+    """Whether the statement's actions cover sts:AssumeRole (Action, or everything outside NotAction)."""
+    if "NotAction" in statement:
+        excluded = {str(action).lower() for action in _as_list(statement.get("NotAction"))}
+        return not excluded & _ASSUME_ACTIONS
+    return bool({str(action).lower() for action in _as_list(statement.get("Action"))} & _ASSUME_ACTIONS)
+
+
+def _spellings(service: str) -> set[str]:
+    """China regions may spell a service principal ``<service>.cn``."""
+    return {service, f"{service}.cn"}
+
+
+def _names_service(principal: Any, service: str) -> bool:
+    """Whether a Principal element covers ``service``: named, or everyone ("*" / {"AWS": "*"})."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    if "*" in [str(p) for p in _as_list(principal.get("AWS"))]:
+        return True
+    return bool(_spellings(service) & {str(p) for p in _as_list(principal.get("Service"))})
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    return [s for s in _as_list(parse_policy(document).get("Statement")) if isinstance(s, dict)]
+
+
 def trusted_services(document: Any) -> frozenset[str]:
     """The service principals an Allow statement lets assume the role."""
     services: set[str] = set()
-    for statement in _as_list(parse_policy(document).get("Statement")):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        actions = {str(action).lower() for action in _as_list(statement.get("Action"))}
-        if not actions & _ASSUME_ACTIONS:
+    for statement in _statements(document):
+        if statement.get("Effect") != "Allow" or not _assume_actions(statement):
             continue
         principal = statement.get("Principal")
         if isinstance(principal, dict):
@@ -51,10 +76,30 @@ def trusted_services(document: Any) -> frozenset[str]:
     return frozenset(services)
 
 
+def allows_service(document: Any, service: str) -> bool:
+    """True when an Allow statement lets ``service`` assume the role."""
+    return bool(_spellings(service) & trusted_services(document))
+
+
+def denying_statements(document: Any, service: str) -> list[str]:
+    """The statements (by Sid, or position) that explicitly deny ``service`` sts:AssumeRole. IAM evaluates an
+    explicit Deny before any Allow; a Deny with a Condition is counted too, since it may apply."""
+    found = []
+    for number, statement in enumerate(_statements(document), 1):
+        if statement.get("Effect") != "Deny" or not _assume_actions(statement):
+            continue
+        if "NotPrincipal" in statement:
+            applies = not _names_service(statement["NotPrincipal"], service)
+        else:
+            applies = _names_service(statement.get("Principal"), service)
+        if applies:
+            found.append(str(statement.get("Sid") or f"statement {number}"))
+    return found
+
+
 def trusts_service(document: Any, service: str) -> bool:
-    """True when ``service`` may assume the role (China regions may spell it ``<service>.cn``)."""
-    trusted = trusted_services(document)
-    return service in trusted or f"{service}.cn" in trusted
+    """True when ``service`` may assume the role: allowed, and not explicitly denied."""
+    return allows_service(document, service) and not denying_statements(document, service)
 
 
 def with_service_trust(document: Any, service: str) -> dict[str, Any]:

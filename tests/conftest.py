@@ -11,7 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, Timeouts
+from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, connect
+from DeadlineSpotIamSetup.waits import Timeouts
 from DeadlineSpotIamSetup.standin import FaultProxy, reset_endpoint
 
 # The event plugin's Deadline-side library (spot_iam_plugin) is importable in tests as it is inside Deadline.
@@ -108,11 +109,11 @@ def iam(endpoint: str):
     return boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
 
 
-FAST = Timeouts(connect=1.0, read=2.0, call_budget=4.0, max_attempts=6)
+FAST = Timeouts(connect=1.0, read=2.0, call_budget=4.0, call_deadline=6.0, max_attempts=6)
 
 
 def make_gateway(endpoint_url: str, timeouts: Timeouts = FAST, **access: object) -> IamGateway:
-    return IamGateway(AwsAccess(endpoint_url=endpoint_url, timeouts=timeouts, **access))  # type: ignore[arg-type]
+    return connect(AwsAccess(endpoint_url=endpoint_url, timeouts=timeouts, **access))  # type: ignore[arg-type]
 
 
 def repository_root() -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from DeadlineSpotIamSetup.errors import SetupError
-from DeadlineSpotIamSetup.gateway import NewAccessKey
+from DeadlineSpotIamSetup.values import NewAccessKey
 
 from .credentials_file import credentials_file_path, read_profile_key_id, validate_profile_name, write_profile
 from .settings import PluginSettings

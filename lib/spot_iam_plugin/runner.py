@@ -21,16 +21,19 @@ from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import SetupError
-from DeadlineSpotIamSetup.gateway import IamGateway, NewAccessKey
-from DeadlineSpotIamSetup.plan import Plan
-from DeadlineSpotIamSetup.report import finding_lines, summary_line
+from DeadlineSpotIamSetup.findings import Plan
+from DeadlineSpotIamSetup.gateway import connect
+from DeadlineSpotIamSetup.kinds import Kind, Status
+from DeadlineSpotIamSetup.report import finding_lines, manual_text, summary_line
+from DeadlineSpotIamSetup.values import NewAccessKey
+from DeadlineSpotIamSetup.waits import PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT
 
 from .bookkeeping import Metadata, RunBook
 from .handoff import KeyHandoff
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
 
-RUN_LIMIT = 38.0  # seconds; Deadline may time out an event plugin that takes much longer
+RUN_LIMIT = PLUGIN_RUN_LIMIT
 OK, PENDING, FAILED = "ok", "pending", "failed"
 
 Emit = Callable[[str, str], None]
@@ -69,7 +72,8 @@ class EngineJob:
         self.repository = repository_utils
         self.emit = emit
         self.protect = protect  # masks a secret in every later log line
-        self.apply_options = ApplyOptions(wait_timeout=10.0, verify_key_timeout=8.0, cancelled=cancelled)
+        self.cancelled = cancelled
+        self.apply_options = ApplyOptions(waits=PLUGIN_APPLY_WAITS, cancelled=cancelled)
 
     def deliver(self, handoff: KeyHandoff, key: NewAccessKey) -> None:
         self.protect(key.secret_access_key)
@@ -79,7 +83,7 @@ class EngineJob:
         settings = self.settings
         desired = desired_state(settings.engine_settings())
         access = settings.aws_access()
-        gateway = IamGateway(access)
+        gateway = connect(access, self.cancelled)
         self.emit(INFO, f"Using {_credential_description(settings)} against {gateway.endpoint_description}.")
         user_mode = settings.spot_credentials_mode != ROLE_MODE
         handoff = KeyHandoff(self.repository, settings) if user_mode else None
@@ -109,7 +113,7 @@ class EngineJob:
         else:
             plan = plan_changes(gateway, desired)
             self._report(plan)
-            missing = [f"{f.kind} {f.name}" for f in plan.findings if f.status != "ok"]
+            missing = [f"{f.kind} {f.name}" for f in plan.findings if f.status is not Status.OK]
             if missing:
                 self.emit(
                     WARNING,
@@ -119,8 +123,9 @@ class EngineJob:
                     "`python -m DeadlineSpotIamSetup bootstrap-policy`), or run `python -m DeadlineSpotIamSetup "
                     "apply` as an IAM admin.",
                 )
-        for item in plan.manual:
-            if "access-key" in item and handoff is not None and not handoff.enabled:
+        for step in plan.manual:
+            item = manual_text(step)
+            if step.kind is Kind.ACCESS_KEY and handoff is not None and not handoff.enabled:
                 item += " (KeyDelivery is None: set it to Automatic to have a key created and delivered)"
             self.emit(WARNING, f"Admin to do: {item}")
         key_delivered = True
@@ -139,10 +144,10 @@ class EngineJob:
 
     @staticmethod
     def _key_ok(plan: Plan) -> bool:
-        return any(f.kind == "access-key" and f.status == "ok" for f in plan.findings)
+        return any(f.kind is Kind.ACCESS_KEY and f.status is Status.OK for f in plan.findings)
 
     def _check_key_in_use(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
-        key = next(i for i in desired if i.kind == "access-key")
+        key = next(i for i in desired if i.kind is Kind.ACCESS_KEY)
         user = key.name
         keys = plan.observation[key].keys if plan.observation is not None else ()
         active = [k.access_key_id for k in keys if k.active]

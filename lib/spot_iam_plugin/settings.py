@@ -11,13 +11,12 @@ from DeadlineSpotIamSetup.desired import (
     validate_assume_role,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.gateway import AwsAccess, Timeouts
+from DeadlineSpotIamSetup.gateway import AwsAccess
+from DeadlineSpotIamSetup.waits import PLUGIN_TIMEOUTS
 
 USER_MODE, ROLE_MODE = "IAM User", "IAM Role"
 DELIVERY_CHOICES = ("Automatic", "Spot Plugin Fields", "Named Profile", "None")
 
-# Inside RCS/Pulse every call is bounded tighter than on the command line: the whole run must end in 40 s.
-PLUGIN_TIMEOUTS = Timeouts(connect=2.0, read=4.0, call_budget=8.0, max_attempts=8)
 _ENGINE_DEFAULTS = Settings()  # the identity names default to the engine's, wherever they are set
 
 
@@ -72,8 +71,9 @@ class PluginSettings:
                 "set both BootstrapAccessKeyId and BootstrapSecretAccessKey, or neither (to use "
                 "BootstrapProfile or the machine's default credentials)"
             )
+        # Deadline's config entries are strings: an empty one is a setting left unset.
         validate_assume_role(
-            self.bootstrap_role_arn, self.bootstrap_external_id, "BootstrapRoleArn", "BootstrapExternalId"
+            self.bootstrap_role_arn or None, self.bootstrap_external_id or None, "BootstrapRoleArn", "BootstrapExternalId"
         )
         use_keys = bool(self.bootstrap_access_key_id)
         return AwsAccess(

@@ -18,9 +18,10 @@ from DeadlineSpotIamSetup.desired import (
     SpotUser,
     desired_state,
 )
-from DeadlineSpotIamSetup.gateway import RoleInfo
-from DeadlineSpotIamSetup.observe import Observation, Observed
-from DeadlineSpotIamSetup.plan import Action, make_plan
+from DeadlineSpotIamSetup.values import RoleInfo
+from DeadlineSpotIamSetup.values import Observation, Observed
+from DeadlineSpotIamSetup.findings import Action
+from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy
 
 ACCOUNT = "123456789012"
@@ -256,8 +257,8 @@ def test_attaching_any_other_policy_is_denied(action, resource):
 
 def test_create_service_linked_role_is_conditioned_on_the_two_spot_services():
     policy = bootstrap_policy(desired_state(Settings()), "aws", ACCOUNT)
-    (statement,) = [s for s in policy["Statement"] if "iam:CreateServiceLinkedRole" in s["Action"]]
-    assert set(statement["Condition"]["StringEquals"]["iam:AWSServiceName"]) == {
+    statements = [s for s in policy["Statement"] if "iam:CreateServiceLinkedRole" in s["Action"]]
+    assert {s["Condition"]["StringEquals"]["iam:AWSServiceName"] for s in statements} == {
         "spot.amazonaws.com",
         "spotfleet.amazonaws.com",
     }

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from DeadlineSpotIamSetup.gateway import NewAccessKey, _SecretRedactingFilter, _snake
+from DeadlineSpotIamSetup.gateway import AwsAccess, _SecretRedactingFilter, _snake, connect
+from DeadlineSpotIamSetup.values import NewAccessKey
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 
@@ -59,6 +60,7 @@ def test_redacting_filter_keeps_other_records():
 
 
 def test_botocore_parser_debug_record_with_a_secret_never_reaches_a_handler(caplog):
+    connect(AwsAccess(region="us-east-1"))  # the filter comes with the first gateway (no call is made)
     logger = logging.getLogger("botocore.parsers")
     with caplog.at_level(logging.DEBUG, logger="botocore.parsers"):
         logger.debug(
@@ -71,3 +73,20 @@ def test_botocore_parser_debug_record_with_a_secret_never_reaches_a_handler(capl
     messages = [record.getMessage() for record in caplog.records if record.name == "botocore.parsers"]
     assert messages == ["Response headers: {'x-amzn-RequestId': 'abc'}"]
     assert SECRET not in caplog.text
+
+
+def test_importing_the_engine_installs_no_logging_filter():
+    """Nothing in the package changes global state at import: a fresh interpreter shows no filter on
+    botocore's loggers until a gateway is made."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, DeadlineSpotIamSetup.cli, DeadlineSpotIamSetup.gateway as g;"
+        "names = g._REDACTED_LOGGERS;"
+        "print(sum(len(logging.getLogger(n).filters) for n in names));"
+        "g.connect(g.AwsAccess(region='us-east-1'));"
+        "print(sum(len(logging.getLogger(n).filters) for n in names))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert output == ["0", "4"]

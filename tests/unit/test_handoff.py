@@ -12,7 +12,7 @@ from spot_iam_plugin.settings import PluginSettings
 from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS
 
 from DeadlineSpotIamSetup.errors import SetupError
-from DeadlineSpotIamSetup.gateway import NewAccessKey
+from DeadlineSpotIamSetup.values import NewAccessKey
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYHANDOFFKEY"
 KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7HANDOFF1", SECRET)

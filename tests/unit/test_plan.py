@@ -21,9 +21,11 @@ from DeadlineSpotIamSetup.desired import (
     desired_state,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.gateway import AccessKeyInfo, ProfileInfo, RoleInfo
-from DeadlineSpotIamSetup.observe import Observation, Observed
-from DeadlineSpotIamSetup.plan import Plan, make_plan
+from DeadlineSpotIamSetup.values import AccessKeyInfo, ProfileInfo, RoleInfo
+from DeadlineSpotIamSetup.values import Observation, Observed
+from DeadlineSpotIamSetup.findings import Plan
+from DeadlineSpotIamSetup.kinds import Kind
+from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
 
 ACCOUNT = "123456789012"
@@ -354,7 +356,7 @@ def test_instance_profile_holding_another_role_is_left_to_an_admin():
     assert found.status == "drift"
     assert plan.actions == ()
     (manual,) = plan.manual
-    assert "SomeoneElsesRole" in manual and "DeadlineSpotWorker" in manual
+    assert "SomeoneElsesRole" in manual.problem and "DeadlineSpotWorker" in manual.problem
     assert not plan.ok
 
 
@@ -375,8 +377,8 @@ def test_role_at_another_path_is_drift_left_to_an_admin():
     assert any("/custom/" in problem for problem in found.problems)
     assert plan.actions == ()
     (manual,) = plan.manual
-    assert manual.startswith(f"worker-role {worker.name}:")
-    assert "/custom/" in manual
+    assert (manual.kind, manual.name) == (Kind.WORKER_ROLE, worker.name)
+    assert "/custom/" in manual.problem
 
 
 def test_user_with_only_an_inactive_key_gets_a_new_key():
@@ -410,8 +412,8 @@ def test_user_with_two_inactive_keys_gets_no_new_key_but_a_manual_step():
     assert finding(plan, "access-key").status == "drift"
     assert "CreateAccessKey" not in operations(plan)
     (manual,) = plan.manual
-    assert manual.startswith("access-key DeadlineSpotEventPluginAdmin:")
-    assert "2" in manual and "limit" in manual
+    assert (manual.kind, manual.name) == (Kind.ACCESS_KEY, "DeadlineSpotEventPluginAdmin")
+    assert "2" in manual.problem and "limit" in manual.problem
 
 
 def test_without_a_place_to_deliver_the_secret_no_key_is_planned():
@@ -419,7 +421,7 @@ def test_without_a_place_to_deliver_the_secret_no_key_is_planned():
     assert "CreateAccessKey" not in operations(plan)
     assert "CreateUser" in operations(plan)
     assert finding(plan, "access-key").status == "missing"
-    assert [m for m in plan.manual if m.startswith("access-key DeadlineSpotEventPluginAdmin:")]
+    assert [m for m in plan.manual if (m.kind, m.name) == (Kind.ACCESS_KEY, "DeadlineSpotEventPluginAdmin")]
 
 
 def test_credentials_role_missing_is_never_created_only_reported():
@@ -430,7 +432,7 @@ def test_credentials_role_missing_is_never_created_only_reported():
     created_roles = {a.params["RoleName"] for a in plan.actions if a.operation == "CreateRole"}
     assert "RcsInstanceRole" not in created_roles
     assert not [a for a in plan.actions if a.params.get("RoleName") == "RcsInstanceRole"]
-    assert [m for m in plan.manual if m.startswith("spot-role RcsInstanceRole:")]
+    assert [m for m in plan.manual if (m.kind, m.name) == (Kind.SPOT_ROLE, "RcsInstanceRole")]
     assert "CreateUser" not in operations(plan)
     assert "CreateAccessKey" not in operations(plan)
 

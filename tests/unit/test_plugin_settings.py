@@ -14,7 +14,7 @@ from spot_iam_plugin.settings import (
 
 from DeadlineSpotIamSetup.desired import Settings
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.gateway import Timeouts
+from DeadlineSpotIamSetup.waits import CLI_TIMEOUTS
 
 KEY_ID = "AKIAIOSFODNN7BOOTSTRAP"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLUGINSECRET"
@@ -270,7 +270,7 @@ def test_role_and_external_id_are_passed_on():
 
 def test_aws_access_uses_the_plugins_tighter_timeouts():
     assert read().aws_access().timeouts == PLUGIN_TIMEOUTS
-    command_line = Timeouts()
+    command_line = CLI_TIMEOUTS
     assert PLUGIN_TIMEOUTS.connect < command_line.connect
     assert PLUGIN_TIMEOUTS.read < command_line.read
     assert PLUGIN_TIMEOUTS.call_budget < command_line.call_budget

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 from DeadlineSpotIamSetup.desired import ServiceRole, Settings, SpotUser, desired_state
-from DeadlineSpotIamSetup.observe import Observation, Observed
-from DeadlineSpotIamSetup.plan import Finding, Plan, make_plan
+from DeadlineSpotIamSetup.values import Observation, Observed
+from DeadlineSpotIamSetup.findings import Finding, ManualStep, Plan
+from DeadlineSpotIamSetup.kinds import Kind, Status
+from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.report import action_lines, finding_lines, manual_lines, plan_json, summary_line
 
 DESIRED = desired_state(Settings())
@@ -21,9 +23,9 @@ def mixed_findings() -> tuple[Finding, ...]:
     role = ServiceRole("worker-role", "DeadlineSpotWorkerLongName", "ec2.amazonaws.com", ())
     fleet = ServiceRole("fleet-role", "Fleet", "spotfleet.amazonaws.com", ())
     return (
-        Finding(user, "ok"),
-        Finding(role, "missing", ("role does not exist",)),
-        Finding(fleet, "drift", ("first problem", "second problem")),
+        Finding(user, Status.OK),
+        Finding(role, Status.MISSING, ("role does not exist",)),
+        Finding(fleet, Status.DRIFT, ("first problem", "second problem")),
     )
 
 
@@ -64,7 +66,7 @@ def test_summary_line_counts_identities_needing_attention():
 
 
 def test_summary_line_says_all_in_place_when_every_finding_is_ok():
-    findings = tuple(Finding(f.identity, "ok") for f in mixed_findings())
+    findings = tuple(Finding(f.identity, Status.OK) for f in mixed_findings())
     text = summary_line(Plan(findings, (), ()))
     assert "3" in text and "in place" in text
     assert "attention" not in text
@@ -76,8 +78,12 @@ def test_action_and_manual_lines_are_numbered_and_bulleted():
     assert len(lines) == len(plan.actions)
     assert lines[0] == f"  1. {plan.actions[0].summary}"
     assert lines[-1].startswith(f"  {len(plan.actions)}. ")
-    manual_plan = Plan((), (), ("spot-role X: do this", "access-key Y: do that"))
-    assert manual_lines(manual_plan) == ["  - spot-role X: do this", "  - access-key Y: do that"]
+    manual_plan = Plan(
+        (),
+        (),
+        (ManualStep(Kind.SPOT_ROLE, "X", "it is wrong", "do this"), ManualStep(Kind.ACCESS_KEY, "Y", "gone", "do that")),
+    )
+    assert manual_lines(manual_plan) == ["  - spot-role X: it is wrong: do this", "  - access-key Y: gone: do that"]
 
 
 def test_plan_json_lists_identities_without_actions_unless_asked():
@@ -98,12 +104,14 @@ def test_plan_json_with_actions_lists_operations_params_and_manual_steps():
     assert [a["operation"] for a in document["actions"]] == [a.operation for a in plan.actions]
     assert all(set(a) >= {"operation", "summary", "params"} for a in document["actions"])
     assert document["actions"][-1]["params"] == {"UserName": "DeadlineSpotEventPluginAdmin"}
-    assert document["manual"] == list(plan.manual)
+    assert document["manual"] == [
+        {"kind": str(m.kind), "name": m.name, "problem": m.problem, "remedy": m.remedy} for m in plan.manual
+    ]
     assert json.loads(json.dumps(document)) == document
 
 
 def test_plan_json_of_a_plan_with_every_identity_in_place_is_ok_with_no_actions():
-    ok_plan = Plan(tuple(Finding(f.identity, "ok") for f in empty_plan().findings), (), ())
+    ok_plan = Plan(tuple(Finding(f.identity, Status.OK) for f in empty_plan().findings), (), ())
     document = plan_json(ok_plan, with_actions=True)
     assert document["ok"] is True
     assert document["actions"] == []

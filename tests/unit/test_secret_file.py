@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
-from DeadlineSpotIamSetup.gateway import NewAccessKey
+from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.secret_file import check_secret_destination, write_secret_file
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"

@@ -20,7 +20,7 @@ from states import USER
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
-from DeadlineSpotIamSetup.gateway import NewAccessKey
+from DeadlineSpotIamSetup.values import NewAccessKey
 
 DESIRED = desired_state(Settings())
 
@@ -140,10 +140,10 @@ def test_threads_racing_on_one_account_leave_exactly_one_key(endpoint, iam) -> N
 
 
 def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, tmp_path: Path) -> None:
-    # Line the four runs up: in an empty account each run asks STS for the partition after reading everything
-    # and before its first write; held there until all four arrive, they all plan from the same empty account
-    # and race on every create, the access key included.
-    proxy.gather("GetCallerIdentity", parties=4)
+    # Line the four runs up: each run reads the instance profile once while observing, before its first write;
+    # held there until all four arrive, they all plan from the same empty account and race on every create,
+    # the access key included.
+    proxy.gather("GetInstanceProfile", parties=4)
     proxy.latency = 0.02  # spread each run's calls so the runs interleave
     env = dict(os.environ, PYTHONPATH=str(repository_root()))
     runs = [

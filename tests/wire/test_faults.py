@@ -14,7 +14,7 @@ from conftest import DUMMY_SECRET, make_gateway, repository_root
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import AwsAccessError
-from DeadlineSpotIamSetup.gateway import Timeouts
+from DeadlineSpotIamSetup.waits import Timeouts
 from DeadlineSpotIamSetup.standin import refused_endpoint
 
 DESIRED = desired_state(Settings())
@@ -60,7 +60,7 @@ def test_concurrent_modification_is_retried(proxy) -> None:
 
 def test_endless_throttling_fails_with_one_line_within_the_budget(proxy) -> None:
     proxy.inject(status=400, code="Throttling", times=None)
-    budget = Timeouts(connect=1, read=2, call_budget=3, max_attempts=10)
+    budget = Timeouts(connect=1, read=2, call_budget=3, call_deadline=8, max_attempts=10)
     with pytest.raises(AwsAccessError, match=r"kept throttling iam:\w+ on .* try again in a few minutes"):
         plan_changes(make_gateway(proxy.endpoint_url, budget), DESIRED)
     # Retried (more than one attempt per read), yet bounded by the budget, not by max_attempts alone.

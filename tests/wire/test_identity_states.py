@@ -23,7 +23,7 @@ from states import (
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
-from DeadlineSpotIamSetup.gateway import NewAccessKey
+from DeadlineSpotIamSetup.values import NewAccessKey
 
 DESIRED = desired_state(Settings())
 

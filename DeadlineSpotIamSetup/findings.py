@@ -1,0 +1,131 @@
+"""The data a plan is made of: findings, actions, steps left to an admin. Pure: no AWS, no planning logic.
+
+A finding says, per identity, ``ok`` / ``missing`` / ``drift`` and the exact problems. An action is one IAM
+write, as data (API operation + boto3 parameters) with the stage apply runs it in. What the engine will not do
+(remove what an admin attached, move a role, delete a key) is a :class:`ManualStep`: identity, problem, remedy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from .desired import CreationOptions, Identity
+from .kinds import Kind, Status
+from .values import Observation
+
+
+class Stage(IntEnum):
+    """Apply runs actions stage by stage. The actions of one stage are independent of each other (apply runs
+    them in parallel) and depend only on earlier stages. The access key comes last, so a secret exists only
+    once everything else succeeded."""
+
+    CREATE = 0  # users, roles, instance profiles, service-linked roles; trust policy repairs
+    CONFIGURE = 1  # policy attachments, the instance profile's role
+    ACCESS_KEY = 2
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of an identity: ``method`` of the gateway called with ``args``; its answer fills ``field`` of
+    :class:`~values.Observed` (None: IAM answered NoSuchEntity)."""
+
+    field: str
+    method: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One IAM write: ``operation`` is the API name (``CreateRole``), ``params`` its boto3 arguments.
+    ``shows_up`` is the read that must answer once IAM shows what the action created (apply waits for it)."""
+
+    operation: str
+    params: dict[str, Any] = field(hash=False)
+    identity: Identity
+    summary: str
+    stage: Stage
+    shows_up: Read | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"{self.identity.kind} {self.identity.name}"
+
+
+@dataclass(frozen=True)
+class ManualStep:
+    """Something the engine will not do: which identity, what is wrong, what an admin should do."""
+
+    kind: Kind
+    name: str
+    problem: str
+    remedy: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    identity: Identity
+    status: Status
+    problems: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> Kind:
+        return self.identity.kind
+
+    @property
+    def name(self) -> str:
+        return self.identity.name
+
+
+@dataclass(frozen=True)
+class Plan:
+    findings: tuple[Finding, ...]
+    actions: tuple[Action, ...]
+    manual: tuple[ManualStep, ...]
+    observation: Observation | None = field(default=None, compare=False)  # what the plan was made from
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status is Status.OK for f in self.findings)
+
+    def finding(self, kind: Kind) -> Finding | None:
+        return next((f for f in self.findings if f.kind is kind), None)
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What planning needs besides one identity and what IAM holds for it."""
+
+    partition: str
+    options: CreationOptions
+    deliver_key: bool = True  # False: there is nowhere to deliver a new key's secret, so none is created
+
+
+@dataclass
+class Draft:
+    """Collects one identity's problems, actions and manual steps while its handler plans it."""
+
+    identity: Identity
+    exists: bool
+    problems: list[str] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    manual: list[ManualStep] = field(default_factory=list)
+
+    def act(
+        self, operation: str, params: dict[str, Any], summary: str, stage: Stage, shows_up: Read | None = None
+    ) -> None:
+        self.actions.append(Action(operation, params, self.identity, summary, stage, shows_up))
+
+    def needs_admin(self, problem: str, remedy: str) -> None:
+        self.problems.append(problem)
+        self.leave_to_admin(problem, remedy)
+
+    def leave_to_admin(self, problem: str, remedy: str) -> None:
+        """A manual step whose problem is already among the finding's problems."""
+        self.manual.append(ManualStep(self.identity.kind, self.identity.name, problem, remedy))
+
+    def finding(self) -> Finding:
+        if not self.exists:
+            return Finding(self.identity, Status.MISSING, tuple(self.problems))
+        return Finding(self.identity, Status.DRIFT if self.problems else Status.OK, tuple(self.problems))

@@ -1,0 +1,154 @@
+"""The Spot user's one active access key: the secret the Spot Event Plugin signs its calls with.
+
+IAM has no conditional create and shows a key's secret only in CreateAccessKey's reply, so creating the key
+follows a protocol that stays correct when several runs race and when a reply is lost:
+
+- Racing runs: after creating, a run lists the keys again and keeps its key only if it is strictly the oldest
+  active one; otherwise it deletes its own and backs off (ties make every tied run step back and look again).
+  At most one key survives, and IAM's limit of two keys per user is never exceeded.
+- A lost reply: CreateAccessKey is never retried blindly (the gateway raises ReplyLost instead). The run waits
+  for racing runs to settle, lists the keys, and deletes what it cannot account for: a key whose secret nobody
+  holds is worse than none. When two or more unknown keys remain, the strictly oldest is a racing run's kept
+  key (that run delivers it) and stays.
+- Cancelled (the event plugin's time limit): nothing new starts; a key created but not yet handed off is
+  deleted again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timezone
+
+from ..desired import AccessKey
+from ..errors import AwsAccessError, Cancelled, LimitExceeded, ReplyLost
+from ..findings import Action, Draft, PlanContext, Read, Stage
+from ..kinds import Kind
+from ..values import AccessKeyInfo, Observed
+from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS
+from .base import ApplyRun, Handler, Permissions, Sleep
+
+MAX_KEYS_PER_USER = 2  # IAM's quota
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.max.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class AccessKeyHandler(Handler):
+    kind = Kind.ACCESS_KEY
+    identity_type = AccessKey
+
+    def __init__(self, sleep: Sleep = time.sleep, rounds: int = KEY_RACE_ROUNDS) -> None:
+        self._sleep = sleep
+        self._rounds = rounds
+
+    def reads(self, identity: AccessKey) -> tuple[Read, ...]:
+        return (Read("keys", "access_keys", (identity.user_name,)),)
+
+    def plan(self, identity: AccessKey, seen: Observed, draft: Draft, context: PlanContext) -> None:
+        draft.exists = bool(seen.keys)  # "missing" when there is no key at all, "drift" when all are inactive
+        active = [k.access_key_id for k in seen.keys if k.active]
+        if len(active) > 1:
+            draft.needs_admin(
+                f"the user has {len(active)} active access keys ({', '.join(active)})",
+                "the Spot Event Plugin uses one of them: deactivate and delete the other in IAM "
+                f"(aws iam delete-access-key --user-name {identity.user_name} --access-key-id ID)",
+            )
+        if active:
+            return
+        if not seen.exists:
+            draft.problems.append("no access key (the user does not exist yet)")
+        elif seen.keys:
+            draft.problems.append(f"all {len(seen.keys)} access keys of the user are inactive")
+        else:
+            draft.problems.append("the user has no access key")
+        if len(seen.keys) >= MAX_KEYS_PER_USER:
+            draft.leave_to_admin(
+                f"the user already has {len(seen.keys)} inactive access keys, IAM's limit",
+                "delete one that is no longer used, then run again",
+            )
+        elif context.deliver_key:
+            draft.act(
+                "CreateAccessKey",
+                {"UserName": identity.user_name},
+                f"create an access key for user {identity.user_name}",
+                Stage.ACCESS_KEY,
+            )
+        else:
+            draft.leave_to_admin(
+                "no access key is created without somewhere safe to deliver its secret",
+                "give the key a destination (the command line's --secret-out, the plugin's KeyDelivery)",
+            )
+
+    def permissions(self, identity: AccessKey, policy: Permissions) -> None:
+        policy.allow(
+            "spot user access key",
+            ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:DeleteAccessKey"],
+            policy.anywhere("user", identity.user_name),
+        )
+
+    # -- apply ----------------------------------------------------------------------------------------
+    def execute(self, action: Action, run: ApplyRun) -> str:
+        user = action.params["UserName"]
+        gateway = run.gateway
+        for round_number in range(self._rounds):
+            if run.cancelled():
+                raise Cancelled(f"stopped before {action.summary}: the time limit was reached")
+            before = gateway.access_keys(user) or ()
+            if any(k.active for k in before):
+                return self._left_to_another_run(action, run)
+            try:
+                key = gateway.create_access_key(user)
+            except LimitExceeded:
+                continue  # a racing run's key filled the quota: look again
+            except ReplyLost:
+                if self._clean_up_lost_reply(user, before, run):
+                    return self._left_to_another_run(action, run)
+                continue
+            others = [k for k in gateway.access_keys(user) or () if k.active and k.access_key_id != key.access_key_id]
+            if all(_utc(k.created) > _utc(key.created) for k in others):
+                if run.cancelled():
+                    gateway.delete_access_key(user, key.access_key_id)
+                    raise Cancelled(
+                        f"stopped before handing over access key {key.access_key_id}: the time limit was "
+                        "reached; it was deleted again"
+                    )
+                return f"{action.summary}: {run.deliver(key)}"
+            # Another run's key is older or as old: step back so that at most one key survives.
+            gateway.delete_access_key(user, key.access_key_id)
+            if run.cancelled():
+                raise Cancelled(f"stopped during {action.summary}: the time limit was reached")
+            self._sleep(random.uniform(*KEY_RACE_BACKOFF) * (round_number + 1))
+        if any(k.active for k in gateway.access_keys(user) or ()):
+            return self._left_to_another_run(action, run)
+        raise AwsAccessError(
+            f"could not create a single access key for user {user}: other runs kept racing; run apply again"
+        )
+
+    @staticmethod
+    def _left_to_another_run(action: Action, run: ApplyRun) -> str:
+        run.result.key_left_to_another_run = True
+        return f"{action.summary}: another run created it; that run delivers it"
+
+    def _clean_up_lost_reply(self, user: str, before: tuple[AccessKeyInfo, ...], run: ApplyRun) -> bool:
+        """After a CreateAccessKey whose reply was lost: delete the keys this run cannot account for. Returns
+        True when a racing run's kept key remains (that run delivers it)."""
+        self._sleep(KEY_LOST_REPLY_SETTLE)
+        known = {k.access_key_id for k in before}
+        unknown = sorted(
+            (k for k in run.gateway.access_keys(user) or () if k.active and k.access_key_id not in known),
+            key=lambda k: _utc(k.created),
+        )
+        kept_by_racer = None
+        if len(unknown) >= 2 and _utc(unknown[0].created) < _utc(unknown[1].created):
+            kept_by_racer = unknown.pop(0)
+        for stray in unknown:
+            run.gateway.delete_access_key(user, stray.access_key_id)
+            run.result.notes.append(
+                f"deleted access key {stray.access_key_id} of user {user}: IAM created it but the reply with its "
+                "secret was lost"
+            )
+        return kept_by_racer is not None

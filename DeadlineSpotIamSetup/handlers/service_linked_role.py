@@ -1,0 +1,40 @@
+"""The service-linked roles of EC2 Spot and Spot Fleet; their names are chosen by AWS."""
+
+from __future__ import annotations
+
+from ..desired import ServiceLinkedRole
+from ..findings import Draft, PlanContext, Read, Stage
+from ..kinds import Kind
+from ..values import Observed
+from .base import Handler, Permissions
+
+
+class ServiceLinkedRoleHandler(Handler):
+    kind = Kind.SERVICE_LINKED_ROLE
+    identity_type = ServiceLinkedRole
+
+    def reads(self, identity: ServiceLinkedRole) -> tuple[Read, ...]:
+        return (Read("role", "get_role", (identity.name,)),)
+
+    def plan(self, identity: ServiceLinkedRole, seen: Observed, draft: Draft, context: PlanContext) -> None:
+        if not draft.exists:
+            draft.problems.append(f"service-linked role for {identity.service} does not exist")
+            draft.act(
+                "CreateServiceLinkedRole",
+                {"AWSServiceName": identity.service},
+                f"create the service-linked role for {identity.service}",
+                Stage.CREATE,
+            )
+
+    def permissions(self, identity: ServiceLinkedRole, policy: Permissions) -> None:
+        policy.allow(
+            f"service linked role {identity.service} read",
+            ["iam:GetRole"],
+            [f"{policy.iam}:role/aws-service-role/{identity.service}/{identity.name}"],
+        )
+        policy.allow(
+            f"service linked role {identity.service} create",
+            ["iam:CreateServiceLinkedRole"],
+            [f"{policy.iam}:role/aws-service-role/{identity.service}/{identity.name}"],
+            {"StringEquals": {"iam:AWSServiceName": identity.service}},
+        )

@@ -1,0 +1,32 @@
+"""The names the engine, its renderers and both front ends share: identity kinds and finding statuses."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Kind(str, Enum):
+    """Every identity kind the engine knows; each has exactly one handler (``handlers.HANDLERS``)."""
+
+    SPOT_USER = "spot-user"
+    ACCESS_KEY = "access-key"
+    SPOT_ROLE = "spot-role"
+    WORKER_ROLE = "worker-role"
+    INSTANCE_PROFILE = "instance-profile"
+    FLEET_ROLE = "fleet-role"
+    TRACKER_ROLE = "tracker-role"
+    SERVICE_LINKED_ROLE = "service-linked-role"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Status(str, Enum):
+    """What check found for one identity."""
+
+    OK = "ok"
+    MISSING = "missing"
+    DRIFT = "drift"
+
+    def __str__(self) -> str:
+        return self.value

@@ -1,0 +1,81 @@
+"""Plain values the engine passes around: what IAM answered, and a new access key. No AWS here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    account: str
+    arn: str
+
+    @property
+    def partition(self) -> str:
+        return self.arn.split(":", 2)[1]
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    arn: str
+    path: str
+    trust: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    arn: str
+    role_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccessKeyInfo:
+    access_key_id: str
+    active: bool
+    created: datetime | None
+
+
+@dataclass(frozen=True)
+class NewAccessKey:
+    """A freshly created key. The secret is excluded from repr so it never lands in a log by accident."""
+
+    user_name: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What IAM holds for one identity. ``exists`` False means IAM answered NoSuchEntity."""
+
+    exists: bool
+    attached: frozenset[str] = frozenset()
+    role: RoleInfo | None = None
+    profile: ProfileInfo | None = None
+    keys: tuple[AccessKeyInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What IAM holds for every desired identity, keyed by the identity."""
+
+    observed: dict[Any, Observed]
+
+    def __getitem__(self, identity: Any) -> Observed:
+        return self.observed[identity]
+
+    @property
+    def partition(self) -> str | None:
+        """The partition, when any ARN IAM returned tells it."""
+        for seen in self.observed.values():
+            for arn in [
+                seen.role.arn if seen.role else None,
+                seen.profile.arn if seen.profile else None,
+                *sorted(seen.attached),
+            ]:
+                if arn and arn.startswith("arn:"):
+                    return arn.split(":", 2)[1]
+        return None

@@ -1,0 +1,103 @@
+"""Every wait, timeout and backoff of the engine and the event plugin, named, with why it has its value.
+
+One polling helper (:func:`poll`) serves every "wait until IAM shows it" loop; its clock and sleep are
+injected so tests run it without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on one AWS call.
+
+    ``connect``/``read`` bound each socket operation; ``call_budget`` is the time after which no retry
+    starts; ``call_deadline`` is the hard limit on the whole call, retries and a trickling reply included
+    (the connection is cut when it passes).
+    """
+
+    connect: float
+    read: float
+    call_budget: float
+    call_deadline: float
+    max_attempts: int
+
+
+# The command line: generous enough for a distant endpoint and IAM's throttling, and still an unreachable,
+# silent or trickling endpoint ends in a one-line error in under 30 s (the deadline of the first round of reads).
+CLI_TIMEOUTS = Timeouts(connect=3.0, read=6.0, call_budget=15.0, call_deadline=20.0, max_attempts=10)
+
+# Inside RCS/Pulse every call is bounded tighter: a whole run must end within PLUGIN_RUN_LIMIT.
+PLUGIN_TIMEOUTS = Timeouts(connect=2.0, read=4.0, call_budget=8.0, call_deadline=10.0, max_attempts=8)
+
+# Deadline runs event plugins in the house-cleaning process; a run that took much longer than this would hold
+# up house cleaning. After it the run is told to stop before its next call.
+PLUGIN_RUN_LIMIT = 38.0
+
+# After a failed or timed-out run, the plugin waits this long before the next attempt instead of trying at every
+# house cleaning (which comes every minute or so) against an endpoint that just failed.
+PLUGIN_RETRY_AFTER_FAILURE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ApplyWaits:
+    """How long apply waits on IAM's eventual consistency."""
+
+    # For IAM to show a just-created user, role or instance profile, and for a write that depends on one
+    # (NoSuchEntity) to succeed. Terraform's AWS provider allows 2 minutes; IAM usually needs seconds.
+    visibility: float
+    # For a new access key to be accepted by STS (it takes a few seconds to propagate).
+    key_verification: float
+
+
+CLI_APPLY_WAITS = ApplyWaits(visibility=30.0, key_verification=20.0)
+# Inside the plugin's run limit.
+PLUGIN_APPLY_WAITS = ApplyWaits(visibility=10.0, key_verification=8.0)
+
+# Polling IAM for something it should show: the first look is immediate (moto and, mostly, IAM answer at once,
+# so a wait costs one round trip), then 0.5 s, doubling up to 4 s between looks.
+POLL_FIRST_DELAY = 0.5
+POLL_MAX_DELAY = 4.0
+
+# A new key that STS still rejects is looked at again after about a second (jittered, so racing runs spread).
+KEY_VERIFY_DELAY = 1.0
+
+# Racing runs creating the Spot user's one access key: this many rounds, and a loser backs off a random
+# 0.3-1.5 s times the round number before looking again, so tied runs come apart.
+KEY_RACE_ROUNDS = 4
+KEY_RACE_BACKOFF = (0.3, 1.5)
+
+# After a CreateAccessKey whose reply was lost, wait this long before listing the keys: a racing run's own
+# keep-or-delete step (one list call) settles by then, so what is left is what stays.
+KEY_LOST_REPLY_SETTLE = 1.0
+
+
+def poll(
+    attempt: Callable[[], T | None],
+    timeout: float,
+    first_delay: float = POLL_FIRST_DELAY,
+    max_delay: float = POLL_MAX_DELAY,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T | None:
+    """Call ``attempt`` now and then with a doubling delay until it returns something other than None, or until
+    ``timeout`` seconds have passed (then None). Never sleeps past the timeout."""
+    deadline = clock() + timeout
+    delay = first_delay
+    while True:
+        answer = attempt()
+        if answer is not None:
+            return answer
+        left = deadline - clock()
+        if left <= 0:
+            return None
+        sleep(min(delay, left))
+        delay = min(delay * 2, max_delay)
