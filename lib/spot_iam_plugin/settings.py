@@ -73,7 +73,10 @@ class PluginSettings:
             )
         # Deadline's config entries are strings: an empty one is a setting left unset.
         validate_assume_role(
-            self.bootstrap_role_arn or None, self.bootstrap_external_id or None, "BootstrapRoleArn", "BootstrapExternalId"
+            self.bootstrap_role_arn or None,
+            self.bootstrap_external_id or None,
+            "BootstrapRoleArn",
+            "BootstrapExternalId",
         )
         use_keys = bool(self.bootstrap_access_key_id)
         return AwsAccess(

@@ -18,11 +18,10 @@ from DeadlineSpotIamSetup.desired import (
     SpotUser,
     desired_state,
 )
-from DeadlineSpotIamSetup.values import RoleInfo
-from DeadlineSpotIamSetup.values import Observation, Observed
 from DeadlineSpotIamSetup.findings import Action
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy
+from DeadlineSpotIamSetup.values import Observation, Observed, RoleInfo
 
 ACCOUNT = "123456789012"
 BOUNDARY = "arn:aws:iam::123456789012:policy/Boundary"

@@ -21,12 +21,11 @@ from DeadlineSpotIamSetup.desired import (
     desired_state,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.values import AccessKeyInfo, ProfileInfo, RoleInfo
-from DeadlineSpotIamSetup.values import Observation, Observed
 from DeadlineSpotIamSetup.findings import Plan
 from DeadlineSpotIamSetup.kinds import Kind
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
+from DeadlineSpotIamSetup.values import AccessKeyInfo, Observation, Observed, ProfileInfo, RoleInfo
 
 ACCOUNT = "123456789012"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from DeadlineSpotIamSetup.desired import ServiceRole, Settings, SpotUser, desired_state
-from DeadlineSpotIamSetup.values import Observation, Observed
 from DeadlineSpotIamSetup.findings import Finding, ManualStep, Plan
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.report import action_lines, finding_lines, manual_lines, plan_json, summary_line
+from DeadlineSpotIamSetup.values import Observation, Observed
 
 DESIRED = desired_state(Settings())
 
@@ -81,7 +81,10 @@ def test_action_and_manual_lines_are_numbered_and_bulleted():
     manual_plan = Plan(
         (),
         (),
-        (ManualStep(Kind.SPOT_ROLE, "X", "it is wrong", "do this"), ManualStep(Kind.ACCESS_KEY, "Y", "gone", "do that")),
+        (
+            ManualStep(Kind.SPOT_ROLE, "X", "it is wrong", "do this"),
+            ManualStep(Kind.ACCESS_KEY, "Y", "gone", "do that"),
+        ),
     )
     assert manual_lines(manual_plan) == ["  - spot-role X: it is wrong: do this", "  - access-key Y: gone: do that"]
 

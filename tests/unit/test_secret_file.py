@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
-from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.secret_file import check_secret_destination, write_secret_file
+from DeadlineSpotIamSetup.values import NewAccessKey
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7NEWKEY1", SECRET)
