@@ -483,3 +483,60 @@ def test_one_role_name_is_never_created_twice_in_one_plan():
     plan = make_plan(desired, empty_account(desired), "aws")
     created = [a.params["RoleName"] for a in plan.actions if a.operation == "CreateRole"]
     assert len(created) == len(set(created))
+
+
+# -- an explicit Deny in a trust policy, two active keys --------------------------------------------
+
+
+def test_trust_with_an_explicit_deny_of_the_service_is_drift_left_to_an_admin():
+    worker = one(DEFAULT, "worker-role")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {
+                "Sid": "NoEc2",
+                "Effect": "Deny",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            },
+        ],
+    }
+    seen = present(worker)
+    assert seen.role is not None
+    denied = Observed(True, attached=seen.attached, role=RoleInfo(seen.role.arn, "/", trust))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=denied), "aws")
+    found = finding(plan, "worker-role")
+    assert found.status == "drift" and not plan.ok
+    assert "explicitly denies ec2.amazonaws.com" in found.problems[0] and "NoEc2" in found.problems[0]
+    assert operations(plan) == []  # no Allow apply could add would help, and the admin's Deny stays
+    (manual,) = plan.manual
+    assert (manual.kind, manual.name) == (Kind.WORKER_ROLE, worker.name) and "Deny" in manual.remedy
+
+
+def test_trust_allowing_another_service_and_denying_ours_is_not_repaired_by_adding_an_allow():
+    worker = one(DEFAULT, "worker-role")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Deny", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        ],
+    }
+    seen = present(worker)
+    assert seen.role is not None
+    denied = Observed(True, attached=seen.attached, role=RoleInfo(seen.role.arn, "/", trust))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=denied), "aws")
+    assert "UpdateAssumeRolePolicy" not in operations(plan)
+    assert finding(plan, "worker-role").status == "drift"
+
+
+def test_two_active_access_keys_are_drift_with_a_remedy():
+    keys = (AccessKeyInfo("AKIAFIRSTKEY00000001", True, None), AccessKeyInfo("AKIASECONDKEY0000002", True, None))
+    plan = make_plan(DEFAULT, complete_account(DEFAULT, access_key=Observed(True, keys=keys)), "aws")
+    found = finding(plan, "access-key")
+    assert found.status == "drift" and not plan.ok
+    assert "2 active access keys" in found.problems[0] and "AKIASECONDKEY0000002" in found.problems[0]
+    assert operations(plan) == []
+    (manual,) = plan.manual
+    assert manual.kind is Kind.ACCESS_KEY and "delete" in manual.remedy

@@ -141,3 +141,41 @@ def test_with_service_trust_wraps_a_single_statement_into_a_list():
     merged = with_service_trust(original, "ec2.amazonaws.com")
     assert isinstance(merged["Statement"], list)
     assert trusted_services(merged) == {"lambda.amazonaws.com", "ec2.amazonaws.com"}
+
+
+# -- an explicit Deny wins over any Allow ---------------------------------------------------------
+
+EC2 = "ec2.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    "deny",
+    [
+        statement({"Service": EC2}, effect="Deny"),
+        statement({"Service": [EC2, "lambda.amazonaws.com"]}, effect="Deny"),
+        statement("*", effect="Deny"),
+        statement({"AWS": "*"}, effect="Deny"),
+        statement({"Service": EC2}, action="sts:*", effect="Deny"),
+        {"Effect": "Deny", "Principal": {"Service": EC2}, "NotAction": "sts:TagSession"},
+        {"Effect": "Deny", "NotPrincipal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {**statement({"Service": EC2}, effect="Deny"), "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ],
+    ids=["service", "service-list", "star", "aws-star", "sts-star", "not-action", "not-principal", "conditional"],
+)
+def test_an_explicit_deny_defeats_an_allow_of_the_same_service(deny):
+    document = policy(statement({"Service": EC2}), deny)
+    assert not trusts_service(document, EC2)
+
+
+@pytest.mark.parametrize(
+    "deny",
+    [
+        statement({"Service": "lambda.amazonaws.com"}, effect="Deny"),
+        statement({"Service": EC2}, action="sts:TagSession", effect="Deny"),
+        {"Effect": "Deny", "NotPrincipal": {"Service": EC2}, "Action": "sts:AssumeRole"},
+        {"Effect": "Deny", "Principal": {"Service": EC2}, "NotAction": "sts:AssumeRole"},
+    ],
+    ids=["other-service", "other-action", "not-principal-names-it", "not-action-names-it"],
+)
+def test_a_deny_that_does_not_cover_the_service_leaves_its_allow(deny):
+    assert trusts_service(policy(statement({"Service": EC2}), deny), EC2)

@@ -1,0 +1,150 @@
+"""Endpoints that misbehave in ways a fault-injecting proxy cannot: a server that answers every request with a
+fixed (wrong) reply or trickles it one byte at a time, and a proxy that lets a request reach AWS but loses its
+reply. Standard library only; loopback only; every wait is bounded and ends when the server stops."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class ScriptedEndpoint:
+    """Answers every request with ``status`` and ``body``; with ``trickle`` > 0, sends the body one byte every
+    ``trickle`` seconds (each read stays under any read timeout, the reply never ends in useful time)."""
+
+    def __init__(self, status: int = 200, body: bytes = b"", content_type: str = "text/xml", trickle: float = 0.0):
+        self.status, self.body, self.content_type, self.trickle = status, body, content_type, trickle
+        self.stopping = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = owner.body if not owner.trickle else owner.body or b" " * 100_000
+                self.send_response(owner.status)
+                self.send_header("Content-Type", owner.content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not owner.trickle:
+                    self.wfile.write(body)
+                    return
+                for byte in body:
+                    if owner.stopping.wait(owner.trickle):
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+            do_GET = do_POST
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> ScriptedEndpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class LostReplyProxy:
+    """Forwards every request to ``upstream``; for the first ``times`` requests of ``action`` it forwards the
+    request (so AWS acts) and then holds the reply for ``hold`` seconds before sending it, by which time the client
+    has given up: the reply is lost, the effect is not."""
+
+    def __init__(self, upstream: str, action: str, hold: float, times: int = 1) -> None:
+        parts = urllib.parse.urlsplit(upstream)
+        self.host, self.port = parts.hostname, parts.port
+        self.action, self.hold, self.remaining = action, hold, times
+        self.seen: list[str] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = urllib.parse.parse_qs(body.decode()).get("Action", [""])[0]
+                with owner.lock:
+                    owner.seen.append(action)
+                    lose = action == owner.action and owner.remaining > 0
+                    if lose:
+                        owner.remaining -= 1
+                conn = http.client.HTTPConnection(owner.host, owner.port, timeout=30)
+                try:
+                    headers = {
+                        k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")
+                    }
+                    conn.request("POST", self.path, body=body, headers=headers)
+                    reply = conn.getresponse()
+                    payload = reply.read()
+                    status, reply_headers = reply.status, reply.getheaders()
+                finally:
+                    conn.close()
+                if lose and owner.stopping.wait(owner.hold):
+                    return
+                self.send_response(status)
+                for name, value in reply_headers:
+                    if name.lower() not in ("connection", "content-length", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                try:
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def count(self, action: str) -> int:
+        with self.lock:
+            return self.seen.count(action)
+
+    def __enter__(self) -> LostReplyProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
