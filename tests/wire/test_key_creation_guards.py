@@ -1,0 +1,65 @@
+"""The access key is the one thing apply creates that nobody can recreate from AWS: it is never created when its
+secret could not be kept, and never handed off once the caller asked the run to stop."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import make_gateway
+from states import USER
+
+from DeadlineSpotIamSetup.apply import ApplyOptions
+from DeadlineSpotIamSetup.cli import main
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes
+from DeadlineSpotIamSetup.errors import SetupError
+
+DESIRED = desired_state(Settings())
+WRITES = ("Create", "Attach", "Add", "Update", "Delete", "Put", "Tag")
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_secret_out_never_replaces_an_existing_file_without_force(proxy, iam, tmp_path: Path) -> None:
+    secret = tmp_path / "key.json"
+    secret.write_text("an earlier key that may still be in use\n")
+    code, out, err = run_cli("apply", "--secret-out", str(secret), "--endpoint-url", proxy.endpoint_url)
+    assert code == 1 and err.count("\n") == 1 and "--force" in err and "already exists" in err
+    assert secret.read_text() == "an earlier key that may still be in use\n"
+    assert not [a for a in proxy.actions() if a and a.startswith(WRITES)]  # refused before any write
+
+    code, _, err = run_cli("apply", "--secret-out", str(secret), "--force", "--endpoint-url", proxy.endpoint_url)
+    assert code == 0, err
+    (key,) = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    assert key["AccessKeyId"] in secret.read_text()
+
+
+def test_an_existing_secret_file_is_fine_when_no_key_is_created(endpoint, tmp_path: Path) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert run_cli("apply", "--secret-out", str(first), "--endpoint-url", endpoint)[0] == 0
+    second.write_text("kept\n")
+    assert run_cli("apply", "--secret-out", str(second), "--endpoint-url", endpoint)[0] == 0
+    assert second.read_text() == "kept\n"
+
+
+def test_a_run_cancelled_after_creating_the_key_neither_delivers_nor_keeps_it(proxy, iam) -> None:
+    delivered = []
+
+    def cancelled() -> bool:  # the plugin's time limit strikes while CreateAccessKey is under way
+        return proxy.counts()["CreateAccessKey"] >= 1
+
+    with pytest.raises(SetupError, match="time limit"):
+        apply_changes(
+            make_gateway(proxy.endpoint_url),
+            DESIRED,
+            key_sink=delivered.append,
+            options=ApplyOptions(cancelled=cancelled),
+        )
+    assert delivered == []
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
