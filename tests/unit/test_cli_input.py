@@ -176,3 +176,31 @@ def test_options_map_onto_settings():
 def test_spot_role_option_selects_role_credentials():
     args = build_parser().parse_args(["check", "--spot-role", "RcsInstanceRole"])
     assert settings_from(args).spot_role == "RcsInstanceRole"
+
+
+@pytest.mark.parametrize("account", ["١٢٣٤٥٦٧٨٩٠١٢", "１２３４５６７８９０１２", "12345678901²"])
+def test_bootstrap_policy_refuses_account_ids_in_other_digits(account, gateway_calls):
+    code, out, err = run(["bootstrap-policy", "--account", account])
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "12-digit" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["check", "--role-arn", ""], "--role-arn is empty"),
+        (
+            ["check", "--role-arn", "arn:aws:iam::123456789012:role/Admin", "--external-id", ""],
+            "--external-id is empty",
+        ),
+    ],
+)
+def test_empty_assume_role_options_are_refused_not_ignored(argv, fragment, gateway_calls):
+    code, out, err = run(argv)
+    assert code == 1 and err.count("\n") == 1 and fragment in err
+    assert gateway_calls == []
+
+
+def test_a_malformed_role_arn_of_2100_characters_is_refused(gateway_calls):
+    code, _, err = run(["check", "--role-arn", "arn:aws:iam::123456789012:role/" + "r/" * 1040 + "Admin"])
+    assert code == 1 and "role ARN" in err and gateway_calls == []

@@ -488,45 +488,36 @@ def test_one_role_name_is_never_created_twice_in_one_plan():
 # -- an explicit Deny in a trust policy, two active keys --------------------------------------------
 
 
-def test_trust_with_an_explicit_deny_of_the_service_is_drift_left_to_an_admin():
+def worker_trusting(*statements: dict) -> Observation:
     worker = one(DEFAULT, "worker-role")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
-            {
-                "Sid": "NoEc2",
-                "Effect": "Deny",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            },
-        ],
-    }
     seen = present(worker)
     assert seen.role is not None
-    denied = Observed(True, attached=seen.attached, role=RoleInfo(seen.role.arn, "/", trust))
-    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=denied), "aws")
+    trust = {"Version": "2012-10-17", "Statement": list(statements)}
+    return complete_account(
+        DEFAULT, worker_role=Observed(True, attached=seen.attached, role=RoleInfo(seen.role.arn, "/", trust))
+    )
+
+
+def assume(effect: str, service: str, **extra: str) -> dict:
+    return {"Effect": effect, "Principal": {"Service": service}, "Action": "sts:AssumeRole", **extra}
+
+
+def test_trust_with_an_explicit_deny_of_the_service_is_drift_left_to_an_admin():
+    observation = worker_trusting(
+        assume("Allow", "ec2.amazonaws.com"), assume("Deny", "ec2.amazonaws.com", Sid="NoEc2")
+    )
+    plan = make_plan(DEFAULT, observation, "aws")
     found = finding(plan, "worker-role")
     assert found.status == "drift" and not plan.ok
     assert "explicitly denies ec2.amazonaws.com" in found.problems[0] and "NoEc2" in found.problems[0]
     assert operations(plan) == []  # no Allow apply could add would help, and the admin's Deny stays
     (manual,) = plan.manual
-    assert (manual.kind, manual.name) == (Kind.WORKER_ROLE, worker.name) and "Deny" in manual.remedy
+    assert (manual.kind, manual.name) == (Kind.WORKER_ROLE, "DeadlineSpotWorker") and "Deny" in manual.remedy
 
 
 def test_trust_allowing_another_service_and_denying_ours_is_not_repaired_by_adding_an_allow():
-    worker = one(DEFAULT, "worker-role")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
-            {"Effect": "Deny", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
-        ],
-    }
-    seen = present(worker)
-    assert seen.role is not None
-    denied = Observed(True, attached=seen.attached, role=RoleInfo(seen.role.arn, "/", trust))
-    plan = make_plan(DEFAULT, complete_account(DEFAULT, worker_role=denied), "aws")
+    observation = worker_trusting(assume("Allow", "lambda.amazonaws.com"), assume("Deny", "ec2.amazonaws.com"))
+    plan = make_plan(DEFAULT, observation, "aws")
     assert "UpdateAssumeRolePolicy" not in operations(plan)
     assert finding(plan, "worker-role").status == "drift"
 

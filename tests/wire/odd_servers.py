@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,13 +14,34 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class ScriptedEndpoint:
+class _Running:
+    """Serves ``handler`` on 127.0.0.1 in a daemon thread while the ``with`` block lasts."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.stopping = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class ScriptedEndpoint(_Running):
     """Answers every request with ``status`` and ``body``; with ``trickle`` > 0, sends the body one byte every
     ``trickle`` seconds (each read stays under any read timeout, the reply never ends in useful time)."""
 
     def __init__(self, status: int = 200, body: bytes = b"", content_type: str = "text/xml", trickle: float = 0.0):
         self.status, self.body, self.content_type, self.trickle = status, body, content_type, trickle
-        self.stopping = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,24 +71,10 @@ class ScriptedEndpoint:
 
             do_GET = do_POST
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> ScriptedEndpoint:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
-class LostReplyProxy:
+class LostReplyProxy(_Running):
     """Forwards every request to ``upstream``; for the first ``times`` requests of ``action`` it forwards the
     request (so AWS acts) and then holds the reply for ``hold`` seconds before sending it, by which time the client
     has given up: the reply is lost, the effect is not."""
@@ -79,7 +85,6 @@ class LostReplyProxy:
         self.action, self.hold, self.remaining = action, hold, times
         self.seen: list[str] = []
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -120,31 +125,8 @@ class LostReplyProxy:
                 except OSError:
                     pass
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(Handler)
 
     def count(self, action: str) -> int:
         with self.lock:
             return self.seen.count(action)
-
-    def __enter__(self) -> LostReplyProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
