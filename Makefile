@@ -1,11 +1,12 @@
 # Development tasks for DeadlineSpotIamSetup.
 #
-#   make venv      main virtualenv (.venv): the package in editable mode + test tools
-#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest, the way
+#   make venv      main virtualenv (.venv): the package in editable mode + the test and demo extras
+#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout), the way
 #                  Deadline embeds Python 3.10 with boto3
 #   make lint      ruff
-#   make test      lint, main test suite, then the Python 3.10 suites
-#   make demo      run the demo against a local AWS stand-in
+#   make test      lint; the main suite (tests/cli: command line, demo, wheel, test tools) in .venv; then
+#                  tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in .venv310
+#   make demo      run the demo against a local AWS stand-in (moto, the demo extra)
 #   make bench     run the benchmarks
 #   make clean     remove virtualenvs and caches
 
@@ -31,7 +32,9 @@ venv: $(VENV_STAMP)
 $(VENV_STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	@# The distribution was called DeadlineSpotIamSetup before: an old editable install of it would shadow this one.
+	@$(VENV)/bin/python -m pip uninstall --quiet --yes DeadlineSpotIamSetup >/dev/null 2>&1 || true
+	$(VENV)/bin/python -m pip install --quiet -e '.[test,demo]'
 	@touch $@
 
 venv310: $(VENV310_STAMP)
@@ -56,9 +59,13 @@ $(VENV310_STAMP): pyproject.toml
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# pytest exits 5 when it collected no test: that fails the target, saying so.
 test: venv venv310
 	@$(MAKE) --no-print-directory lint
-	$(VENV)/bin/python -m pytest
+	@echo "Main suite (pyproject testpaths) in $(VENV):"
+	@$(VENV)/bin/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: the main suite collected no test (pyproject.toml testpaths)" >&2; fi; \
+	exit $$status
 	$(VENV)/bin/python tests/run_py310.py
 
 demo: venv

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -276,7 +276,7 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def dispatch(args: argparse.Namespace, out: TextIO) -> int:
+def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int] | None = None) -> int:
     if args.command == "check":
         return run_check(args, out, with_plan=False)
     if args.command == "plan":
@@ -288,9 +288,9 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command in ("install", "uninstall"):
         return run_install(args, out)
     if args.command == "demo":
-        from .demo import run_demo
-
-        return run_demo(out)
+        if demo is None:  # the demo is wired in by __main__ (it stands above the command line)
+            raise SetupError("this entry point has no demo: run `python -m DeadlineSpotIamSetup demo`")
+        return demo(out)
     raise InvalidSettings(f"unknown command {args.command!r}")
 
 
@@ -304,12 +304,17 @@ def _silence_stdout(out: TextIO) -> None:
             pass
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    demo: Callable[[TextIO], int] | None = None,
+) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        code = dispatch(args, out)
+        code = dispatch(args, out, demo)
         out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
         return code
     except BrokenPipeError:

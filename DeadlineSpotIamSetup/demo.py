@@ -3,16 +3,25 @@
 moto's server runs in this process on loopback (no AWS account, nothing leaves the machine); the demo then
 runs the same commands an admin would: check → plan → apply → check, and a second apply to show that a
 converged account needs no change.
+
+The demo stands above the command line: it is given the command line's entry point (``__main__`` wires the
+two together) and never imports ``cli``. moto comes with the ``demo`` extra; without it the demo is one
+``error:`` line.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
+
+from .errors import SetupError
+from .standin import MotoStandIn
+
+NEEDS_MOTO = "the demo needs moto: pip install 'deadline-spot-iam-setup[demo]'"
 
 _DEMO_ENV = {
     # moto accepts any credentials; these are the documented AWS example values, not real ones.
@@ -45,19 +54,34 @@ def _demo_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_demo(out: TextIO) -> int:
-    from .cli import main
-    from .standin import MotoStandIn
+@contextmanager
+def _stand_in() -> Iterator[MotoStandIn]:
+    aws = MotoStandIn()
+    try:
+        aws.start()
+    except ModuleNotFoundError:  # moto, or a package of its server extra
+        raise SetupError(NEEDS_MOTO) from None
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+def run_demo(out: TextIO, cli: Callable[..., int]) -> int:
+    """Run the demo, printing to ``out``; ``cli(argv, out=..., err=...)`` is the command line's entry point."""
 
     def step(title: str, explanation: str, *argv: str) -> int:
         shown = " ".join(arg if " " not in arg else repr(arg) for arg in argv)
         print(f"\n=== {title}\n{explanation}\n$ python -m DeadlineSpotIamSetup {shown}", file=out, flush=True)
-        code = main([*argv], out=out, err=out)
+        code = cli([*argv], out=out, err=out)
         print(f"(exit code {code})", file=out, flush=True)
         return code
 
-    print("Starting an embedded AWS stand-in (moto's server on loopback; no AWS account is used)...", file=out)
-    with _demo_environment(), MotoStandIn() as aws, tempfile.TemporaryDirectory() as folder:
+    with _demo_environment(), _stand_in() as aws, tempfile.TemporaryDirectory() as folder:
+        print(
+            f"An embedded AWS stand-in runs on {aws.endpoint_url} (moto's server on loopback; no AWS account is used).",
+            file=out,
+        )
         endpoint = ["--endpoint-url", aws.endpoint_url]
         secret = Path(folder) / "spot-credentials.json"
         codes = [

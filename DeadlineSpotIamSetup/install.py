@@ -2,10 +2,15 @@
 
 The folder is built aside and swapped in, so a re-install leaves nothing stale and a failed one leaves the
 previous install as it was. Only Python sources are copied: no caches, no tests, no demo stand-in.
+
+The plugin's own files (``plugin.py``, ``plugin.param`` and ``lib/spot_iam_plugin`` at the root of the source
+tree) come from the installed package, where the wheel carries them as ``DeadlineSpotIamSetup/_plugin/``, or
+else from the source checkout this package runs from.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import shutil
 import tempfile
@@ -14,7 +19,10 @@ from pathlib import Path
 from .errors import InvalidSettings, SetupError
 
 PLUGIN_NAME = "DeadlineSpotIamSetup"
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_SOURCE_ROOT = _PACKAGE.parent
+# In the wheel, the plugin's files; see [tool.setuptools] in pyproject.toml.
+_BUNDLED = "_plugin"
 # The command line and the demo stand-in (which needs moto) stay out: the plugin uses only the engine.
 _NOT_INSTALLED = {"standin.py", "demo.py", "cli.py", "__main__.py", "install.py"}
 
@@ -30,17 +38,25 @@ def _events_folder(repository: Path) -> Path:
     return repository / "custom" / "events"
 
 
-def _sources() -> dict[str, Path]:
-    sources = {
-        f"{PLUGIN_NAME}.py": _SOURCE_ROOT / "plugin.py",
-        f"{PLUGIN_NAME}.param": _SOURCE_ROOT / "plugin.param",
-        "lib/spot_iam_plugin": _SOURCE_ROOT / "lib" / "spot_iam_plugin",
-        f"lib/{PLUGIN_NAME}": Path(__file__).resolve().parent,
+def _plugin_files(root: Path) -> dict[str, Path]:
+    return {
+        f"{PLUGIN_NAME}.py": root / "plugin.py",
+        f"{PLUGIN_NAME}.param": root / "plugin.param",
+        "lib/spot_iam_plugin": root / "lib" / "spot_iam_plugin",
     }
-    missing = [str(path) for path in sources.values() if not path.exists()]
-    if missing:
-        raise SetupError(f"install needs a source checkout of {PLUGIN_NAME}; not found: {', '.join(missing)}")
-    return sources
+
+
+def _sources() -> dict[str, Path]:
+    """Where each part of the installed folder comes from: the installed package first, the checkout second."""
+    bundled = Path(str(importlib.resources.files(__package__).joinpath(_BUNDLED)))
+    for root in (bundled, _SOURCE_ROOT):
+        files = _plugin_files(root)
+        if all(path.exists() for path in files.values()):
+            return {**files, f"lib/{PLUGIN_NAME}": _PACKAGE}
+    raise SetupError(
+        f"install cannot find the plugin's files (plugin.py, plugin.param, lib/spot_iam_plugin) in the installed "
+        f"package ({bundled}) nor in a source checkout ({_SOURCE_ROOT}): reinstall deadline-spot-iam-setup"
+    )
 
 
 def _copy_package(source: Path, target: Path) -> None:
@@ -50,7 +66,7 @@ def _copy_package(source: Path, target: Path) -> None:
         if path.name not in _NOT_INSTALLED:
             shutil.copy2(path, target / path.name)
     for folder in sorted(source.iterdir()):
-        if folder.is_dir() and (folder / "__init__.py").is_file():
+        if folder.is_dir() and folder.name != _BUNDLED and (folder / "__init__.py").is_file():
             _copy_package(folder, target / folder.name)
 
 

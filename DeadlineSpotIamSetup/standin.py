@@ -1,47 +1,25 @@
-"""Local stand-ins for the AWS IAM endpoint.
+"""The embedded AWS stand-in of ``python -m DeadlineSpotIamSetup demo``: moto's server on loopback.
 
-This module is used by the demo, the test suites and the benchmarks. It provides:
+:class:`MotoStandIn` runs moto's server (IAM and friends) in this process on a local port, with the AWS
+managed policies loaded and the service-linked role names of the Spot services corrected to match real AWS.
+The test suites and the benchmarks use it too; their fault-injecting proxy lives in ``tests/support``.
 
-* :class:`MotoStandIn` -- an in-process moto server (IAM and friends) listening on a
-  local port, with AWS managed policies loaded and the service-linked role names of
-  the Spot services corrected to match real AWS.
-* :class:`FaultProxy` -- a small forwarding HTTP proxy placed in front of an endpoint.
-  It records which AWS Query actions were called, can add per-request latency (to
-  mimic a distant endpoint), answer requests with injected AWS errors (for example
-  ``Throttling``) or hold requests without ever answering them (an unresponsive
-  endpoint).
-* :func:`reset_endpoint` and :func:`refused_endpoint` helpers.
+moto is not a run-time dependency: it comes with the ``demo`` extra (``pip install
+'deadline-spot-iam-setup[demo]'``) and is imported by :meth:`MotoStandIn.start`. Importing this module
+imports only the standard library and changes no global state; ``start()`` sets moto's environment variable,
+patches its service-linked role names and quiets werkzeug's request log. The module is not installed into
+Deadline.
 
-Only the standard library is imported at module import time; moto is imported when
-:meth:`MotoStandIn.start` is called. The module runs on Python 3.10 and later.
-
-Note that moto keeps its state in module-level backends: every :class:`MotoStandIn`
-started in one process serves the same state.
+Note that moto keeps its state in module-level backends: every :class:`MotoStandIn` started in one process
+serves the same state.
 """
 
 from __future__ import annotations
 
-import collections
-import http.client
 import logging
 import os
-import socket
-import threading
-import urllib.parse
-import urllib.request
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
-from xml.sax.saxutils import escape
 
-__all__ = [
-    "SERVICE_NAME_FIXES",
-    "FaultProxy",
-    "MotoStandIn",
-    "ProxyRequest",
-    "refused_endpoint",
-    "reset_endpoint",
-]
+__all__ = ["SERVICE_NAME_FIXES", "MotoStandIn"]
 
 #: Corrections applied to moto's table of service-linked role names. Without them,
 #: moto names the Spot service-linked roles ``AWSServiceRoleForspot`` and
@@ -63,29 +41,6 @@ def _url_host(host: str) -> str:
     return host
 
 
-def reset_endpoint(endpoint_url: str, timeout: float = 30.0) -> None:
-    """Reset all state of the moto server at ``endpoint_url``.
-
-    Works for a server running in this process or in another one.
-    """
-    url = endpoint_url.rstrip("/") + "/moto-api/reset"
-    request = urllib.request.Request(url, data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        response.read()
-
-
-def refused_endpoint() -> str:
-    """Return an ``http://127.0.0.1:PORT`` URL on which nothing listens.
-
-    The port is taken from the operating system and released immediately, so a
-    connection attempt is refused (unless another program grabs the port meanwhile).
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((_LOOPBACK, 0))
-        port = sock.getsockname()[1]
-    return f"http://{_LOOPBACK}:{port}"
-
-
 class MotoStandIn:
     """An in-process moto server, usable as a context manager.
 
@@ -102,12 +57,14 @@ class MotoStandIn:
         """Start the server (in a daemon thread) and return ``self``."""
         if self._server is not None:
             raise RuntimeError("MotoStandIn is already started")
-        # Must be set before moto is imported: the IAM backend then carries the AWS
-        # managed policies (e.g. AmazonEC2SpotFleetTaggingRole).
+        # Global state changes here, never at import: must be set before moto is imported, so that the IAM
+        # backend carries the AWS managed policies (e.g. AmazonEC2SpotFleetTaggingRole).
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         # One log line per request is noise for the demo and the benchmarks.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
+        # Imported here, not at the top: moto is optional (the ``demo`` extra) and the command line must start
+        # without it; importing it also takes 0.4-0.5 s, more than all of the command line's imports (0.26 s).
         import moto.iam.models as iam_models
         from moto.server import ThreadedMotoServer
 
@@ -128,10 +85,6 @@ class MotoStandIn:
         if self._server is None:
             raise RuntimeError("MotoStandIn is not started")
         return f"http://{_url_host(self.host)}:{self.port}"
-
-    def reset(self) -> None:
-        """Reset all moto state (roles, users, policies...) over HTTP."""
-        reset_endpoint(self.endpoint_url)
 
     def stop(self) -> None:
         """Stop the server. Calling it again is harmless."""
@@ -154,444 +107,3 @@ class MotoStandIn:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-# --------------------------------------------------------------------------- proxy
-
-# Headers that describe one connection and must not be relayed as they are.
-_HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "expect",
-        "content-length",
-    }
-)
-
-_FORWARDED = "forwarded"
-_INJECTED = "injected"
-_HUNG = "hung"
-
-
-class ProxyRequest(NamedTuple):
-    """One request seen by a :class:`FaultProxy`.
-
-    ``outcome`` is ``"forwarded"``, ``"injected"`` (answered with an injected error)
-    or ``"hung"`` (never answered).
-    """
-
-    action: str | None
-    method: str
-    path: str
-    outcome: str
-
-
-class _Rule:
-    """An armed fault: ``kind`` is _INJECTED or _HUNG; ``remaining`` None means unlimited."""
-
-    __slots__ = ("kind", "action", "remaining", "status", "code", "message")
-
-    def __init__(
-        self,
-        kind: str,
-        action: str | None,
-        remaining: int | None,
-        status: int = 0,
-        code: str = "",
-        message: str = "",
-    ) -> None:
-        self.kind = kind
-        self.action = action
-        self.remaining = remaining
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def matches(self, action: str | None) -> bool:
-        return self.action is None or self.action == action
-
-
-def _extract_action(path: str, headers, body: bytes) -> str | None:
-    """The AWS API action of a request, or None.
-
-    AWS Query requests carry ``Action=...`` in a form-encoded body (POST) or in the
-    query string (GET); JSON-protocol requests name it in ``X-Amz-Target``.
-    """
-    content_type = (headers.get("Content-Type") or "").lower()
-    if body and ("x-www-form-urlencoded" in content_type or not content_type):
-        try:
-            form = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True)
-        except (UnicodeDecodeError, ValueError):
-            form = {}
-        if form.get("Action"):
-            return form["Action"][0]
-    query = urllib.parse.urlsplit(path).query
-    if query:
-        values = urllib.parse.parse_qs(query).get("Action")
-        if values:
-            return values[0]
-    target = headers.get("X-Amz-Target")
-    if target:
-        return target.rsplit(".", 1)[-1]
-    return None
-
-
-def _error_body(status: int, code: str, message: str, request_id: str) -> bytes:
-    error_type = "Receiver" if status >= 500 else "Sender"
-    return (
-        '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
-        f"<Error><Type>{error_type}</Type><Code>{escape(code)}</Code>"
-        f"<Message>{escape(message)}</Message></Error>"
-        f"<RequestId>{request_id}</RequestId>"
-        "</ErrorResponse>"
-    ).encode()
-
-
-class _ProxyHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, proxy: FaultProxy) -> None:
-        self.proxy = proxy
-        super().__init__((_LOOPBACK, 0), _ProxyHandler)
-
-    def handle_error(self, request, client_address) -> None:
-        # Connections dropped by clients (timeouts) or by stop() are expected.
-        if not self.proxy._stopping.is_set():
-            logging.getLogger(__name__).debug("fault proxy: error on %s", client_address, exc_info=True)
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FaultProxy"
-    # Replies go out as two writes (headers, body); with Nagle's algorithm the body would wait for the
-    # client's delayed ACK (~40 ms) on every request after the first of a kept-alive connection.
-    disable_nagle_algorithm = True
-    server: _ProxyHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.proxy._track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.proxy._untrack(self.connection)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size_line = self.rfile.readline()
-                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    # Skip trailers up to the terminating empty line.
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _handle(self) -> None:
-        proxy = self.server.proxy
-        body = self._read_body()
-        action = _extract_action(self.path, self.headers, body)
-        rule = proxy._admit(action, self.command, self.path)
-
-        if rule is not None and rule.kind == _HUNG:
-            # Never answer; the connection is dropped when the proxy stops.
-            proxy._stopping.wait()
-            self.close_connection = True
-            return
-
-        barrier = proxy._barrier_for(action)
-        if barrier is not None:
-            try:
-                barrier.wait()
-            except threading.BrokenBarrierError:
-                pass  # timed out or released by stop(): carry on
-
-        latency = proxy.latency
-        if latency > 0 and proxy._stopping.wait(latency):
-            self.close_connection = True
-            return
-
-        if rule is not None:
-            request_id = str(uuid.uuid4())
-            payload = _error_body(rule.status, rule.code, rule.message, request_id)
-            self._reply(
-                rule.status,
-                None,
-                [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)],
-                payload,
-            )
-            return
-
-        try:
-            status, reason, headers, payload = proxy._forward(self.command, self.path, self.headers, body)
-        except OSError as exc:
-            message = f"fault proxy could not reach {proxy.upstream_url}: {exc}"
-            payload = _error_body(502, "BadGateway", message, str(uuid.uuid4()))
-            self._reply(502, None, [("Content-Type", "text/xml")], payload)
-            return
-        self._reply(status, reason, headers, payload)
-
-    def _reply(self, status: int, reason: str | None, headers, payload: bytes) -> None:
-        self.send_response_only(status, reason)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD" and payload:
-            self.wfile.write(payload)
-        self.wfile.flush()
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
-
-
-class FaultProxy:
-    """A forwarding HTTP proxy on 127.0.0.1 that can misbehave on request.
-
-    Every request is forwarded to ``upstream_url`` (method, path, headers and body)
-    and the answer relayed back, unless a fault was armed with :meth:`inject` or
-    :meth:`hang`. ``latency`` seconds are waited before answering each request; every
-    request waits in its own thread, so concurrent requests overlap as they would
-    against a distant endpoint. ``latency`` may be changed while the proxy runs.
-
-    Each request is recorded with its AWS API action (``Action=GetRole&...``), see
-    :meth:`actions`, :meth:`counts` and :meth:`requests`.
-    """
-
-    def __init__(self, upstream_url: str, latency: float = 0.0, upstream_timeout: float = 60.0) -> None:
-        parts = urllib.parse.urlsplit(upstream_url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"upstream_url must be an http:// URL, got {upstream_url!r}")
-        self.upstream_url = upstream_url
-        self.latency = float(latency)
-        self.upstream_timeout = upstream_timeout
-        self._upstream_host = parts.hostname
-        self._upstream_port = parts.port or 80
-        self._upstream_prefix = parts.path.rstrip("/")
-        self._lock = threading.Lock()
-        self._records: list[ProxyRequest] = []
-        self._rules: list[_Rule] = []
-        self._barriers: dict[str, threading.Barrier] = {}
-        self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._server: _ProxyHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------
-
-    def start(self) -> FaultProxy:
-        """Start listening (in a daemon thread) and return ``self``."""
-        if self._server is not None:
-            raise RuntimeError("FaultProxy is already started")
-        self._stopping.clear()
-        self._server = _ProxyHTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="FaultProxy",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FaultProxy is not started")
-        return self._server.server_address[1]
-
-    @property
-    def endpoint_url(self) -> str:
-        """The ``http://127.0.0.1:PORT`` URL to pass to boto3 as ``endpoint_url``."""
-        return f"http://{_LOOPBACK}:{self.port}"
-
-    def stop(self) -> None:
-        """Stop the proxy; requests being held by :meth:`hang` are dropped unanswered.
-
-        Returns promptly, whatever the state of the requests in progress.
-        """
-        self._stopping.set()
-        with self._lock:
-            for barrier in self._barriers.values():
-                barrier.abort()
-            self._barriers.clear()
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FaultProxy:
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    # -- faults ----------------------------------------------------------------------
-
-    def inject(
-        self,
-        status: int = 400,
-        code: str = "Throttling",
-        message: str = "Rate exceeded",
-        action: str | None = None,
-        times: int | None = 1,
-    ) -> None:
-        """Answer the next ``times`` requests (for ``action`` only, if given) with an error.
-
-        The proxy itself answers with an AWS Query error document (``text/xml``)
-        carrying ``code`` and ``message`` and HTTP ``status``; the request is not
-        forwarded. ``times=None`` keeps injecting until :meth:`clear_faults`.
-        Faults armed by successive calls are used in the order they were armed.
-        """
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1 (or None)")
-        with self._lock:
-            self._rules.append(_Rule(_INJECTED, action, times, status, code, message))
-
-    def hang(self, times: int | None = None, action: str | None = None) -> None:
-        """Never answer the next ``times`` requests (for ``action`` only, if given).
-
-        ``times=None`` holds every request until :meth:`unhang` or :meth:`stop`.
-        Held requests are read completely and stay unanswered until :meth:`stop`.
-        Hanging takes precedence over injected errors.
-        """
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1 (or None)")
-        with self._lock:
-            self._rules.append(_Rule(_HUNG, action, times))
-
-    def gather(self, action: str, parties: int, timeout: float = 30.0) -> None:
-        """Hold requests for ``action`` until ``parties`` of them have arrived, then forward them all at once
-        (after ``timeout`` seconds, the held ones go on regardless). Lines up racing clients at one point."""
-        if parties < 2:
-            raise ValueError("parties must be at least 2")
-        with self._lock:
-            self._barriers[action] = threading.Barrier(parties, timeout=timeout)
-
-    def _barrier_for(self, action: str | None) -> threading.Barrier | None:
-        with self._lock:
-            barrier = self._barriers.get(action) if action else None
-            if barrier is not None and barrier.n_waiting + 1 >= barrier.parties:
-                del self._barriers[action]  # this request completes the group; later ones pass freely
-            return barrier
-
-    def unhang(self) -> None:
-        """Stop holding new requests (requests already held stay held until :meth:`stop`)."""
-        with self._lock:
-            self._rules = [rule for rule in self._rules if rule.kind != _HUNG]
-
-    def clear_faults(self) -> None:
-        """Disarm every pending injected error and hang."""
-        with self._lock:
-            self._rules.clear()
-
-    # -- records ---------------------------------------------------------------------
-
-    def actions(self) -> list[str | None]:
-        """The action of every request seen so far, in arrival order (None if unknown)."""
-        with self._lock:
-            return [record.action for record in self._records]
-
-    def counts(self) -> collections.Counter:
-        """A ``Counter`` of the actions seen so far."""
-        with self._lock:
-            return collections.Counter(record.action for record in self._records)
-
-    def requests(self) -> list[ProxyRequest]:
-        """Every request seen so far, in arrival order."""
-        with self._lock:
-            return list(self._records)
-
-    def injected(self) -> int:
-        """How many requests were answered with an injected error."""
-        with self._lock:
-            return sum(1 for record in self._records if record.outcome == _INJECTED)
-
-    def hung(self) -> int:
-        """How many requests were held unanswered."""
-        with self._lock:
-            return sum(1 for record in self._records if record.outcome == _HUNG)
-
-    def clear(self) -> None:
-        """Forget the recorded requests (armed faults are kept)."""
-        with self._lock:
-            self._records.clear()
-
-    # -- internals -------------------------------------------------------------------
-
-    def _track(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-
-    def _untrack(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-
-    def _admit(self, action: str | None, method: str, path: str) -> _Rule | None:
-        """Record a request and return the fault rule it consumes, if any."""
-        with self._lock:
-            chosen = None
-            for kind in (_HUNG, _INJECTED):
-                for rule in self._rules:
-                    if rule.kind == kind and rule.matches(action):
-                        chosen = rule
-                        break
-                if chosen is not None:
-                    break
-            if chosen is not None and chosen.remaining is not None:
-                chosen.remaining -= 1
-                if chosen.remaining <= 0:
-                    self._rules.remove(chosen)
-            outcome = _FORWARDED if chosen is None else chosen.kind
-            self._records.append(ProxyRequest(action, method, path, outcome))
-            return chosen
-
-    def _forward(self, method: str, path: str, headers, body: bytes):
-        conn = http.client.HTTPConnection(self._upstream_host, self._upstream_port, timeout=self.upstream_timeout)
-        try:
-            conn.putrequest(method, self._upstream_prefix + path, skip_host=True, skip_accept_encoding=True)
-            # The Host header is relayed unchanged (it is part of the request signature).
-            if headers.get("Host") is None:
-                conn.putheader("Host", f"{self._upstream_host}:{self._upstream_port}")
-            for name, value in headers.items():
-                if name.lower() not in _HOP_BY_HOP:
-                    conn.putheader(name, value)
-            if body or method in ("POST", "PUT", "PATCH"):
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body or None)
-            response = conn.getresponse()
-            payload = response.read()
-            relayed = [(name, value) for name, value in response.getheaders() if name.lower() not in _HOP_BY_HOP]
-            return response.status, response.reason, relayed, payload
-        finally:
-            conn.close()

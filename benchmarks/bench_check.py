@@ -36,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from DeadlineSpotIamSetup.standin import FaultProxy, MotoStandIn, reset_endpoint  # noqa: E402
+from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
+from tests.support.fault_proxy import FaultProxy, reset_endpoint  # noqa: E402
 
 PACKAGE = "DeadlineSpotIamSetup"
 RUN_TIMEOUT = 180.0  # seconds; a child running longer is killed and the benchmark stops

@@ -13,7 +13,7 @@ import pytest
 
 from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, connect
 from DeadlineSpotIamSetup.waits import Timeouts
-from DeadlineSpotIamSetup.standin import FaultProxy, reset_endpoint
+from tests.support.fault_proxy import FaultProxy, reset_endpoint
 
 # The event plugin's Deadline-side library (spot_iam_plugin) is importable in tests as it is inside Deadline.
 _LIB = str(Path(__file__).resolve().parent.parent / "lib")

@@ -7,6 +7,9 @@ starts a moto stand-in in this process, then runs pytest on ``tests/unit``, ``te
 3.10 virtualenv (boto3 and pytest only), passing the
 stand-in's URL in the ``DSIS_MOTO_ENDPOINT`` environment variable.
 
+These suites run here only: the main interpreter's ``pytest`` runs ``tests/cli`` (pyproject.toml
+``testpaths``). A missing suite folder, or a run that collects no test (pytest's exit code 5), is an error.
+
 Usage: python tests/run_py310.py [extra pytest arguments]
 The Python 3.10 virtualenv is ``.venv310`` unless ``PY310_VENV`` names another one.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("tests/unit", "tests/wire", "tests/plugin")
+NO_TESTS_COLLECTED = 5  # pytest's exit code
 
 sys.path.insert(0, str(ROOT))
 
@@ -35,13 +39,14 @@ def main(argv: list[str]) -> int:
         print(f"error: {python} not found; create it with 'make venv310'", file=sys.stderr)
         return 2
 
-    dirs = [suite for suite in SUITES if (ROOT / suite).is_dir()]
-    if not dirs:
+    missing = [suite for suite in SUITES if not (ROOT / suite).is_dir()]
+    if missing:
         print(
-            f"error: no Python 3.10 test suite found (expected {' or '.join(SUITES)})",
+            f"error: Python 3.10 suite folder not found: {', '.join(missing)} (see SUITES in {__file__})",
             file=sys.stderr,
         )
         return 2
+    dirs = list(SUITES)
 
     with MotoStandIn() as standin:
         env = dict(os.environ)
@@ -58,9 +63,12 @@ def main(argv: list[str]) -> int:
         command = [str(python), "-m", "pytest", *dirs, *argv]
         print(f"Python 3.10 suites against {standin.endpoint_url}: {' '.join(command)}", flush=True)
         try:
-            return subprocess.call(command, cwd=ROOT, env=env)
+            status = subprocess.call(command, cwd=ROOT, env=env)
         except KeyboardInterrupt:
             return 130
+    if status == NO_TESTS_COLLECTED:
+        print(f"error: the Python 3.10 suites collected no test ({' '.join(command[3:])})", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from deadline_standin import FakeDeadline, PluginHost
 from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
-from DeadlineSpotIamSetup.standin import FaultProxy
+from tests.support.fault_proxy import FaultProxy
 
 BOOTSTRAP_KEY_ID = "AKIAIOSFODNN7BOOTSTR"
 BOOTSTRAP_SECRET = "bootstrap/Secret/That/Must/Never/Be/Logged0"

@@ -14,8 +14,8 @@ from conftest import DUMMY_SECRET, make_gateway, repository_root
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import AwsAccessError
-from DeadlineSpotIamSetup.standin import refused_endpoint
 from DeadlineSpotIamSetup.waits import Timeouts
+from tests.support.fault_proxy import refused_endpoint
 
 DESIRED = desired_state(Settings())
 

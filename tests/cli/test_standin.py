@@ -1,4 +1,4 @@
-"""Tests of the local AWS stand-ins (moto server and fault proxy)."""
+"""Tests of the local AWS stand-ins: moto's server (the product's, for the demo) and the tests' fault proxy."""
 
 from __future__ import annotations
 
@@ -14,12 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from DeadlineSpotIamSetup.standin import (
-    FaultProxy,
-    MotoStandIn,
-    refused_endpoint,
-    reset_endpoint,
-)
+from DeadlineSpotIamSetup.standin import MotoStandIn
+from tests.support.fault_proxy import FaultProxy, refused_endpoint, reset_endpoint
 
 REGION = "us-east-1"
 ASSUME_EC2 = (
@@ -259,13 +255,12 @@ def test_managed_policies_are_loaded(aws):
 
 def test_reset_clears_state(aws):
     iam = iam_client(aws.endpoint_url)
-    for do_reset in (aws.reset, lambda: reset_endpoint(aws.endpoint_url)):
-        name = unique("reset")
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_EC2)
-        do_reset()
-        with pytest.raises(ClientError) as err:
-            iam.get_role(RoleName=name)
-        assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+    name = unique("reset")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_EC2)
+    reset_endpoint(aws.endpoint_url)
+    with pytest.raises(ClientError) as err:
+        iam.get_role(RoleName=name)
+    assert err.value.response["Error"]["Code"] == "NoSuchEntity"
 
 
 def test_gather_holds_requests_until_the_group_is_complete(aws):

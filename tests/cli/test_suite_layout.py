@@ -1,0 +1,62 @@
+"""Each test runs once, under the interpreter it needs: the main suite (pyproject.toml ``testpaths``, this
+interpreter) and the Python 3.10 suites (``tests/run_py310.py``) share no folder and together hold every test
+file, so that none runs twice and none is left out."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest needs tomli before Python 3.11
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def python310_suites() -> list[str]:
+    """``SUITES`` of tests/run_py310.py, read without running that script's imports."""
+    tree = ast.parse((ROOT / "tests" / "run_py310.py").read_text(encoding="utf-8"))
+    [value] = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["SUITES"]
+    ]
+    return list(ast.literal_eval(value))
+
+
+def main_suite() -> list[str]:
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)["tool"]["pytest"]["ini_options"]["testpaths"]
+
+
+def owners(test_file: Path, suites: dict[str, list[str]]) -> list[str]:
+    relative = test_file.relative_to(ROOT)
+    return [
+        f"{name}: {folder}"
+        for name, folders in suites.items()
+        for folder in folders
+        if relative.is_relative_to(Path(folder))
+    ]
+
+
+def test_every_test_file_belongs_to_exactly_one_suite():
+    suites = {"main": main_suite(), "python3.10": python310_suites()}
+    test_files = sorted((ROOT / "tests").rglob("test_*.py"))
+    assert len(test_files) > 10
+    wrong = {str(path.relative_to(ROOT)): owners(path, suites) for path in test_files}
+    assert {name: found for name, found in wrong.items() if len(found) != 1} == {}
+
+
+def test_the_main_suite_is_this_folder_and_the_engine_and_plugin_run_under_python_3_10():
+    assert main_suite() == ["tests/cli"]
+    assert set(python310_suites()) == {"tests/unit", "tests/wire", "tests/plugin"}
+    assert Path(__file__).resolve().parent == ROOT / "tests" / "cli"
+
+
+def test_the_ownership_check_sees_a_file_outside_every_suite():
+    suites = {"main": ["tests/cli"], "python3.10": ["tests/unit"]}
+    assert owners(ROOT / "tests" / "test_loose.py", suites) == []
+    assert owners(ROOT / "tests" / "unit" / "test_x.py", suites) == ["python3.10: tests/unit"]
