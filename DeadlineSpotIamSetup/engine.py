@@ -9,8 +9,10 @@ from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
 from .desired import DesiredState
 from .findings import Plan
 from .gateway import IamGateway
+from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
+from .waits import KEY_RACE_SETTLE, poll
 
 
 def plan_changes(gateway: IamGateway, desired: DesiredState, deliver_key: bool = True) -> Plan:
@@ -45,4 +47,23 @@ def apply_changes(
         return Outcome(before, ApplyResult(), before)
     result = apply_plan(gateway, before, key_sink, progress, options)
     after = plan_changes(gateway, desired, deliver_key=key_sink is not None)
+    if any(a.operation == "CreateAccessKey" for a in before.actions) and _racing_keys(after):
+        # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
+
+        def settled() -> Plan | None:
+            plan = plan_changes(gateway, desired, deliver_key=key_sink is not None)
+            return None if _racing_keys(plan) else plan
+
+        after = poll(settled, KEY_RACE_SETTLE) or after
     return Outcome(before, result, after)
+
+
+def _racing_keys(plan: Plan) -> bool:
+    """More than one active key of the Spot user, as a race leaves for a moment."""
+    if plan.observation is None:
+        return False
+    return any(
+        sum(1 for key in plan.observation[identity].keys if key.active) > 1
+        for identity in plan.observation.observed
+        if identity.kind is Kind.ACCESS_KEY
+    )

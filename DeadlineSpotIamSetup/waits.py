@@ -80,6 +80,11 @@ KEY_RACE_BACKOFF = (0.3, 1.5)
 KEY_LOST_REPLY_SETTLE = 1.0
 
 
+# The check after an apply that raced for the key: a racing run's extra key lives until that run's own
+# keep-or-delete step (a list call and a delete) is done. Wait this long for it before reporting two active keys.
+KEY_RACE_SETTLE = 5.0
+
+
 def poll(
     attempt: Callable[[], T | None],
     timeout: float,

@@ -140,10 +140,10 @@ def test_threads_racing_on_one_account_leave_exactly_one_key(endpoint, iam) -> N
 
 
 def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, tmp_path: Path) -> None:
-    # Line the four runs up: each run reads the instance profile once while observing, before its first write;
-    # held there until all four arrive, they all plan from the same empty account and race on every create,
-    # the access key included.
-    proxy.gather("GetInstanceProfile", parties=4)
+    # Line the four runs up: each run reads its five roles (three service roles, two service-linked) while
+    # observing, before its first write; held until all twenty reads arrive, every run plans from the same empty
+    # account and races on every create, the access key included.
+    proxy.gather("GetRole", parties=4 * 5)
     proxy.latency = 0.02  # spread each run's calls so the runs interleave
     env = dict(os.environ, PYTHONPATH=str(repository_root()))
     runs = [
