@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
-    {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
+    {"kinds", "errors", "waits", "values", "trust", "source_ip"},  # plain names, values and documents
     {"desired"},  # settings → desired state
     {"findings"},  # what a plan is made of
     {"handlers.base"},
@@ -33,7 +33,19 @@ LAYERS: list[set[str]] = [
     {"demo"},  # the demo drives the command line it is given, on the stand-in
     {"__main__"},
 ]
-PURE = {"kinds", "errors", "waits", "values", "trust", "desired", "findings", "plan", "report", "bootstrap_policy"}
+PURE = {
+    "kinds",
+    "errors",
+    "waits",
+    "values",
+    "trust",
+    "source_ip",
+    "desired",
+    "findings",
+    "plan",
+    "report",
+    "bootstrap_policy",
+}
 
 
 def module_name(path: Path) -> str:
