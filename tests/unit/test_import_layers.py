@@ -10,8 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
-    {"kinds", "errors", "waits", "values", "trust", "source_ip"},  # plain names, values and documents
-    {"desired"},  # settings → desired state
+    {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
+    {"desired", "source_ip"},  # settings → desired state; the IP-restricted policy documents
     {"findings"},  # what a plan is made of
     {"handlers.base"},
     {
