@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from .errors import InvalidSettings
 from .kinds import Kind
+from .source_ip import parse_source_ips
 
 # The prefixes the AWS managed policies allow iam:PassRole / iam:GetRole on. A role named otherwise cannot
 # be used by the Spot Event Plugin or the Resource Tracker, however correct it is otherwise.
@@ -51,13 +52,46 @@ SERVICE_LINKED_ROLES = (
 
 
 @dataclass(frozen=True)
+class PolicyCopy:
+    """A customer managed copy of an AWS managed policy, every Allow statement restricted to the allowed source
+    IPs (the IP-restricted mode). Kept up to date with the AWS managed policy's default version."""
+
+    kind: ClassVar[Kind] = Kind.POLICY_COPY
+    name: str
+    source: ManagedPolicy
+    allowed_source_ips: tuple[str, ...]
+    path: str = "/"
+
+    def arn(self, partition: str, account: str) -> str:
+        return f"arn:{partition}:iam::{account}:policy{self.path}{self.name}"
+
+    def matches(self, arn: str) -> bool:
+        """True when ``arn`` names this copy, in any partition and account."""
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[2] != "iam" or parts[4] == "aws":
+            return False
+        return parts[5] == f"policy{self.path}{self.name}"
+
+
+def copy_name(policy: ManagedPolicy) -> str:
+    """``AWSThinkboxDeadlineSpotEventPluginAdminPolicy`` → ``DeadlineSpotEventPluginAdminPolicy-SourceIp``."""
+    return policy.name.removeprefix("AWSThinkbox") + "-SourceIp"
+
+
+@dataclass(frozen=True)
 class SpotUser:
-    """The IAM user whose access key the Spot Event Plugin uses."""
+    """The IAM user whose access key the Spot Event Plugin uses.
+
+    ``policies`` are the AWS managed policies to attach. In the IP-restricted mode they are empty, ``copies`` are
+    attached instead, and the AWS managed policies they replace (``replaced``) must not stay attached.
+    """
 
     kind: ClassVar[Kind] = Kind.SPOT_USER
     name: str
     policies: tuple[ManagedPolicy, ...]
     path: str = "/"
+    copies: tuple[PolicyCopy, ...] = ()
+    replaced: tuple[ManagedPolicy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +116,8 @@ class CredentialsRole:
     kind: ClassVar[Kind] = Kind.SPOT_ROLE
     name: str
     policies: tuple[ManagedPolicy, ...]
+    copies: tuple[PolicyCopy, ...] = ()
+    replaced: tuple[ManagedPolicy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,7 +146,7 @@ class ServiceLinkedRole:
     service: str
 
 
-Identity = SpotUser | AccessKey | CredentialsRole | ServiceRole | InstanceProfile | ServiceLinkedRole
+Identity = SpotUser | AccessKey | CredentialsRole | ServiceRole | InstanceProfile | ServiceLinkedRole | PolicyCopy
 
 
 @dataclass(frozen=True)
@@ -151,6 +187,9 @@ class Settings:
     path: str = "/"
     permissions_boundary: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    # The IP-restricted mode: CIDRs the Spot credentials may be used from (None: the AWS managed policies as they
+    # are). An empty tuple was given and is refused.
+    allowed_source_ips: tuple[str, ...] | None = None
 
 
 # IAM's own patterns, ASCII only; always used with fullmatch (a "$" would accept a trailing newline).
@@ -230,6 +269,11 @@ def parse_tag(text: str) -> tuple[str, str]:
 
 def _settings_problems(settings: Settings) -> list[str]:
     problems: list[str] = []
+    if settings.allowed_source_ips is not None:
+        try:
+            parse_source_ips(settings.allowed_source_ips)
+        except InvalidSettings as error:
+            problems.append(str(error))
     if settings.spot_role is not None:
         problems += name_problems("Spot credentials role name", settings.spot_role)
     else:
@@ -299,10 +343,16 @@ def desired_state(settings: Settings) -> DesiredState:
         raise InvalidSettings("; ".join(problems))
     admin_policies = (SPOT_ADMIN_POLICY, TRACKER_ADMIN_POLICY) if settings.resource_tracker else (SPOT_ADMIN_POLICY,)
     identities: list[Identity] = []
+    attached, copies, replaced = admin_policies, (), ()
+    if settings.allowed_source_ips is not None:
+        allowed = parse_source_ips(settings.allowed_source_ips)
+        copies = tuple(PolicyCopy(copy_name(p), p, allowed, settings.path) for p in admin_policies)
+        attached, replaced = (), admin_policies
+        identities.extend(copies)
     if settings.spot_role is not None:
-        identities.append(CredentialsRole(settings.spot_role, admin_policies))
+        identities.append(CredentialsRole(settings.spot_role, attached, copies, replaced))
     else:
-        identities.append(SpotUser(settings.spot_user, admin_policies, settings.path))
+        identities.append(SpotUser(settings.spot_user, attached, settings.path, copies, replaced))
         if settings.access_key:
             identities.append(AccessKey(settings.spot_user))
     # Roles stay at path "/": the managed policies allow PassRole on role/DeadlineSpot*, which a role

@@ -19,7 +19,10 @@ def plan_changes(gateway: IamGateway, desired: DesiredState, deliver_key: bool =
     """Observe the account and plan. Read-only. The partition comes from the ARNs IAM returned or, in an account
     holding none of the identities, from the region in use (botocore's endpoint data: no call)."""
     observation = observe(gateway, desired)
-    return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key)
+    account = None
+    if desired.of_kind(Kind.POLICY_COPY):  # customer managed policies: their ARNs name the account
+        account = observation.account or gateway.account
+    return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key, account)
 
 
 @dataclass(frozen=True)

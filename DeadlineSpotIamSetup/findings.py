@@ -21,9 +21,10 @@ class Stage(IntEnum):
     them in parallel) and depend only on earlier stages. The access key comes last, so a secret exists only
     once everything else succeeded."""
 
-    CREATE = 0  # users, roles, instance profiles, service-linked roles; trust policy repairs
+    CREATE = 0  # users, roles, instance profiles, service-linked roles, policy copies; trust policy repairs
     CONFIGURE = 1  # policy attachments, the instance profile's role
     ACCESS_KEY = 2
+    RETIRE = 3  # detaching what the policy copies replace: only once the copies are attached
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class PlanContext:
     partition: str
     options: CreationOptions
     deliver_key: bool = True  # False: there is nowhere to deliver a new key's secret, so none is created
+    account: str | None = None  # known when the desired state holds customer managed policies (policy copies)
 
 
 @dataclass

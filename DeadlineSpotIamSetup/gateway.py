@@ -37,7 +37,7 @@ from .errors import (
 )
 from .retry import BudgetedRetry
 from .trust import parse_policy
-from .values import AccessKeyInfo, CallerIdentity, NewAccessKey, ProfileInfo, RoleInfo
+from .values import AccessKeyInfo, CallerIdentity, NewAccessKey, PolicyInfo, ProfileInfo, RoleInfo
 from .waits import CLI_TIMEOUTS, Timeouts
 
 T = TypeVar("T")
@@ -320,6 +320,7 @@ class IamGateway:
         self._session = session
         self._lock = threading.Lock()
         self._sts: Any = None
+        self._account: str | None = None
         self._key_clients: dict[str, Any] = {}
         self._iam = _client(session, "iam", self.access)
         self._call = _Caller(self.access.timeouts, lambda: self.endpoint_description, cancelled)
@@ -354,6 +355,65 @@ class IamGateway:
                 self._sts = _client(self._session, "sts", self.access)
         answer = self._call(self._sts.get_caller_identity, "sts:GetCallerIdentity", "the caller")
         return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
+
+    @property
+    def account(self) -> str:
+        """The account of the credential in use (sts:GetCallerIdentity, asked once)."""
+        if self._account is None:
+            account = self.caller_identity().account
+            with self._lock:
+                self._account = account
+        return self._account
+
+    def _policy(self, arn: str, subject: str) -> PolicyInfo | None:
+        def read() -> PolicyInfo:
+            policy = self._iam.get_policy(PolicyArn=arn)["Policy"]
+            version = policy["DefaultVersionId"]
+            answer = self._iam.get_policy_version(PolicyArn=arn, VersionId=version)
+            tags = {t["Key"]: t["Value"] for t in policy.get("Tags", [])}
+            return PolicyInfo(arn, version, parse_policy(answer["PolicyVersion"]["Document"]), tags)
+
+        return self._read(read, "iam:GetPolicy", subject)
+
+    def customer_policy(self, name: str, path: str) -> PolicyInfo | None:
+        """A customer managed policy of this account, with its default version's document."""
+        arn = f"arn:{self.partition}:iam::{self.account}:policy{path}{name}"
+        return self._policy(arn, f"policy {name}")
+
+    def managed_policy(self, name: str, path: str) -> PolicyInfo | None:
+        """An AWS managed policy, with its default version's document."""
+        return self._policy(f"arn:{self.partition}:iam::aws:policy{path}{name}", f"AWS managed policy {name}")
+
+    def policy_versions(self, arn: str) -> tuple[tuple[str, bool], ...]:
+        """(version id, is default) of every version of a managed policy, oldest first."""
+
+        def read() -> tuple[tuple[str, bool], ...]:
+            versions = self._iam.list_policy_versions(PolicyArn=arn)["Versions"]
+            versions = sorted(versions, key=lambda v: int(str(v["VersionId"]).lstrip("v") or 0))  # v1, v2, ... in order
+            return tuple((v["VersionId"], bool(v.get("IsDefaultVersion"))) for v in versions)
+
+        return self._call(read, "iam:ListPolicyVersions", f"policy {arn}")
+
+    def user_tags(self, name: str) -> dict[str, str] | None:
+        return self._tags("ListUserTags", f"user {name}", UserName=name)
+
+    def role_tags(self, name: str) -> dict[str, str] | None:
+        return self._tags("ListRoleTags", f"role {name}", RoleName=name)
+
+    def _tags(self, operation: str, subject: str, **params: str) -> dict[str, str] | None:
+        method = getattr(self._iam, _snake(operation))
+
+        def read() -> dict[str, str]:
+            tags: dict[str, str] = {}
+            marker: str | None = None
+            while True:
+                answer = method(**params, **({"Marker": marker} if marker else {}))
+                tags.update({t["Key"]: t["Value"] for t in answer["Tags"]})
+                if not answer.get("IsTruncated"):
+                    return tags
+                marker = answer["Marker"]
+
+        return self._read(read, f"iam:{operation}", subject)
 
     def get_role(self, name: str) -> RoleInfo | None:
         def read() -> RoleInfo:

@@ -16,6 +16,7 @@ class Kind(str, Enum):
     FLEET_ROLE = "fleet-role"
     TRACKER_ROLE = "tracker-role"
     SERVICE_LINKED_ROLE = "service-linked-role"
+    POLICY_COPY = "policy-copy"
 
     def __str__(self) -> str:
         return self.value

@@ -25,8 +25,6 @@ def observe(gateway: Any, desired: DesiredState) -> Observation:
     observed = {}
     for identity, fields in answers.items():
         primary = handler_for(identity).reads(identity)[0].field  # the identity exists when this answered
-        if fields[primary] is None:
-            observed[identity] = Observed(False)
-        else:
-            observed[identity] = Observed(True, **{k: v for k, v in fields.items() if v is not None})
+        known = {name: value for name, value in fields.items() if value is not None}
+        observed[identity] = Observed(fields[primary] is not None, **known)
     return Observation(observed)

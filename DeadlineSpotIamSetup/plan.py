@@ -11,9 +11,16 @@ from .handlers import handler_for
 from .values import Observation
 
 
-def make_plan(desired: DesiredState, observation: Observation, partition: str, deliver_key: bool = True) -> Plan:
-    """The findings for every identity and the actions that fix what the engine owns."""
-    context = PlanContext(partition, desired.options, deliver_key)
+def make_plan(
+    desired: DesiredState,
+    observation: Observation,
+    partition: str,
+    deliver_key: bool = True,
+    account: str | None = None,
+) -> Plan:
+    """The findings for every identity and the actions that fix what the engine owns. ``account`` is needed when
+    the desired state holds customer managed policies (their ARNs name it)."""
+    context = PlanContext(partition, desired.options, deliver_key, account)
     drafts = []
     for identity in desired:
         seen = observation[identity]

@@ -48,6 +48,16 @@ class NewAccessKey:
 
 
 @dataclass(frozen=True)
+class PolicyInfo:
+    """A managed policy and the document of its default version."""
+
+    arn: str
+    default_version: str
+    document: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Observed:
     """What IAM holds for one identity. ``exists`` False means IAM answered NoSuchEntity."""
 
@@ -56,6 +66,9 @@ class Observed:
     role: RoleInfo | None = None
     profile: ProfileInfo | None = None
     keys: tuple[AccessKeyInfo, ...] = ()
+    tags: dict[str, str] | None = None  # the identity's tags, where its handler reads them
+    policy: PolicyInfo | None = None  # a customer managed policy (a policy copy)
+    source: PolicyInfo | None = None  # the AWS managed policy a copy is made from
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,20 @@ class Observation:
 
     def __getitem__(self, identity: Any) -> Observed:
         return self.observed[identity]
+
+    @property
+    def account(self) -> str | None:
+        """The account, when an ARN of the account's own IAM entities tells it."""
+        for seen in self.observed.values():
+            for arn in [
+                seen.role.arn if seen.role else None,
+                seen.profile.arn if seen.profile else None,
+                seen.policy.arn if seen.policy else None,
+            ]:
+                account = arn.split(":")[4] if arn and arn.count(":") >= 5 else ""
+                if account.isascii() and account.isdigit():
+                    return account
+        return None
 
     @property
     def partition(self) -> str | None:

@@ -8,6 +8,7 @@ from ..kinds import Kind
 from .access_key import AccessKeyHandler
 from .base import Handler
 from .instance_profile import InstanceProfileHandler
+from .policy_copy import PolicyCopyHandler
 from .service_linked_role import ServiceLinkedRoleHandler
 from .service_role import ServiceRoleHandler
 from .spot_role import SpotRoleHandler
@@ -16,6 +17,7 @@ from .spot_user import SpotUserHandler
 HANDLERS: dict[Kind, Handler] = {
     handler.kind: handler
     for handler in (
+        PolicyCopyHandler(),
         SpotUserHandler(),
         AccessKeyHandler(),
         SpotRoleHandler(),

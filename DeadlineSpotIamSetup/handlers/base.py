@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..desired import CreationOptions, Identity, ManagedPolicy
+from ..desired import CreationOptions, Identity, ManagedPolicy, PolicyCopy
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
@@ -68,8 +68,19 @@ class Permissions:
             statement["Condition"] = condition
         self.statements.append(statement)
 
-    def attach_condition(self, policies: tuple[ManagedPolicy, ...]) -> dict[str, Any]:
-        return {"ArnEquals": {"iam:PolicyARN": [p.arn(self.partition) for p in policies]}}
+    def attach_condition(
+        self, policies: tuple[ManagedPolicy, ...], copies: tuple[PolicyCopy, ...] = ()
+    ) -> dict[str, Any]:
+        """Attaching only these policies. A copy's ARN names this account, or any account ("*") when the policy is
+        rendered without one: then ArnLike, whose wildcard IAM honours."""
+        arns = [p.arn(self.partition) for p in policies] + [c.arn(self.partition, self.account) for c in copies]
+        operator = "ArnLike" if copies and self.account == "*" else "ArnEquals"
+        return {operator: {"iam:PolicyARN": arns}}
+
+    def tag_keys_condition(self, patterns: list[str]) -> dict[str, Any]:
+        """Tagging with these keys only (``*`` patterns), and the tags given for what is created."""
+        keys = patterns + [key for key, _ in self.options.tags]
+        return {"ForAllValues:StringLike": {"aws:TagKeys": keys}}
 
     @property
     def tagging(self) -> bool:
@@ -129,26 +140,104 @@ def creation_extras(options: CreationOptions, boundary: bool = True) -> dict[str
     return extras
 
 
+# Tagged on the Spot user (or Spot credentials role) for each AWS managed policy this project attached, so that
+# switching to the IP-restricted mode detaches only what this project attached.
+ATTACHED_TAG_PREFIX = "DeadlineSpotIamSetup:attached:"
+
+
+def attached_tag(policy: ManagedPolicy) -> str:
+    return ATTACHED_TAG_PREFIX + policy.name
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """How one kind of principal takes policies: ``AttachUserPolicy`` with ``UserName``, and so on."""
+
+    attach: str
+    detach: str
+    tag: str
+    name_param: str
+    noun: str
+
+
+USER_ATTACHMENTS = Attachments("AttachUserPolicy", "DetachUserPolicy", "TagUser", "UserName", "user")
+ROLE_ATTACHMENTS = Attachments("AttachRolePolicy", "DetachRolePolicy", "TagRole", "RoleName", "role")
+
+
 def plan_attachments(
     draft: Draft,
-    operation: str,
-    name_param: str,
+    how: Attachments,
     identity: Identity,
     policies: tuple[ManagedPolicy, ...],
     seen: Observed,
     partition: str,
-    noun: str,
+    record: bool = False,
 ) -> None:
-    """Attach every policy that is not attached yet (AttachUserPolicy / AttachRolePolicy)."""
-    for policy in missing_policies(policies, seen.attached):
+    """Attach every AWS managed policy that is not attached yet; with ``record``, tag the principal with what this
+    project attached (in the same stage: the tag only says who attached it)."""
+    missing = missing_policies(policies, seen.attached)
+    for policy in missing:
         if draft.exists:
             draft.problems.append(f"policy {policy.name} is not attached")
         draft.act(
-            operation,
-            {name_param: identity.name, "PolicyArn": policy.arn(partition)},
-            f"attach {policy.name} to {noun} {identity.name}",
+            how.attach,
+            {how.name_param: identity.name, "PolicyArn": policy.arn(partition)},
+            f"attach {policy.name} to {how.noun} {identity.name}",
             Stage.CONFIGURE,
         )
+    if record and missing:
+        draft.act(
+            how.tag,
+            {how.name_param: identity.name, "Tags": [{"Key": attached_tag(p), "Value": "true"} for p in missing]},
+            f"tag {how.noun} {identity.name} with the policies this project attached",
+            Stage.CONFIGURE,
+        )
+
+
+def plan_copies(
+    draft: Draft,
+    how: Attachments,
+    identity: Identity,
+    copies: tuple[PolicyCopy, ...],
+    replaced: tuple[ManagedPolicy, ...],
+    seen: Observed,
+    context: PlanContext,
+) -> None:
+    """The IP-restricted mode: attach the policy copies, and detach the AWS managed policies they replace, but only
+    those this project attached (tagged); another one is left to an admin, since it lifts the restriction."""
+    if copies and context.account is None:
+        raise ValueError("planning policy copies needs the account: plan_changes finds it")
+    for policy_copy in copies:
+        if any(policy_copy.matches(arn) for arn in seen.attached):
+            continue
+        if draft.exists:
+            draft.problems.append(f"policy {policy_copy.name} is not attached")
+        draft.act(
+            how.attach,
+            {how.name_param: identity.name, "PolicyArn": policy_copy.arn(context.partition, str(context.account))},
+            f"attach {policy_copy.name} to {how.noun} {identity.name}",
+            Stage.CONFIGURE,
+        )
+    tags = seen.tags or {}
+    for policy in replaced:
+        arn = next((a for a in seen.attached if policy.matches(a)), None)
+        if arn is None:
+            continue
+        problem = f"AWS managed policy {policy.name} is attached, so the source-IP restriction does not hold"
+        if tags.get(attached_tag(policy)) == "true":
+            draft.problems.append(problem)
+            draft.act(
+                how.detach,
+                {how.name_param: identity.name, "PolicyArn": arn},
+                f"detach {policy.name} from {how.noun} {identity.name} (its IP-restricted copy replaces it)",
+                Stage.RETIRE,
+            )
+        else:
+            draft.needs_admin(
+                problem,
+                f"detach it from {how.noun} {identity.name} (it was not attached by this project, so it is not "
+                "detached automatically)",
+            )
 
 
 Sleep = Callable[[float], None]

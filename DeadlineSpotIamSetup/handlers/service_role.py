@@ -10,7 +10,7 @@ from ..findings import Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..trust import allows_service, denying_statements, service_trust_policy, trusted_services, with_service_trust
 from ..values import Observed
-from .base import Handler, Permissions, creation_extras, plan_attachments
+from .base import ROLE_ATTACHMENTS, Handler, Permissions, creation_extras, plan_attachments
 
 
 class ServiceRoleHandler(Handler):
@@ -52,9 +52,7 @@ class ServiceRoleHandler(Handler):
                     "managed policies allow iam:PassRole on",
                     "recreate it at path / (IAM cannot move a role)",
                 )
-        plan_attachments(
-            draft, "AttachRolePolicy", "RoleName", identity, identity.policies, seen, context.partition, "role"
-        )
+        plan_attachments(draft, ROLE_ATTACHMENTS, identity, identity.policies, seen, context.partition)
 
     @staticmethod
     def _plan_trust(identity: ServiceRole, seen: Observed, draft: Draft) -> None:

@@ -1,4 +1,5 @@
-"""The IAM user whose access key the Spot Event Plugin uses, with the two AWS managed admin policies."""
+"""The IAM user whose access key the Spot Event Plugin uses, with the two AWS managed admin policies (or, in
+the IP-restricted mode, their customer managed copies)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from ..desired import SpotUser
 from ..findings import Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..values import Observed
-from .base import Handler, Permissions, creation_extras, plan_attachments
+from .base import (
+    ATTACHED_TAG_PREFIX,
+    USER_ATTACHMENTS,
+    Handler,
+    Permissions,
+    creation_extras,
+    plan_attachments,
+    plan_copies,
+)
 
 
 class SpotUserHandler(Handler):
@@ -15,7 +24,10 @@ class SpotUserHandler(Handler):
 
     def reads(self, identity: SpotUser) -> tuple[Read, ...]:
         # The attachment list answers NoSuchEntity for a missing user: one call tells both.
-        return (Read("attached", "attached_user_policies", (identity.name,)),)
+        reads = (Read("attached", "attached_user_policies", (identity.name,)),)
+        if identity.replaced:  # the IP-restricted mode: which AWS managed policies this project attached
+            reads += (Read("tags", "user_tags", (identity.name,)),)
+        return reads
 
     def plan(self, identity: SpotUser, seen: Observed, draft: Draft, context: PlanContext) -> None:
         if not draft.exists:
@@ -27,17 +39,32 @@ class SpotUserHandler(Handler):
                 Stage.CREATE,
                 shows_up=Read("user", "get_user", (identity.name,)),
             )
-        plan_attachments(
-            draft, "AttachUserPolicy", "UserName", identity, identity.policies, seen, context.partition, "user"
-        )
+        plan_attachments(draft, USER_ATTACHMENTS, identity, identity.policies, seen, context.partition, record=True)
+        plan_copies(draft, USER_ATTACHMENTS, identity, identity.copies, identity.replaced, seen, context)
 
     def permissions(self, identity: SpotUser, policy: Permissions) -> None:
         user = policy.anywhere("user", identity.name)
-        actions = ["iam:GetUser", "iam:CreateUser", "iam:ListAttachedUserPolicies"]
-        if policy.tagging:
-            actions.append("iam:TagUser")
-        policy.allow("spot user", actions, user)
-        policy.allow("spot user policies", ["iam:AttachUserPolicy"], user, policy.attach_condition(identity.policies))
+        policy.allow("spot user", ["iam:GetUser", "iam:CreateUser", "iam:ListAttachedUserPolicies"], user)
+        policy.allow(
+            "spot user tags",
+            ["iam:TagUser"],
+            user,
+            policy.tag_keys_condition([ATTACHED_TAG_PREFIX + "*"]),
+        )
+        policy.allow(
+            "spot user policies",
+            ["iam:AttachUserPolicy"],
+            user,
+            policy.attach_condition(identity.policies + identity.replaced, identity.copies),
+        )
+        if identity.replaced:
+            policy.allow("spot user read tags", ["iam:ListUserTags"], user)
+            policy.allow(
+                "spot user replaced policies",
+                ["iam:DetachUserPolicy"],
+                user,
+                policy.attach_condition(identity.replaced),
+            )
         boundary = policy.boundary_condition()
         if boundary:
             policy.allow("spot user boundary", ["iam:PutUserPermissionsBoundary"], user, boundary)

@@ -44,7 +44,9 @@ def _conditions_hold(condition: dict, context: dict) -> bool:
         for key, values in entries.items():
             if key not in context:
                 return False
-            if operator in ("ArnEquals", "ArnLike", "StringLike"):
+            if operator == "ForAllValues:StringLike":  # every value the request carries matches a pattern
+                ok = all(any(_wildcard(v, item) for v in _as_list(values)) for item in _as_list(context[key]))
+            elif operator in ("ArnEquals", "ArnLike", "StringLike"):
                 ok = any(_wildcard(v, context[key]) for v in _as_list(values))
             elif operator == "StringEquals":
                 ok = context[key] in _as_list(values)
@@ -107,12 +109,15 @@ def required_permissions(action: Action, desired: DesiredState, partition: str) 
         context["iam:AWSServiceName"] = params["AWSServiceName"]
     if "PermissionsBoundary" in params:
         context["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
+    tag_keys = {"aws:TagKeys": [tag["Key"] for tag in params.get("Tags", [])]}
+    if action.operation.startswith("Tag"):
+        context.update(tag_keys)
     needed = [(f"iam:{action.operation}", resource, context)]
     noun = {"CreateUser": "User", "CreateRole": "Role", "CreateInstanceProfile": "InstanceProfile"}.get(
         action.operation
     )
     if noun and "Tags" in params:
-        needed.append((f"iam:Tag{noun}", resource, {}))
+        needed.append((f"iam:Tag{noun}", resource, tag_keys))
     if noun and "PermissionsBoundary" in params:
         needed.append(
             (
@@ -278,9 +283,20 @@ def all_actions(policy: dict) -> set[str]:
 def test_tagging_is_allowed_only_when_tags_are_given():
     untagged = all_actions(bootstrap_policy(desired_state(Settings())))
     tagged = all_actions(bootstrap_policy(desired_state(Settings(tags=(("Team", "Render"),)))))
-    tag_actions = {"iam:TagUser", "iam:TagRole", "iam:TagInstanceProfile"}
+    tag_actions = {"iam:TagRole", "iam:TagInstanceProfile"}
     assert not untagged & tag_actions
-    assert tag_actions <= tagged
+    assert tag_actions | {"iam:TagUser"} <= tagged
+
+
+def test_the_spot_user_may_be_tagged_only_with_the_record_of_attached_policies_and_the_given_tags():
+    user = f"arn:aws:iam::{ACCOUNT}:user/DeadlineSpotEventPluginAdmin"
+    marker = "DeadlineSpotIamSetup:attached:AWSThinkboxDeadlineSpotEventPluginAdminPolicy"
+    untagged = bootstrap_policy(desired_state(Settings()), "aws", ACCOUNT)
+    assert allowed(untagged, "iam:TagUser", user, {"aws:TagKeys": [marker]})
+    assert not allowed(untagged, "iam:TagUser", user, {"aws:TagKeys": [marker, "Team"]})
+    tagged = bootstrap_policy(desired_state(Settings(tags=(("Team", "Render"),))), "aws", ACCOUNT)
+    assert allowed(tagged, "iam:TagUser", user, {"aws:TagKeys": [marker, "Team"]})
+    assert not allowed(tagged, "iam:TagUser", user, {"aws:TagKeys": ["Owner"]})
 
 
 def test_permissions_boundary_puts_are_allowed_only_with_a_boundary_and_only_that_one():

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
     {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
-    {"desired", "source_ip"},  # settings → desired state; the IP-restricted policy documents
+    {"source_ip"},  # the IP-restricted policy documents
+    {"desired"},  # settings → desired state
     {"findings"},  # what a plan is made of
     {"handlers.base"},
     {
@@ -21,6 +22,7 @@ LAYERS: list[set[str]] = [
         "handlers.service_role",
         "handlers.instance_profile",
         "handlers.service_linked_role",
+        "handlers.policy_copy",
     },
     {"handlers"},  # the registry
     {"plan", "observe", "bootstrap_policy", "report"},  # pure: planning and rendering

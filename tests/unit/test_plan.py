@@ -22,6 +22,7 @@ from DeadlineSpotIamSetup.desired import (
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.findings import Plan
+from DeadlineSpotIamSetup.handlers.base import attached_tag
 from DeadlineSpotIamSetup.kinds import Kind
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
@@ -86,6 +87,7 @@ def operations(plan: Plan) -> list[str]:
 
 
 DEFAULT = desired_state(Settings())
+ADMIN_POLICIES = (SPOT_ADMIN_POLICY, TRACKER_ADMIN_POLICY)
 
 
 # -- empty and complete accounts ------------------------------------------------------------------
@@ -118,6 +120,7 @@ def test_empty_account_plans_one_create_per_identity_and_every_attachment():
             ("CreateUser", "DeadlineSpotEventPluginAdmin", None),
             ("AttachUserPolicy", "DeadlineSpotEventPluginAdmin", admin),
             ("AttachUserPolicy", "DeadlineSpotEventPluginAdmin", tracker_admin),
+            ("TagUser", "DeadlineSpotEventPluginAdmin", None),  # what this project attached
             ("CreateRole", "DeadlineSpotWorker", None),
             ("CreateRole", "aws-ec2-spot-fleet-tagging-role", None),
             ("CreateRole", "DeadlineResourceTrackerAccessRole", None),
@@ -196,6 +199,9 @@ def test_creates_carry_boundary_and_tags_but_instance_profile_gets_no_boundary()
 def test_creates_carry_no_boundary_or_tags_unless_asked():
     plan = make_plan(DEFAULT, empty_account(DEFAULT), "aws")
     for action in plan.actions:
+        if action.operation == "TagUser":  # the record of what this project attached, not a creation tag
+            assert {t["Key"] for t in action.params["Tags"]} == {attached_tag(p) for p in ADMIN_POLICIES}
+            continue
         assert "Tags" not in action.params
         assert "PermissionsBoundary" not in action.params
 
@@ -289,7 +295,14 @@ def test_missing_user_attachment_plans_only_that_attach():
         (
             "AttachUserPolicy",
             {"UserName": "DeadlineSpotEventPluginAdmin", "PolicyArn": TRACKER_ADMIN_POLICY.arn("aws")},
-        )
+        ),
+        (
+            "TagUser",
+            {
+                "UserName": "DeadlineSpotEventPluginAdmin",
+                "Tags": [{"Key": attached_tag(TRACKER_ADMIN_POLICY), "Value": "true"}],
+            },
+        ),
     ]
 
 
@@ -441,9 +454,10 @@ def test_existing_credentials_role_gets_its_missing_policies_attached():
     seen = Observed(True, attached=frozenset())
     plan = make_plan(desired, complete_account(desired, spot_role=seen), "aws")
     assert finding(plan, "spot-role").status == "drift"
-    assert [(a.operation, a.params["PolicyArn"]) for a in plan.actions] == [
+    assert [(a.operation, a.params.get("PolicyArn")) for a in plan.actions] == [
         ("AttachRolePolicy", SPOT_ADMIN_POLICY.arn("aws")),
         ("AttachRolePolicy", TRACKER_ADMIN_POLICY.arn("aws")),
+        ("TagRole", None),  # what this project attached
     ]
 
 

@@ -79,13 +79,14 @@ def delete_linked(name: str) -> Callable[[Any], None]:
 
 # (identity kind, identity name, how to break it, status it then has, write operations apply repairs it with)
 BREAKAGES = [
-    ("spot-user", USER, delete_user, "missing", {"CreateUser", "AttachUserPolicy", "CreateAccessKey"}),
+    # TagUser records which AWS managed policies this project attached (see the IP-restricted mode).
+    ("spot-user", USER, delete_user, "missing", {"CreateUser", "AttachUserPolicy", "TagUser", "CreateAccessKey"}),
     (
         "spot-user",
         USER,
         lambda iam: iam.detach_user_policy(UserName=USER, PolicyArn=TRACKER_ADMIN),
         "drift",
-        {"AttachUserPolicy"},
+        {"AttachUserPolicy", "TagUser"},
     ),
     ("access-key", USER, delete_keys, "missing", {"CreateAccessKey"}),
     ("access-key", USER, deactivate_keys, "drift", {"CreateAccessKey"}),

@@ -183,7 +183,7 @@ def test_cancelled_apply_stops_before_any_write(proxy, iam) -> None:
     from DeadlineSpotIamSetup.apply import ApplyOptions
     from DeadlineSpotIamSetup.errors import SetupError
 
-    with pytest.raises(SetupError, match=r"stopped before create user DeadlineSpotEventPluginAdmin \(14 of 14"):
+    with pytest.raises(SetupError, match=r"stopped before create user DeadlineSpotEventPluginAdmin \(15 of 15"):
         apply_changes(
             make_gateway(proxy.endpoint_url),
             DESIRED,
