@@ -70,6 +70,12 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)"
     )
+    group.add_argument(
+        "--allowed-source-ips",
+        metavar="CIDR[,CIDR...]",
+        help="IP-restricted mode: attach copies of the AWS managed admin policies that allow calls only from these "
+        "addresses (the RCS/Pulse machines; IPv4 or IPv6) instead of the AWS managed policies",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -141,6 +147,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         path=args.path,
         permissions_boundary=args.permissions_boundary,
         tags=tuple(parse_tag(tag) for tag in args.tag),
+        allowed_source_ips=None if args.allowed_source_ips is None else tuple(args.allowed_source_ips.split(",")),
     )
 
 

@@ -204,3 +204,31 @@ def test_empty_assume_role_options_are_refused_not_ignored(argv, fragment, gatew
 def test_a_malformed_role_arn_of_2100_characters_is_refused(gateway_calls):
     code, _, err = run(["check", "--role-arn", "arn:aws:iam::123456789012:role/" + "r/" * 1040 + "Admin"])
     assert code == 1 and "role ARN" in err and gateway_calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("10.0.0.1/8", "host bits set: write 10.0.0.0/8"),
+        ("10.0.0.0/8,10.0.0.0/8", "given twice"),
+        ("", "is empty"),
+        (",", "is empty"),
+        ("203.0.113.300", "is not an IPv4 or IPv6 address"),
+        ("2001:db8::1/64", "host bits set"),
+        ("rcs01.farm.local", "is not an IPv4 or IPv6 address"),
+    ],
+)
+def test_malformed_allowed_source_ips_are_refused_before_any_aws_call(value, fragment, gateway_calls):
+    code, out, err = run(["apply", "--allowed-source-ips", value])
+    assert code == 1 and out == ""
+    assert_one_error_line(err)
+    assert fragment in err and gateway_calls == []
+
+
+def test_allowed_source_ips_of_both_families_reach_the_settings_and_the_bootstrap_policy(gateway_calls):
+    args = build_parser().parse_args(["check", "--allowed-source-ips", "203.0.113.10/32,2001:db8::/64"])
+    assert settings_from(args).allowed_source_ips == ("203.0.113.10/32", "2001:db8::/64")
+    code, out, _ = run(["bootstrap-policy", "--allowed-source-ips", "203.0.113.10, 2001:db8::/64"])
+    assert code == 0
+    actions = {a for s in json.loads(out)["Statement"] for a in s["Action"]}
+    assert {"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DetachUserPolicy"} <= actions

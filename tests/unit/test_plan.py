@@ -545,3 +545,45 @@ def test_two_active_access_keys_are_drift_with_a_remedy():
     assert operations(plan) == []
     (manual,) = plan.manual
     assert manual.kind is Kind.ACCESS_KEY and "delete" in manual.remedy
+
+
+# -- the IP-restricted mode ------------------------------------------------------------------------
+
+
+def test_restricted_mode_on_an_empty_account_creates_copies_then_attaches_them_not_the_aws_policies():
+    from DeadlineSpotIamSetup.values import PolicyInfo
+
+    desired = desired_state(Settings(allowed_source_ips=("203.0.113.10/32",), path="/farm/"))
+    source = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
+    observation = Observation(
+        {
+            identity: Observed(
+                False,
+                source=PolicyInfo(identity.source.arn("aws"), "v3", source) if identity.kind == "policy-copy" else None,
+            )
+            for identity in desired
+        }
+    )
+    plan = make_plan(desired, observation, "aws", account=ACCOUNT)
+    creates = [a for a in plan.actions if a.operation == "CreatePolicy"]
+    assert [a.params["PolicyName"] for a in creates] == [
+        "DeadlineSpotEventPluginAdminPolicy-SourceIp",
+        "DeadlineResourceTrackerAdminPolicy-SourceIp",
+    ]
+    assert all(a.params["Path"] == "/farm/" for a in creates)
+    document = json.loads(creates[0].params["PolicyDocument"])
+    assert document["Statement"][0]["Condition"] == {"IpAddress": {"aws:SourceIp": ["203.0.113.10/32"]}}
+    attached_arns = [a.params["PolicyArn"] for a in plan.actions if a.operation == "AttachUserPolicy"]
+    assert attached_arns == [
+        f"arn:aws:iam::{ACCOUNT}:policy/farm/DeadlineSpotEventPluginAdminPolicy-SourceIp",
+        f"arn:aws:iam::{ACCOUNT}:policy/farm/DeadlineResourceTrackerAdminPolicy-SourceIp",
+    ]
+    assert "TagUser" not in operations(plan)  # nothing AWS managed is attached, so nothing to record
+    stages = {a.operation: a.stage for a in plan.actions}
+    assert stages["CreatePolicy"] < stages["AttachUserPolicy"]
+
+
+def test_restricted_mode_cannot_be_planned_without_the_account():
+    desired = desired_state(Settings(allowed_source_ips=("203.0.113.10/32",)))
+    with pytest.raises(ValueError, match="account"):
+        make_plan(desired, empty_account(desired), "aws")
