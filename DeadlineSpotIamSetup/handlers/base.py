@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..desired import CreationOptions, Identity, ManagedPolicy, PolicyCopy
+from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
@@ -156,12 +156,13 @@ class Attachments:
     attach: str
     detach: str
     tag: str
+    list_tags: str
     name_param: str
     noun: str
 
 
-USER_ATTACHMENTS = Attachments("AttachUserPolicy", "DetachUserPolicy", "TagUser", "UserName", "user")
-ROLE_ATTACHMENTS = Attachments("AttachRolePolicy", "DetachRolePolicy", "TagRole", "RoleName", "role")
+USER_ATTACHMENTS = Attachments("AttachUserPolicy", "DetachUserPolicy", "TagUser", "ListUserTags", "UserName", "user")
+ROLE_ATTACHMENTS = Attachments("AttachRolePolicy", "DetachRolePolicy", "TagRole", "ListRoleTags", "RoleName", "role")
 
 
 def plan_attachments(
@@ -191,6 +192,26 @@ def plan_attachments(
             {how.name_param: identity.name, "Tags": [{"Key": attached_tag(p), "Value": "true"} for p in missing]},
             f"tag {how.noun} {identity.name} with the policies this project attached",
             Stage.CONFIGURE,
+        )
+
+
+def attachment_permissions(
+    policy: Permissions, how: Attachments, label: str, resources: list[str], identity: SpotUser | CredentialsRole
+) -> None:
+    """What attaching the admin policies (or their copies) to the Spot credentials needs: attach only those,
+    tag only the record of what was attached, and in the IP-restricted mode read that record and detach only
+    the AWS managed policies the copies replace."""
+    policy.allow(
+        f"{label} policies",
+        [f"iam:{how.attach}"],
+        resources,
+        policy.attach_condition(identity.policies + identity.replaced, identity.copies),
+    )
+    policy.allow(f"{label} tags", [f"iam:{how.tag}"], resources, policy.tag_keys_condition([ATTACHED_TAG_PREFIX + "*"]))
+    if identity.replaced:
+        policy.allow(f"{label} read tags", [f"iam:{how.list_tags}"], resources)
+        policy.allow(
+            f"{label} replaced policies", [f"iam:{how.detach}"], resources, policy.attach_condition(identity.replaced)
         )
 
 

@@ -10,7 +10,7 @@ from ..desired import CredentialsRole
 from ..findings import Draft, PlanContext, Read
 from ..kinds import Kind
 from ..values import Observed
-from .base import ATTACHED_TAG_PREFIX, ROLE_ATTACHMENTS, Handler, Permissions, plan_attachments, plan_copies
+from .base import ROLE_ATTACHMENTS, Handler, Permissions, attachment_permissions, plan_attachments, plan_copies
 
 
 class SpotRoleHandler(Handler):
@@ -36,20 +36,4 @@ class SpotRoleHandler(Handler):
     def permissions(self, identity: CredentialsRole, policy: Permissions) -> None:
         role = policy.anywhere("role", identity.name)
         policy.allow("spot credentials role", ["iam:GetRole", "iam:ListAttachedRolePolicies"], role)
-        policy.allow(
-            "spot credentials role tags", ["iam:TagRole"], role, policy.tag_keys_condition([ATTACHED_TAG_PREFIX + "*"])
-        )
-        policy.allow(
-            "spot credentials role policies",
-            ["iam:AttachRolePolicy"],
-            role,
-            policy.attach_condition(identity.policies + identity.replaced, identity.copies),
-        )
-        if identity.replaced:
-            policy.allow("spot credentials role read tags", ["iam:ListRoleTags"], role)
-            policy.allow(
-                "spot credentials role replaced policies",
-                ["iam:DetachRolePolicy"],
-                role,
-                policy.attach_condition(identity.replaced),
-            )
+        attachment_permissions(policy, ROLE_ATTACHMENTS, "spot credentials role", role, identity)

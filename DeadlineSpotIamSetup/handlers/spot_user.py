@@ -8,10 +8,10 @@ from ..findings import Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..values import Observed
 from .base import (
-    ATTACHED_TAG_PREFIX,
     USER_ATTACHMENTS,
     Handler,
     Permissions,
+    attachment_permissions,
     creation_extras,
     plan_attachments,
     plan_copies,
@@ -45,26 +45,7 @@ class SpotUserHandler(Handler):
     def permissions(self, identity: SpotUser, policy: Permissions) -> None:
         user = policy.anywhere("user", identity.name)
         policy.allow("spot user", ["iam:GetUser", "iam:CreateUser", "iam:ListAttachedUserPolicies"], user)
-        policy.allow(
-            "spot user tags",
-            ["iam:TagUser"],
-            user,
-            policy.tag_keys_condition([ATTACHED_TAG_PREFIX + "*"]),
-        )
-        policy.allow(
-            "spot user policies",
-            ["iam:AttachUserPolicy"],
-            user,
-            policy.attach_condition(identity.policies + identity.replaced, identity.copies),
-        )
-        if identity.replaced:
-            policy.allow("spot user read tags", ["iam:ListUserTags"], user)
-            policy.allow(
-                "spot user replaced policies",
-                ["iam:DetachUserPolicy"],
-                user,
-                policy.attach_condition(identity.replaced),
-            )
+        attachment_permissions(policy, USER_ATTACHMENTS, "spot user", user, identity)
         boundary = policy.boundary_condition()
         if boundary:
             policy.allow("spot user boundary", ["iam:PutUserPermissionsBoundary"], user, boundary)

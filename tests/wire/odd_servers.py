@@ -14,6 +14,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+class _QuietHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class _Running:
     """Serves ``handler`` on 127.0.0.1 in a daemon thread while the ``with`` block lasts."""
 
@@ -44,12 +51,7 @@ class ScriptedEndpoint(_Running):
         self.status, self.body, self.content_type, self.trickle = status, body, content_type, trickle
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(_QuietHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = owner.body if not owner.trickle else owner.body or b" " * 100_000
@@ -87,12 +89,7 @@ class LostReplyProxy(_Running):
         self.lock = threading.Lock()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(_QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 action = urllib.parse.parse_qs(body.decode()).get("Action", [""])[0]
