@@ -1,8 +1,10 @@
 """One named profile in the AWS shared credentials file, written the way the AWS tools read it.
 
-The file is found as botocore finds it (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials, on Windows
-%USERPROFILE%\\.aws\\credentials). Only the named profile's section is replaced: every other line, comment and
-profile stays byte for byte. The new file replaces the old atomically and is readable by its owner only.
+The file is found as botocore finds it: its ``credentials_file`` setting (AWS_SHARED_CREDENTIALS_FILE, else
+~/.aws/credentials), with environment variables and ``~`` expanded as botocore expands them (on Windows
+%USERPROFILE%\\.aws\\credentials). Only the key lines of the named profile change, in place: every other line,
+comment and profile stays byte for byte where it was. The new file replaces the old atomically and is readable by
+its owner only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+import botocore.session
 
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
 from DeadlineSpotIamSetup.secret_file import write_private_file
@@ -19,7 +23,9 @@ _HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
 
 
 def credentials_file_path() -> Path:
-    return Path(os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")))
+    """Where botocore reads shared credentials: its own setting, expanded as botocore.configloader does it."""
+    configured = botocore.session.Session().get_config_variable("credentials_file")
+    return Path(os.path.expanduser(os.path.expandvars(str(configured))))
 
 
 def validate_profile_name(name: str) -> str:
@@ -30,16 +36,42 @@ def validate_profile_name(name: str) -> str:
     return name
 
 
-def _without_section(lines: list[str], profile: str) -> list[str]:
-    kept: list[str] = []
-    skipping = False
-    for line in lines:
-        header = _HEADER.match(line)
-        if header:
-            skipping = header.group(1) == profile
-        if not skipping:
-            kept.append(line)
-    return kept
+_KEYS = ("aws_access_key_id", "aws_secret_access_key")
+_STALE = ("aws_session_token", "aws_security_token")  # a token of an earlier key would spoil the new one
+
+
+def _key_of(line: str) -> str | None:
+    stripped = line.strip()
+    if not stripped or stripped[0] in "#;":
+        return None
+    name, sep, _ = stripped.partition("=")
+    return name.strip().lower() if sep else None
+
+
+def _with_profile(lines: list[str], profile: str, values: dict[str, str], newline: str) -> list[str]:
+    """``lines`` with the profile's key lines set to ``values``, in place; the profile appended when absent."""
+    start = next((i for i, line in enumerate(lines) if (m := _HEADER.match(line)) and m.group(1) == profile), None)
+    if start is None:
+        kept = list(lines)
+        if kept and not kept[-1].endswith("\n"):
+            kept[-1] += newline
+        if kept and kept[-1].strip():
+            kept.append(newline)
+        return kept + [f"[{profile}]{newline}"] + [f"{key} = {value}{newline}" for key, value in values.items()]
+    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+    body: list[str] = []
+    written: set[str] = set()
+    for line in lines[start + 1 : end]:
+        key = _key_of(line)
+        if key in values:
+            if key not in written:
+                body.append(f"{key} = {values[key]}{newline}")
+                written.add(key)
+        elif key not in _STALE:
+            body.append(line)
+    missing = [f"{key} = {value}{newline}" for key, value in values.items() if key not in written]
+    header = lines[start] if lines[start].endswith("\n") else lines[start] + newline
+    return lines[:start] + [header] + missing + body + lines[end:]
 
 
 def read_profile_key_id(path: Path, profile: str) -> str | None:
@@ -75,14 +107,5 @@ def write_profile(path: Path, profile: str, access_key_id: str, secret_access_ke
             "KeyDelivery 'Spot Plugin Fields'"
         ) from None
     newline = "\r\n" if existing and existing[0].endswith("\r\n") else "\n"
-    kept = _without_section(existing, profile)
-    if kept and not kept[-1].endswith("\n"):
-        kept[-1] += newline
-    if kept and kept[-1].strip():
-        kept.append(newline)
-    kept += [
-        f"[{profile}]{newline}",
-        f"aws_access_key_id = {access_key_id}{newline}",
-        f"aws_secret_access_key = {secret_access_key}{newline}",
-    ]
+    kept = _with_profile(existing, profile, dict(zip(_KEYS, (access_key_id, secret_access_key), strict=True)), newline)
     write_private_file(path, "".join(kept))

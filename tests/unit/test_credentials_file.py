@@ -54,6 +54,33 @@ def parsed(path: Path) -> configparser.RawConfigParser:
 # -- write_profile --------------------------------------------------------------------------------
 
 
+def test_a_comment_between_our_section_and_the_next_stays_where_it_is(tmp_path: Path):
+    target = tmp_path / "credentials"
+    comment = "# the admins' profile, do not remove\n"
+    target.write_bytes((BEFORE + OLD_SECTION + comment + AFTER).encode())
+    write_profile(target, PROFILE, KEY_ID, SECRET)
+    assert target.read_text(encoding="utf-8") == BEFORE + NEW_SECTION + "\n" + comment + AFTER
+
+
+def test_other_settings_and_comments_inside_our_section_stay_in_place(tmp_path: Path):
+    target = tmp_path / "credentials"
+    ours = (
+        f"[{PROFILE}]\n# written by DeadlineSpotIamSetup\naws_access_key_id = AKIAOLDOLDOLDOLDOLD1\n"
+        "region = eu-west-1\naws_secret_access_key = oldsecret\n"
+    )
+    target.write_bytes((BEFORE + ours + AFTER).encode())
+    write_profile(target, PROFILE, KEY_ID, SECRET)
+    assert (
+        target.read_text(encoding="utf-8")
+        == BEFORE
+        + (
+            f"[{PROFILE}]\n# written by DeadlineSpotIamSetup\naws_access_key_id = {KEY_ID}\nregion = eu-west-1\n"
+            f"aws_secret_access_key = {SECRET}\n"
+        )
+        + AFTER
+    )
+
+
 def test_write_profile_creates_the_file_and_its_folder(tmp_path: Path):
     target = tmp_path / "home" / ".aws" / "credentials"
     write_profile(target, PROFILE, KEY_ID, SECRET)
@@ -95,12 +122,12 @@ def test_other_profiles_and_comments_stay_byte_for_byte(tmp_path: Path):
     assert target.read_bytes() == (BEFORE + AFTER + "\n" + NEW_SECTION).encode()
 
 
-def test_an_existing_section_of_that_name_is_replaced(tmp_path: Path):
+def test_an_existing_section_of_that_name_is_replaced_in_place(tmp_path: Path):
     target = tmp_path / "credentials"
     target.write_bytes((BEFORE + OLD_SECTION + AFTER).encode())
     write_profile(target, PROFILE, KEY_ID, SECRET)
     text = target.read_text(encoding="utf-8")
-    assert text == BEFORE + AFTER + "\n" + NEW_SECTION
+    assert text == BEFORE + NEW_SECTION + "\n" + AFTER
     assert text.count(f"[{PROFILE}]") == 1
     assert "AKIAOLDOLDOLDOLDOLD1" not in text
     assert "oldsecret" not in text
@@ -233,6 +260,17 @@ def test_unusable_profile_names_are_refused(name: str):
 def test_the_environment_variable_names_the_credentials_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "elsewhere" / "creds"))
     assert credentials_file_path() == tmp_path / "elsewhere" / "creds"
+
+
+def test_environment_variables_in_the_variable_are_expanded_as_botocore_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("FARM_HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "$FARM_HOME/.aws/credentials")
+    assert credentials_file_path() == tmp_path / ".aws" / "credentials"
+    write_profile(credentials_file_path(), PROFILE, KEY_ID, SECRET)
+    session = __import__("boto3").session.Session(profile_name=PROFILE)
+    assert session.get_credentials().access_key == KEY_ID  # botocore reads what was written, where it was written
 
 
 def test_a_tilde_in_the_environment_variable_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
