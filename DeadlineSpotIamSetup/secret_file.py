@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import InvalidSettings, SetupError
 from .values import NewAccessKey
+from .waits import (
+    PRIVATE_FILE_COMMAND_TIMEOUT,
+    REPLACE_RETRY_ATTEMPTS,
+    REPLACE_RETRY_FIRST_DELAY,
+    REPLACE_RETRY_MAX_DELAY,
+)
 
 
 def check_secret_destination(path: Path) -> Path:
@@ -24,27 +32,78 @@ def check_secret_destination(path: Path) -> Path:
     return path
 
 
+def _on_windows() -> bool:
+    return os.name == "nt"
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=PRIVATE_FILE_COMMAND_TIMEOUT, check=False)
+
+
+def _make_private(path: str) -> None:
+    """Readable and writable by the current user only.
+
+    POSIX: mode 0600. Windows ignores that mode (it only sets the read-only flag), so there the file's ACL is
+    replaced: inheritance from the folder removed, full control granted to the current user and nobody else
+    (``icacls`` ships with every Windows since Vista/Server 2003 SP2)."""
+    os.chmod(path, 0o600)
+    if not _on_windows():
+        return
+    user = os.environ.get("USERNAME", "")
+    domain = os.environ.get("USERDOMAIN", "")
+    if not user:
+        raise OSError("cannot tell the current Windows user (USERNAME is not set)")
+    account = f"{domain}\\{user}" if domain else user
+    try:
+        done = _run(["icacls", path, "/inheritance:r", "/grant:r", f"{account}:F"])
+    except (OSError, subprocess.SubprocessError) as error:
+        raise OSError(f"icacls could not restrict the file to {account}: {error}") from None
+    if done.returncode != 0:
+        raise OSError(f"icacls could not restrict the file to {account}: {' '.join(done.stdout.split())[:200]}")
+
+
+def _sharing_violation(error: OSError) -> bool:
+    """Windows refuses to replace a file another process holds open (ERROR_SHARING_VIOLATION, ACCESS_DENIED)."""
+    return getattr(error, "winerror", None) in (5, 32) or (_on_windows() and isinstance(error, PermissionError))
+
+
+def _replace(source: str, target: Path) -> None:
+    """os.replace, retried a few times while another process (an AWS tool reading its credentials, an antivirus
+    scan) holds the target open on Windows."""
+    delay = REPLACE_RETRY_FIRST_DELAY
+    for attempt in range(REPLACE_RETRY_ATTEMPTS):
+        try:
+            os.replace(source, target)
+            return
+        except OSError as error:
+            if not _sharing_violation(error) or attempt == REPLACE_RETRY_ATTEMPTS - 1:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, REPLACE_RETRY_MAX_DELAY)
+
+
 def write_private_file(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``, readable by its owner only: a temporary file in the same folder (created
-    0600), flushed to disk, then an atomic rename, so a reader never sees half a file and the content is never
-    readable by others, not even for a moment."""
+    """Replace ``path`` with ``text``, readable by its owner only: a temporary file in the same folder, made
+    private (mode 0600; on Windows an ACL for the current user alone) before anything is written to it, flushed to
+    disk, then an atomic rename, so a reader never sees half a file and the content is never readable by others,
+    not even for a moment."""
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=str(path.parent))
     except OSError as error:
         raise SetupError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            _make_private(temporary)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
+        _replace(temporary, path)
     except OSError as error:
         try:
             os.unlink(temporary)
         except OSError:
             pass
-        raise SetupError(f"cannot write {path}: {error.strerror}") from None
+        raise SetupError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def write_secret_file(path: Path, key: NewAccessKey) -> None:

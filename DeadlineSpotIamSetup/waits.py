@@ -85,6 +85,15 @@ KEY_LOST_REPLY_SETTLE = 1.0
 KEY_RACE_SETTLE = 5.0
 
 
+# Writing a private file on Windows: icacls restricts its ACL (it answers in well under a second; a hung one must
+# not hold the run), and a replace refused because another process holds the target open (an AWS tool reading the
+# credentials file, an antivirus scan) is tried again for about 3 s in all before giving up.
+PRIVATE_FILE_COMMAND_TIMEOUT = 10.0
+REPLACE_RETRY_ATTEMPTS = 8
+REPLACE_RETRY_FIRST_DELAY = 0.05
+REPLACE_RETRY_MAX_DELAY = 1.0
+
+
 def poll(
     attempt: Callable[[], T | None],
     timeout: float,

@@ -105,3 +105,80 @@ def test_check_secret_destination_refuses_a_read_only_folder(tmp_path: Path):
             check_secret_destination(folder / "key.json")
     finally:
         folder.chmod(0o700)
+
+
+# -- Windows: an ACL for the current user alone, and a replace the target's readers may hold up ---------
+
+
+@pytest.fixture
+def windows(monkeypatch):
+    """The Windows branch, simulated: the platform check answers Windows and icacls is recorded, not run."""
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    commands: list[list[str]] = []
+
+    def run(command):
+        commands.append(command)
+        return __import__("subprocess").CompletedProcess(command, 0, "processed 1 files", "")
+
+    monkeypatch.setattr(secret_file, "_on_windows", lambda: True)
+    monkeypatch.setattr(secret_file, "_run", run)
+    monkeypatch.setenv("USERNAME", "render")
+    monkeypatch.setenv("USERDOMAIN", "FARM")
+    return commands
+
+
+def test_on_windows_the_file_gets_an_acl_for_the_current_user_only_before_the_secret_is_written(tmp_path, windows):
+    target = tmp_path / "key.json"
+    write_secret_file(target, KEY)
+    ((program, file, *arguments),) = windows
+    assert (program, arguments) == ("icacls", ["/inheritance:r", "/grant:r", "FARM\\render:F"])
+    assert Path(file).parent == tmp_path and Path(file).name.startswith(".key.json-")  # the temporary file
+    assert json.loads(target.read_text())["AccessKeyId"] == KEY.access_key_id
+
+
+def test_on_windows_a_failing_icacls_leaves_no_secret_behind(tmp_path, windows, monkeypatch):
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    monkeypatch.setattr(
+        secret_file,
+        "_run",
+        lambda command: __import__("subprocess").CompletedProcess(command, 5, "Access is denied.", ""),
+    )
+    with pytest.raises(SetupError, match="icacls could not restrict the file to FARM\\\\render"):
+        write_secret_file(tmp_path / "key.json", KEY)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replace_refused_by_a_sharing_violation_is_tried_again(tmp_path, monkeypatch):
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    real_replace, refusals = os.replace, []
+
+    def held_open_twice(source, target):
+        if len(refusals) < 2:
+            error = PermissionError(13, "The process cannot access the file because it is being used")
+            error.winerror = 32  # ERROR_SHARING_VIOLATION
+            refusals.append(error)
+            raise error
+        real_replace(source, target)
+
+    monkeypatch.setattr(secret_file.os, "replace", held_open_twice)
+    write_secret_file(tmp_path / "key.json", KEY)
+    assert len(refusals) == 2
+    assert json.loads((tmp_path / "key.json").read_text())["AccessKeyId"] == KEY.access_key_id
+
+
+def test_a_replace_refused_for_good_fails_in_bounded_time_without_a_temporary_file(tmp_path, monkeypatch):
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    def always_held(source, target):
+        error = PermissionError(13, "held")
+        error.winerror = 32
+        raise error
+
+    monkeypatch.setattr(secret_file.os, "replace", always_held)
+    monkeypatch.setattr(secret_file.time, "sleep", lambda seconds: None)
+    with pytest.raises(SetupError, match="cannot write"):
+        write_secret_file(tmp_path / "key.json", KEY)
+    assert list(tmp_path.iterdir()) == []
