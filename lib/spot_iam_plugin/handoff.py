@@ -8,11 +8,13 @@ this machine's AWS credentials file, and the Spot plugin is set to "Use Local Cr
 from __future__ import annotations
 
 import configparser
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from DeadlineSpotIamSetup.errors import SetupError
+from DeadlineSpotIamSetup.errors import InvalidSettings
+from DeadlineSpotIamSetup.secret_file import write_private_file
 from DeadlineSpotIamSetup.values import NewAccessKey
 
 from .credentials_file import credentials_file_path, read_profile_key_id, validate_profile_name, write_profile
@@ -115,23 +117,51 @@ class KeyHandoff:
             return ""
         return "" if value is None else str(value).strip()
 
+    def validate(self) -> None:
+        """Refuse delivery settings that cannot work, before any AWS write creates a key for them."""
+        if self.method == "fields" and not self.fields.has_key_fields:
+            raise InvalidSettings(
+                f"KeyDelivery is 'Spot Plugin Fields' but {self.param_file or 'the Spot plugin'} has no access key "
+                "fields: set KeyDelivery to Automatic or Named Profile"
+            )
+        if self.method == "profile":
+            try:
+                validate_profile_name(self.settings.credentials_profile_name)
+            except InvalidSettings as error:
+                raise InvalidSettings(f"CredentialsProfileName: {error}") from None
+        if self.method == "none":
+            raise InvalidSettings("KeyDelivery is None: no key is created; set it to Automatic to have one delivered")
+
     def __call__(self, key: NewAccessKey) -> None:
-        if self.method == "fields":
-            if not self.fields.has_key_fields:
-                raise SetupError(
-                    f"KeyDelivery is 'Spot Plugin Fields' but {self.param_file or 'the Spot plugin'} has no "
-                    "access key fields: choose 'Named Profile'"
-                )
-            self._set(self.fields.access_key_id or "", key.access_key_id)
-            self._set(self.fields.secret_access_key or "", key.secret_access_key)
-            self._set(self.fields.use_local_credentials, "False")
-        elif self.method == "profile":
-            profile = validate_profile_name(self.settings.credentials_profile_name)
-            write_profile(credentials_file_path(), profile, key.access_key_id, key.secret_access_key)
-            self._set(self.fields.use_local_credentials, "True")
-            self._set(self.fields.named_profile, profile)
-        else:
-            raise SetupError("KeyDelivery is None: no key is created")
+        """Deliver ``key``. When any write fails, what was already written is put back as it was (so the Spot
+        plugin never keeps a key that apply then deletes) and the failure is raised as it is."""
+        self.validate()
+        undo: list[Callable[[], None]] = []
+        try:
+            if self.method == "fields":
+                self._set_undoably(self.fields.access_key_id or "", key.access_key_id, undo)
+                self._set_undoably(self.fields.secret_access_key or "", key.secret_access_key, undo)
+                self._set_undoably(self.fields.use_local_credentials, "False", undo)
+            else:
+                profile = self.settings.credentials_profile_name
+                path = credentials_file_path()
+                previous = path.read_bytes() if path.exists() else None
+                undo.append(lambda: _restore_file(path, previous))
+                write_profile(path, profile, key.access_key_id, key.secret_access_key)
+                self._set_undoably(self.fields.use_local_credentials, "True", undo)
+                self._set_undoably(self.fields.named_profile, profile, undo)
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:  # best effort: the original failure is the one to report
+                    pass
+            raise
+
+    def _set_undoably(self, key: str, value: str, undo: list[Callable[[], None]]) -> None:
+        previous = self._spot_config(key)
+        undo.append(lambda: self._set(key, previous))
+        self._set(key, value)
 
     def key_in_use(self) -> str | None:
         """The access key ID the Spot plugin is configured with, whichever way (None when it has none)."""
@@ -143,3 +173,11 @@ class KeyHandoff:
         if self.fields.access_key_id:
             return self._spot_config(self.fields.access_key_id) or None
         return None
+
+
+def _restore_file(path: Path, previous: bytes | None) -> None:
+    """Put a file back as it was: its old bytes, or no file at all."""
+    if previous is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_private_file(path, previous.decode("utf-8"))

@@ -280,3 +280,72 @@ def test_key_in_use_survives_a_host_that_cannot_answer(tmp_path: Path, credentia
             raise RuntimeError("no such plugin")
 
     assert KeyHandoff(Failing({"Spot": spot_folder(tmp_path, SPOT_PARAM)}), PluginSettings()).key_in_use() is None
+
+
+# -- a hand-off that fails half-way is undone; settings that cannot work are found before any write ------
+
+
+class FailingOn(FakeRepositoryUtils):
+    """Refuses to write one setting of the Spot plugin, as a database hiccup would."""
+
+    def __init__(self, key: str, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.failing = key
+
+    def AddOrUpdateEventPluginConfigSetting(self, name: str, key: str, value: str) -> None:
+        if key == self.failing:
+            raise RuntimeError(f"database unavailable writing {key}")
+        super().AddOrUpdateEventPluginConfigSetting(name, key, value)
+
+
+def test_a_field_delivery_failing_half_way_restores_the_previous_settings(tmp_path: Path, credentials: Path):
+    before = {"AccessID": "AKIAPREVIOUSPREVIOUS", "SecretKey": "previous-secret", "UseLocalCredentials": "True"}
+    repository = FailingOn("UseLocalCredentials", {"Spot": spot_folder(tmp_path, SPOT_PARAM)}, before)
+    with pytest.raises(RuntimeError, match="database unavailable writing UseLocalCredentials"):
+        KeyHandoff(repository, PluginSettings())(KEY)
+    assert repository.config == before  # the deleted key is not left configured
+
+
+def test_a_profile_delivery_failing_half_way_restores_the_credentials_file(tmp_path: Path, credentials: Path):
+    write_profile(credentials, "DeadlineSpotEventPlugin", "AKIAPREVIOUSPREVIOUS", "previous-secret")
+    original = credentials.read_bytes()
+    repository = FailingOn("NamedProfile", {"Spot": spot_folder(tmp_path, SPOT_PARAM_WITHOUT_KEY_FIELDS)})
+    with pytest.raises(RuntimeError):
+        KeyHandoff(repository, PluginSettings())(KEY)
+    assert credentials.read_bytes() == original
+    assert repository.config.get("UseLocalCredentials", "") == ""
+
+
+def test_a_profile_delivery_failing_on_a_new_file_leaves_no_file(tmp_path: Path, credentials: Path):
+    repository = FailingOn("UseLocalCredentials", {"Spot": spot_folder(tmp_path, SPOT_PARAM_WITHOUT_KEY_FIELDS)})
+    with pytest.raises(RuntimeError):
+        KeyHandoff(repository, PluginSettings())(KEY)
+    assert not credentials.exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "param", "setting_named"),
+    [
+        (PluginSettings(key_delivery="Spot Plugin Fields"), SPOT_PARAM_WITHOUT_KEY_FIELDS, "KeyDelivery"),
+        (PluginSettings(credentials_profile_name="default"), SPOT_PARAM_WITHOUT_KEY_FIELDS, "CredentialsProfileName"),
+        (
+            PluginSettings(key_delivery="Named Profile", credentials_profile_name="a b"),
+            SPOT_PARAM,
+            "CredentialsProfileName",
+        ),
+    ],
+    ids=["fields-without-fields", "profile-default", "profile-bad-name"],
+)
+def test_delivery_settings_that_cannot_work_are_refused_before_any_write(
+    tmp_path, credentials, settings, param, setting_named
+):
+    repository = FakeRepositoryUtils({"Spot": spot_folder(tmp_path, param)})
+    with pytest.raises(SetupError) as caught:
+        KeyHandoff(repository, settings).validate()
+    assert setting_named in str(caught.value)
+    assert repository.updates == [] and not credentials.exists()
+
+
+def test_usable_delivery_settings_pass_validation(tmp_path, credentials):
+    KeyHandoff(with_fields(tmp_path / "a"), PluginSettings()).validate()
+    KeyHandoff(without_fields(tmp_path / "b"), PluginSettings()).validate()

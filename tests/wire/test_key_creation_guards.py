@@ -63,3 +63,15 @@ def test_a_run_cancelled_after_creating_the_key_neither_delivers_nor_keeps_it(pr
         )
     assert delivered == []
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+
+
+def test_a_failed_hand_off_deletes_the_key_and_names_the_real_cause(proxy, iam) -> None:
+    def sink(key) -> None:
+        raise RuntimeError(f"database unavailable (while writing {key.secret_access_key})")
+
+    with pytest.raises(SetupError) as caught:
+        apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=sink)
+    message = str(caught.value)
+    assert "could not be delivered (RuntimeError: database unavailable (while writing ****))" in message
+    assert "it was deleted again" in message and "\n" not in message
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
