@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-RETRY_AFTER_FAILURE = timedelta(minutes=15)
+from DeadlineSpotIamSetup.waits import PLUGIN_RETRY_AFTER_FAILURE as RETRY_AFTER_FAILURE
+
+from .status import RunStatus
 
 
 def _process_start_marker() -> str:
@@ -76,16 +78,16 @@ class RunBook:
         last = _parse(self.metadata.read(self._key("LastCheckUtc")))
         if last is None:
             return "no check recorded yet"
-        if self.metadata.read(self._key("LastResult")) == "failed" and now - last >= RETRY_AFTER_FAILURE:
+        if self.metadata.read(self._key("LastResult")) == RunStatus.FAILED and now - last >= RETRY_AFTER_FAILURE:
             return f"the last check failed {_ago(now - last)} ago"
         if interval_hours > 0 and now - last >= timedelta(hours=interval_hours):
             return f"{interval_hours} h (CheckIntervalHours) since the last check"
         return None
 
-    def record(self, now: datetime, result: str, identity: str | None = None) -> None:
+    def record(self, now: datetime, result: str | RunStatus, identity: str | None = None) -> None:
         self.metadata.write(self._key("ProcessIdentity"), identity or process_identity())
         self.metadata.write(self._key("LastCheckUtc"), now.astimezone(timezone.utc).isoformat(timespec="seconds"))
-        self.metadata.write(self._key("LastResult"), result)
+        self.metadata.write(self._key("LastResult"), str(result))
 
 
 def _parse(text: str) -> datetime | None:

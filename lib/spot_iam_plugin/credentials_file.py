@@ -41,11 +41,12 @@ _STALE = ("aws_session_token", "aws_security_token")  # a token of an earlier ke
 
 
 def _key_of(line: str) -> str | None:
+    """The setting a line names; botocore's parser takes ``key = value`` and ``key: value`` alike."""
     stripped = line.strip()
     if not stripped or stripped[0] in "#;":
         return None
-    name, sep, _ = stripped.partition("=")
-    return name.strip().lower() if sep else None
+    match = re.match(r"([^=:]+?)\s*[=:]", stripped)
+    return match.group(1).strip().lower() if match else None
 
 
 def _with_profile(lines: list[str], profile: str, values: dict[str, str], newline: str) -> list[str]:
@@ -86,10 +87,8 @@ def read_profile_key_id(path: Path, profile: str) -> str | None:
         if header:
             inside = header.group(1) == profile
             continue
-        if inside:
-            name, sep, value = line.partition("=")
-            if sep and name.strip().lower() == "aws_access_key_id":
-                return value.strip()
+        if inside and _key_of(line) == "aws_access_key_id":
+            return re.split(r"[=:]", line, maxsplit=1)[1].strip()
     return None
 
 

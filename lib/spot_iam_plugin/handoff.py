@@ -20,6 +20,7 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 from .credentials_file import credentials_file_path, read_profile_key_id, validate_profile_name, write_profile
 from .settings import PluginSettings
 
+DELIVERED_ID, DELIVERED_SECRET = "DeliveredAccessKeyId", "DeliveredSecretAccessKey"
 FIELD_NAMES_ID = ("AccessID", "AccessKeyID", "AccessKeyId", "AWSAccessKeyID")
 FIELD_NAMES_SECRET = ("SecretKey", "SecretAccessKey", "AWSSecretAccessKey", "SecretAccessKeyID")
 
@@ -63,9 +64,10 @@ def read_spot_fields(param_file: Path) -> SpotFields:
 class KeyHandoff:
     """Delivers a key to the Spot Event Plugin; also tells which key the Spot plugin is using now."""
 
-    def __init__(self, repository_utils: Any, settings: PluginSettings) -> None:
+    def __init__(self, repository_utils: Any, settings: PluginSettings, own_plugin: str | None = None) -> None:
         self.repository = repository_utils
         self.settings = settings
+        self.own_plugin = own_plugin  # this plugin's name: where a profile-delivered key is kept for every machine
         self.spot = settings.spot_plugin_name
         folder = self._spot_folder()
         self.param_file = folder / f"{self.spot}.param" if folder else None
@@ -106,12 +108,12 @@ class KeyHandoff:
             )
         return "nowhere (KeyDelivery is None)"
 
-    def _set(self, key: str, value: str) -> None:
-        self.repository.AddOrUpdateEventPluginConfigSetting(self.spot, key, value)
-
     def _spot_config(self, key: str) -> str:
+        return self._config(self.spot, key)
+
+    def _config(self, plugin: str, key: str) -> str:
         try:
-            config = self.repository.GetEventPluginConfig(self.spot)
+            config = self.repository.GetEventPluginConfig(plugin)
             value = config.GetConfigEntryWithDefault(key, "") if config is not None else ""
         except Exception:
             return ""
@@ -148,6 +150,9 @@ class KeyHandoff:
                 previous = path.read_bytes() if path.exists() else None
                 undo.append(lambda: _restore_file(path, previous))
                 write_profile(path, profile, key.access_key_id, key.secret_access_key)
+                if self.own_plugin:  # every other machine writes it into its own profile from here
+                    self._set_undoably(DELIVERED_ID, key.access_key_id, undo, self.own_plugin)
+                    self._set_undoably(DELIVERED_SECRET, key.secret_access_key, undo, self.own_plugin)
                 self._set_undoably(self.fields.use_local_credentials, "True", undo)
                 self._set_undoably(self.fields.named_profile, profile, undo)
         except BaseException:
@@ -158,10 +163,26 @@ class KeyHandoff:
                     pass
             raise
 
-    def _set_undoably(self, key: str, value: str, undo: list[Callable[[], None]]) -> None:
-        previous = self._spot_config(key)
-        undo.append(lambda: self._set(key, previous))
-        self._set(key, value)
+    def _set_undoably(
+        self, key: str, value: str, undo: list[Callable[[], None]], plugin: str | None = None
+    ) -> None:
+        plugin = plugin or self.spot
+        previous = self._config(plugin, key)
+        undo.append(lambda: self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, previous))
+        self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, value)
+
+    def sync_local_profile(self) -> tuple[str, Path] | None:
+        """Named-profile delivery on a machine that did not deliver the key: write the delivered key into this
+        machine's profile when it holds another one (or none). Returns (profile, file) when it wrote."""
+        key_id, secret = self.settings.delivered_access_key_id, self.settings.delivered_secret_access_key
+        if self.method != "profile" or not (key_id and secret):
+            return None
+        profile = validate_profile_name(self.settings.credentials_profile_name)
+        path = credentials_file_path()
+        if read_profile_key_id(path, profile) == key_id:
+            return None
+        write_profile(path, profile, key_id, secret)
+        return profile, path
 
     def key_in_use(self) -> str | None:
         """The access key ID the Spot plugin is configured with, whichever way (None when it has none)."""

@@ -1,60 +1,45 @@
-"""One house cleaning: decide whether a check is due, run the engine within a time limit, log the outcome,
-hand a new key to the Spot Event Plugin and forget the bootstrap credential when asked to.
+"""One house cleaning: decide whether a check is due, run the engine within the run limit (worker.py), log the
+outcome (messages.py), hand a new key to the Spot Event Plugin (handoff.py) and forget the bootstrap credential
+when asked to, once the key is known to work.
 
-Never raises into Deadline. The engine runs in a worker thread so the whole run is bounded (RUN_LIMIT): with
-AWS unresponsive the house cleaning carries on after at most that long, and the next attempt comes 15
-minutes later instead of at every house cleaning.
+Never raises into Deadline.
 """
 
 from __future__ import annotations
 
 import functools
-import queue
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
-from DeadlineSpotIamSetup.errors import SetupError
+from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
 from DeadlineSpotIamSetup.findings import Plan
 from DeadlineSpotIamSetup.gateway import connect
 from DeadlineSpotIamSetup.kinds import Kind, Status
-from DeadlineSpotIamSetup.report import finding_lines, manual_text, summary_line
+from DeadlineSpotIamSetup.report import (
+    KEY_LEFT_TO_ANOTHER_RUN,
+    finding_lines,
+    key_accepted_line,
+    key_delivered_line,
+    manual_text,
+    summary_line,
+)
 from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT
 
+from . import messages
 from .bookkeeping import Metadata, RunBook
 from .handoff import KeyHandoff
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
+from .status import RunReport, RunStatus
+from .worker import Emit, left_behind_busy, run_bounded
 
 RUN_LIMIT = PLUGIN_RUN_LIMIT
-OK, PENDING, FAILED = "ok", "pending", "failed"
-
-Emit = Callable[[str, str], None]
-
-
-@dataclass
-class RunResult:
-    status: str = FAILED
-    lines: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _credential_description(settings: PluginSettings) -> str:
-    if settings.uses_bootstrap_keys:
-        source = f"bootstrap access key {settings.bootstrap_access_key_id}"
-    elif settings.bootstrap_profile:
-        source = f"AWS profile {settings.bootstrap_profile!r}"
-    else:
-        source = "this machine's default AWS credentials"
-    if settings.bootstrap_role_arn:
-        source += f", assuming {settings.bootstrap_role_arn}"
-    return source
 
 
 class EngineJob:
@@ -64,12 +49,14 @@ class EngineJob:
         self,
         settings: PluginSettings,
         repository_utils: Any,
+        plugin_name: str,
         emit: Emit,
         protect: Callable[[str], None],
         cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self.repository = repository_utils
+        self.plugin_name = plugin_name
         self.emit = emit
         self.protect = protect  # masks a secret in every later log line
         self.cancelled = cancelled
@@ -79,24 +66,34 @@ class EngineJob:
         self.protect(key.secret_access_key)
         handoff(key)
 
-    def run(self) -> str:
+    def _usable_handoff(self, handoff: KeyHandoff | None) -> KeyHandoff | None:
+        """The hand-off, when its settings can work; otherwise None (no key is created) and a warning naming the
+        setting to change. Checked before any write, so no key is created and deleted again on every attempt."""
+        if handoff is None or not handoff.enabled:
+            return None
+        try:
+            handoff.validate()
+        except InvalidSettings as error:
+            self.emit(WARNING, messages.delivery_settings_invalid(error, self.plugin_name))
+            return None
+        return handoff
+
+    def run(self) -> RunReport:
         settings = self.settings
         desired = desired_state(settings.engine_settings())
-        access = settings.aws_access()
-        gateway = connect(access, self.cancelled)
-        self.emit(INFO, f"Using {_credential_description(settings)} against {gateway.endpoint_description}.")
+        gateway = connect(settings.aws_access(), self.cancelled)
+        self.emit(INFO, messages.using(settings, gateway.endpoint_description))
         user_mode = settings.spot_credentials_mode != ROLE_MODE
-        handoff = KeyHandoff(self.repository, settings) if user_mode else None
+        handoff = KeyHandoff(self.repository, settings, self.plugin_name) if user_mode else None
+        key_confirmed = False
         created_key = None
         left_to_another_run = False
         if settings.create_missing:
-            sink = None
-            if handoff is not None and handoff.enabled:
-                sink = functools.partial(self.deliver, handoff)
+            usable = self._usable_handoff(handoff)
             outcome = apply_changes(
                 gateway,
                 desired,
-                key_sink=sink,
+                key_sink=functools.partial(self.deliver, usable) if usable is not None else None,
                 progress=lambda line: self.emit(INFO, f"  done: {line}"),
                 options=self.apply_options,
             )
@@ -105,9 +102,10 @@ class EngineJob:
             left_to_another_run = outcome.result.key_left_to_another_run
             self._report(plan)
             if created_key is not None and handoff is not None:
-                self.emit(INFO, f"New access key {created_key.access_key_id} delivered to {handoff.describe()}.")
+                self.emit(INFO, key_delivered_line(created_key, handoff.describe()))
                 if outcome.result.key_verified_as:
-                    self.emit(INFO, f"AWS accepts the new key as {outcome.result.key_verified_as}.")
+                    self.emit(INFO, key_accepted_line(outcome.result.key_verified_as))
+                    key_confirmed = True
             for note in outcome.result.notes:
                 self.emit(WARNING, note)
         else:
@@ -115,27 +113,21 @@ class EngineJob:
             self._report(plan)
             missing = [f"{f.kind} {f.name}" for f in plan.findings if f.status is not Status.OK]
             if missing:
-                self.emit(
-                    WARNING,
-                    "Left as they are, CreateMissing is off: "
-                    + ", ".join(missing)
-                    + ". Set CreateMissing to True (with a bootstrap credential allowed to create them, see "
-                    "`python -m DeadlineSpotIamSetup bootstrap-policy`), or run `python -m DeadlineSpotIamSetup "
-                    "apply` as an IAM admin.",
-                )
+                self.emit(WARNING, messages.left_as_they_are(missing))
         for step in plan.manual:
             item = manual_text(step)
             if step.kind is Kind.ACCESS_KEY and handoff is not None and not handoff.enabled:
                 item += " (KeyDelivery is None: set it to Automatic to have a key created and delivered)"
-            self.emit(WARNING, f"Admin to do: {item}")
+            self.emit(WARNING, messages.admin_to_do(item))
         key_delivered = True
         if left_to_another_run:
-            self.emit(INFO, "Another machine's run created the access key at the same moment; it delivers it.")
+            self.emit(INFO, KEY_LEFT_TO_ANOTHER_RUN)
         elif handoff is not None and handoff.enabled and created_key is None and self._key_ok(plan):
-            key_delivered = self._check_key_in_use(plan, desired, handoff)
-        if plan.ok and key_delivered:
-            return OK
-        return PENDING
+            key_delivered = key_confirmed = self._check_key_in_use(plan, desired, handoff)
+        if not user_mode:
+            key_confirmed = True  # role mode: no key to deliver
+        status = RunStatus.OK if plan.ok and key_delivered else RunStatus.PENDING
+        return RunReport(status, key_confirmed)
 
     def _report(self, plan: Plan) -> None:
         for line in finding_lines(plan.findings):
@@ -148,114 +140,112 @@ class EngineJob:
 
     def _check_key_in_use(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
         key = next(i for i in desired if i.kind is Kind.ACCESS_KEY)
-        user = key.name
         keys = plan.observation[key].keys if plan.observation is not None else ()
         active = [k.access_key_id for k in keys if k.active]
         in_use = handoff.key_in_use()
         if in_use in active:
-            self.emit(INFO, f"The {handoff.spot} event plugin uses access key {in_use} of user {user}.")
+            self.emit(INFO, messages.key_in_use(handoff.spot, str(in_use), key.name))
             return True
-        have = f"it has {in_use}" if in_use else "it has no access key set"
-        self.emit(
-            WARNING,
-            f"Admin to do: the {handoff.spot} event plugin does not use an access key of user {user} ({have}), and "
-            f"the secret of the existing key {', '.join(active)} cannot be read back from AWS. Either enter that "
-            f"key in Monitor > Tools > Configure Events > {handoff.spot} > Security Credentials, or delete it in "
-            "IAM: the next check (restart RCS/Pulse, or after CheckIntervalHours) creates a new key and delivers "
-            f"it to {handoff.describe()}.",
-        )
+        self.emit(WARNING, messages.key_not_in_use(handoff.spot, key.name, in_use, active, handoff.describe()))
         return False
 
 
-def _run_bounded(job: Callable[[Emit, Callable[[], bool]], str], log: PluginLog, limit: float) -> str:
-    """Run ``job`` in a daemon thread, relaying its lines to the log from this thread, for at most ``limit``.
-    When the limit is reached the job is told to stop (it checks before every write) and left behind."""
-    lines: queue.Queue[tuple[str, str]] = queue.Queue()
-    result: list[str] = []
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            result.append(job(lambda level, text: lines.put((level, text)), stop.is_set))
-        except SetupError as error:
-            lines.put((WARNING, f"Check failed: {error}"))
-            result.append(FAILED)
-        except Exception as error:  # a bug must not take RCS/Pulse down: say what happened, in one line
-            lines.put((WARNING, f"Check failed unexpectedly: {type(error).__name__}: {error}"))
-            result.append(FAILED)
-
-    worker = threading.Thread(target=work, name="DeadlineSpotIamSetup", daemon=True)
-    deadline = time.monotonic() + limit
-    worker.start()
-    while True:
-        try:
-            level, text = lines.get(timeout=0.05)
-            log.emit(level, text)
-            continue
-        except queue.Empty:
-            pass
-        if not worker.is_alive() and lines.empty():
-            return result[0] if result else FAILED
-        if time.monotonic() >= deadline:
-            stop.set()
-            log.warning(
-                f"Check did not finish within {limit:.0f} s (AWS slow or unreachable); stopped waiting so "
-                "house cleaning can go on. The next attempt comes in 15 minutes."
-            )
-            return FAILED
-
-
 def on_house_cleaning(
-    listener: Any, repository_utils: Any, plugin_name: str, now: datetime | None = None, run_limit: float = RUN_LIMIT
-) -> str | None:
+    listener: Any, repository_utils: Any, plugin_name: str, now: datetime | None = None, run_limit: float | None = None
+) -> RunStatus | None:
     """The event plugin's house-cleaning handler. Returns the run's status, or None when nothing was due."""
     log = PluginLog(listener.LogInfo, listener.LogWarning, prefix=f"{plugin_name}: ")
+    progress: dict[str, bool] = {"checked": False}
     try:
         return _house_cleaning(
-            listener, repository_utils, plugin_name, log, now or datetime.now(timezone.utc), run_limit
+            listener,
+            repository_utils,
+            plugin_name,
+            log,
+            now or datetime.now(timezone.utc),
+            RUN_LIMIT if run_limit is None else run_limit,
+            progress,
         )
     except Exception as error:  # never raise into Deadline
-        log.warning(f"Unexpected failure, nothing changed by it: {type(error).__name__}: {error}")
-        return FAILED
+        log.warning(messages.unexpected(error, progress["checked"]))
+        return RunStatus.FAILED
 
 
 def _house_cleaning(
-    listener: Any, repository_utils: Any, plugin_name: str, log: PluginLog, now: datetime, run_limit: float
-) -> str | None:
+    listener: Any,
+    repository_utils: Any,
+    plugin_name: str,
+    log: PluginLog,
+    now: datetime,
+    run_limit: float,
+    progress: dict[str, bool],
+) -> RunStatus | None:
     book = RunBook(Metadata(listener.GetMetaDataEntry, listener.AddMetaDataEntry, listener.DeleteMetaDataEntry))
     try:
         settings = read_settings(listener.GetConfigEntryWithDefault)
     except SetupError as error:
         if book.due(now, 24) is None:
             return None
-        log.warning(
-            f"Settings are not valid, nothing checked: {error}. Fix them in Monitor > Tools > Configure "
-            f"Events > {plugin_name}."
-        )
-        book.record(now, FAILED)
-        return FAILED
+        log.warning(messages.settings_invalid(error, plugin_name))
+        _record(book, now, RunStatus.FAILED, log)
+        return RunStatus.FAILED
     log.add_secret(settings.bootstrap_secret_access_key)
+    log.add_secret(settings.delivered_secret_access_key)
+    if left_behind_busy(log):
+        return None
+    _sync_local_profile(settings, repository_utils, plugin_name, log)
     reason = book.due(now, settings.check_interval_hours)
     if reason is None:
         return None
-    log.info(f"Checking the Spot Event Plugin's IAM identities ({reason}).")
+    log.info(messages.checking(reason))
     started = time.monotonic()
-    status = _run_bounded(
-        lambda emit, cancelled: EngineJob(settings, repository_utils, emit, log.add_secret, cancelled).run(),
+    progress["checked"] = True
+    report = run_bounded(
+        lambda emit, cancelled: EngineJob(
+            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled
+        ).run(),
         log,
         run_limit,
     )
-    if status == OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
+    if report.status is RunStatus.OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
+        _forget_bootstrap_credential(settings, report, repository_utils, plugin_name, log)
+    log.info(messages.finished(time.monotonic() - started, report.status, settings.check_interval_hours))
+    _record(book, now, report.status, log)
+    return report.status
+
+
+def _sync_local_profile(settings: PluginSettings, repository_utils: Any, plugin_name: str, log: PluginLog) -> None:
+    """Named-profile delivery: the key lives in each machine's own credentials file. Every machine writes the key
+    another machine delivered into its own profile (no AWS call), so the Spot plugin finds it wherever it runs."""
+    if settings.spot_credentials_mode == ROLE_MODE or not settings.delivered_access_key_id:
+        return
+    handoff = KeyHandoff(repository_utils, settings, plugin_name)
+    try:
+        written = handoff.sync_local_profile()
+    except SetupError as error:
+        log.warning(f"Admin to do: {error}")
+        return
+    if written is not None:
+        log.info(messages.profile_written(settings.delivered_access_key_id, *written))
+
+
+def _forget_bootstrap_credential(
+    settings: PluginSettings, report: RunReport, repository_utils: Any, plugin_name: str, log: PluginLog
+) -> None:
+    if not report.key_confirmed:
+        log.info(messages.forget_deferred())
+        return
+    try:
         repository_utils.AddOrUpdateEventPluginConfigSetting(plugin_name, "BootstrapSecretAccessKey", "")
         repository_utils.AddOrUpdateEventPluginConfigSetting(plugin_name, "BootstrapAccessKeyId", "")
-        log.info(
-            f"Bootstrap credential removed from this plugin's settings (ForgetBootstrapCredential). Deactivate or "
-            f"delete access key {settings.bootstrap_access_key_id} in IAM if nothing else uses it."
-        )
-    interval = settings.check_interval_hours
-    after = f"next check in {interval} h" if interval else "next check when RCS/Pulse restarts"
-    if status == FAILED:
-        after = "next attempt in 15 minutes"
-    log.info(f"Finished in {time.monotonic() - started:.1f} s: {status}; {after}.")
-    book.record(now, status)
-    return status
+    except Exception as error:
+        log.warning(messages.forget_failed(error))
+        return
+    log.info(messages.forgot_bootstrap(settings.bootstrap_access_key_id))
+
+
+def _record(book: RunBook, now: datetime, status: RunStatus, log: PluginLog) -> None:
+    try:
+        book.record(now, status)
+    except Exception as error:
+        log.warning(messages.bookkeeping_failed(error))

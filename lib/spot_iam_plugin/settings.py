@@ -46,6 +46,11 @@ class PluginSettings:
     key_delivery: str = "Automatic"
     credentials_profile_name: str = "DeadlineSpotEventPlugin"
     spot_plugin_name: str = "Spot"
+    allowed_source_ips: str = ""  # comma- or line-separated CIDRs: the IP-restricted mode; empty: off
+    # The key last delivered as a named profile, kept in this plugin's settings (Deadline's database) so that every
+    # RCS/Pulse machine can write it into its own credentials file.
+    delivered_access_key_id: str = ""
+    delivered_secret_access_key: str = field(default="", repr=False)
 
     def engine_settings(self) -> Settings:
         role_mode = self.spot_credentials_mode == ROLE_MODE
@@ -63,6 +68,7 @@ class PluginSettings:
             path=self.iam_path or "/",
             permissions_boundary=self.permissions_boundary or None,
             tags=self.tags,
+            allowed_source_ips=_entries(self.allowed_source_ips) if self.allowed_source_ips else None,
         )
 
     def aws_access(self) -> AwsAccess:
@@ -121,6 +127,11 @@ def _choice(key: str, text: str, choices: tuple[str, ...]) -> str:
     raise InvalidSettings(f"{key} is {text!r}: expected one of {', '.join(choices)}")
 
 
+def _entries(text: str) -> tuple[str, ...]:
+    """Entries separated by commas, semicolons or lines (Monitor's multi-line text boxes)."""
+    return tuple(part.strip() for part in text.replace(";", ",").replace("\n", ",").split(","))
+
+
 def _tags(text: str) -> tuple[tuple[str, str], ...]:
     lines = [line.strip() for line in text.replace(";", "\n").splitlines()]
     return tuple(parse_tag(line) for line in lines if line)
@@ -168,4 +179,7 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         credentials_profile_name=text("CredentialsProfileName", d.credentials_profile_name)
         or d.credentials_profile_name,
         spot_plugin_name=text("SpotPluginName", d.spot_plugin_name) or d.spot_plugin_name,
+        allowed_source_ips=text("AllowedSourceIps", ""),
+        delivered_access_key_id=text("DeliveredAccessKeyId", ""),
+        delivered_secret_access_key=text("DeliveredSecretAccessKey", ""),
     )

@@ -102,7 +102,7 @@ def test_empty_account_gets_everything_and_the_spot_plugin_gets_a_working_key(fa
     log = farm.log()
     assert "first house cleaning since RCS/Pulse started" in log
     assert "done: create role DeadlineSpotWorker trusted by ec2.amazonaws.com" in log
-    assert f"New access key {spot['AccessID']} delivered to the Spot event plugin's Security Credentials" in log
+    assert f"New access key {spot['AccessID']} for user {USER} delivered to the Spot event plugin's Security" in log
     assert "All 8 identities are in place." in log
     assert (
         farm.fake.metadata(PLUGIN_NAME)[next(k for k in farm.fake.metadata(PLUGIN_NAME) if k.startswith("LastResult"))]
@@ -165,7 +165,7 @@ def test_unresponsive_aws_returns_in_bounded_time_without_raising(farm: Farm, ho
     assert result.error is None
     assert elapsed < 40  # the contract: with AWS unresponsive the house cleaning returns within 40 s
     assert "did not answer" in "\n".join(farm.fake.warnings())
-    assert "next attempt in 15 minutes" in farm.log()
+    assert "the next attempt comes in 15 minutes" in farm.log()
     farm.proxy.unhang()
     farm.proxy.clear()
     host.house_cleaning(PLUGIN_NAME)  # a failed check is not retried at every house cleaning

@@ -62,6 +62,17 @@ def test_a_comment_between_our_section_and_the_next_stays_where_it_is(tmp_path: 
     assert target.read_text(encoding="utf-8") == BEFORE + NEW_SECTION + "\n" + comment + AFTER
 
 
+def test_key_lines_written_with_a_colon_are_replaced_not_doubled(tmp_path: Path):
+    """botocore reads ``key: value`` like ``key = value``: leaving the old line beside a new one would make the
+    whole file unreadable to it (a duplicate option), every profile included."""
+    target = tmp_path / "credentials"
+    target.write_bytes(f"[{PROFILE}]\naws_access_key_id: AKIAOLDOLDOLDOLDOLD1\naws_secret_access_key:old\n".encode())
+    assert read_profile_key_id(target, PROFILE) == "AKIAOLDOLDOLDOLDOLD1"
+    write_profile(target, PROFILE, KEY_ID, SECRET)
+    assert target.read_text(encoding="utf-8") == NEW_SECTION
+    assert parsed(target)[PROFILE]["aws_access_key_id"] == KEY_ID
+
+
 def test_other_settings_and_comments_inside_our_section_stay_in_place(tmp_path: Path):
     target = tmp_path / "credentials"
     ours = (

@@ -95,9 +95,9 @@ def test_settings_have_the_type_their_reader_expects(param: configparser.ConfigP
     assert param[key]["Type"].lower() == kind
 
 
-def test_only_the_secret_is_a_password_field(param: configparser.ConfigParser):
+def test_only_the_secrets_are_password_fields(param: configparser.ConfigParser):
     passwords = [s for s in param.sections() if param[s]["Type"].lower() == "password"]
-    assert passwords == ["BootstrapSecretAccessKey"]
+    assert passwords == ["BootstrapSecretAccessKey", "DeliveredSecretAccessKey"]
 
 
 def test_every_section_has_every_field_filled_in(param: configparser.ConfigParser):
