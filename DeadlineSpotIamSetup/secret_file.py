@@ -49,17 +49,29 @@ def _make_private(path: str) -> None:
     os.chmod(path, 0o600)
     if not _on_windows():
         return
-    user = os.environ.get("USERNAME", "")
-    domain = os.environ.get("USERDOMAIN", "")
-    if not user:
-        raise OSError("cannot tell the current Windows user (USERNAME is not set)")
-    account = f"{domain}\\{user}" if domain else user
+    sid = _current_user_sid()
     try:
-        done = _run(["icacls", path, "/inheritance:r", "/grant:r", f"{account}:F"])
+        done = _run(["icacls", path, "/inheritance:r", "/grant:r", f"*{sid}:F"])
     except (OSError, subprocess.SubprocessError) as error:
-        raise OSError(f"icacls could not restrict the file to {account}: {error}") from None
+        raise OSError(f"icacls could not restrict the file to the current user ({sid}): {error}") from None
     if done.returncode != 0:
-        raise OSError(f"icacls could not restrict the file to {account}: {' '.join(done.stdout.split())[:200]}")
+        raise OSError(
+            f"icacls could not restrict the file to the current user ({sid}): {' '.join(done.stdout.split())[:200]}"
+        )
+
+
+def _current_user_sid() -> str:
+    """The security identifier of the account running this process (``whoami /user``). A SID, not a name: a
+    service running as LocalSystem has USERNAME ``COMPUTER$``, a domain account, not the one it runs as."""
+    try:
+        done = _run(["whoami", "/user", "/fo", "csv", "/nh"])
+    except (OSError, subprocess.SubprocessError) as error:
+        raise OSError(f"cannot tell the current Windows account (whoami: {error})") from None
+    fields = [field.strip().strip('"') for field in done.stdout.strip().split(",")]
+    sid = fields[-1] if fields else ""
+    if done.returncode != 0 or not sid.startswith("S-1-"):
+        raise OSError(f"cannot tell the current Windows account (whoami answered {done.stdout.strip()[:100]!r})")
+    return sid
 
 
 def _sharing_violation(error: OSError) -> bool:

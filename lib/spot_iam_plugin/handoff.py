@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from DeadlineSpotIamSetup.errors import InvalidSettings
+from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
 from DeadlineSpotIamSetup.secret_file import write_private_file
 from DeadlineSpotIamSetup.values import NewAccessKey
 
@@ -155,12 +155,18 @@ class KeyHandoff:
                     self._set_undoably(DELIVERED_SECRET, key.secret_access_key, undo, self.own_plugin)
                 self._set_undoably(self.fields.use_local_credentials, "True", undo)
                 self._set_undoably(self.fields.named_profile, profile, undo)
-        except BaseException:
+        except Exception as error:
+            stuck = []
             for step in reversed(undo):
                 try:
                     step()
-                except Exception:  # best effort: the original failure is the one to report
-                    pass
+                except Exception as undo_error:  # keep putting back the rest; say what could not be
+                    stuck.append(f"{type(undo_error).__name__}: {undo_error}")
+            if stuck:
+                raise SetupError(
+                    f"{type(error).__name__}: {error}; putting back what was written failed too ({'; '.join(stuck)}): "
+                    f"check the {self.spot} event plugin's credentials settings and the credentials file"
+                ) from None
             raise
 
     def _set_undoably(
@@ -168,8 +174,8 @@ class KeyHandoff:
     ) -> None:
         plugin = plugin or self.spot
         previous = self._config(plugin, key)
-        undo.append(lambda: self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, previous))
         self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, value)
+        undo.append(lambda: self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, previous))
 
     def sync_local_profile(self) -> tuple[str, Path] | None:
         """Named-profile delivery on a machine that did not deliver the key: write the delivered key into this

@@ -306,6 +306,22 @@ def test_a_field_delivery_failing_half_way_restores_the_previous_settings(tmp_pa
     assert repository.config == before  # the deleted key is not left configured
 
 
+def test_a_hand_off_whose_undo_fails_too_says_so(tmp_path: Path, credentials: Path):
+    class Stuck(FakeRepositoryUtils):
+        def AddOrUpdateEventPluginConfigSetting(self, name: str, key: str, value: str) -> None:
+            if key == "UseLocalCredentials" or (key == "AccessID" and value != KEY.access_key_id):
+                raise RuntimeError(f"database unavailable writing {key}")
+            super().AddOrUpdateEventPluginConfigSetting(name, key, value)
+
+    repository = Stuck({"Spot": spot_folder(tmp_path, SPOT_PARAM)}, {"AccessID": "AKIAPREVIOUSPREVIOUS"})
+    with pytest.raises(SetupError) as caught:
+        KeyHandoff(repository, PluginSettings())(KEY)
+    message = str(caught.value)
+    assert message.startswith("RuntimeError: database unavailable writing UseLocalCredentials")
+    assert "putting back what was written failed too (RuntimeError: database unavailable writing AccessID)" in message
+    assert SECRET not in message
+
+
 def test_a_profile_delivery_failing_half_way_restores_the_credentials_file(tmp_path: Path, credentials: Path):
     write_profile(credentials, "DeadlineSpotEventPlugin", "AKIAPREVIOUSPREVIOUS", "previous-secret")
     original = credentials.read_bytes()

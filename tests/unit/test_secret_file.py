@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -119,20 +120,22 @@ def windows(monkeypatch):
 
     def run(command):
         commands.append(command)
-        return __import__("subprocess").CompletedProcess(command, 0, "processed 1 files", "")
+        if command[0] == "whoami":  # the service's account, as LocalSystem would answer
+            return subprocess.CompletedProcess(command, 0, '"nt authority\\system","S-1-5-18"\r\n', "")
+        return subprocess.CompletedProcess(command, 0, "processed 1 files", "")
 
     monkeypatch.setattr(secret_file, "_on_windows", lambda: True)
     monkeypatch.setattr(secret_file, "_run", run)
-    monkeypatch.setenv("USERNAME", "render")
-    monkeypatch.setenv("USERDOMAIN", "FARM")
+    monkeypatch.setenv("USERNAME", "RCS01$")  # what a LocalSystem service sees: not the account it runs as
     return commands
 
 
 def test_on_windows_the_file_gets_an_acl_for_the_current_user_only_before_the_secret_is_written(tmp_path, windows):
     target = tmp_path / "key.json"
     write_secret_file(target, KEY)
-    ((program, file, *arguments),) = windows
-    assert (program, arguments) == ("icacls", ["/inheritance:r", "/grant:r", "FARM\\render:F"])
+    whoami, (program, file, *arguments) = windows
+    assert whoami == ["whoami", "/user", "/fo", "csv", "/nh"]
+    assert (program, arguments) == ("icacls", ["/inheritance:r", "/grant:r", "*S-1-5-18:F"])
     assert Path(file).parent == tmp_path and Path(file).name.startswith(".key.json-")  # the temporary file
     assert json.loads(target.read_text())["AccessKeyId"] == KEY.access_key_id
 
@@ -140,12 +143,22 @@ def test_on_windows_the_file_gets_an_acl_for_the_current_user_only_before_the_se
 def test_on_windows_a_failing_icacls_leaves_no_secret_behind(tmp_path, windows, monkeypatch):
     import DeadlineSpotIamSetup.secret_file as secret_file
 
-    monkeypatch.setattr(
-        secret_file,
-        "_run",
-        lambda command: __import__("subprocess").CompletedProcess(command, 5, "Access is denied.", ""),
-    )
-    with pytest.raises(SetupError, match="icacls could not restrict the file to FARM\\\\render"):
+    def run(command):
+        if command[0] == "whoami":
+            return subprocess.CompletedProcess(command, 0, '"farm\\render","S-1-5-21-1-2-3-1001"', "")
+        return subprocess.CompletedProcess(command, 5, "Access is denied.", "")
+
+    monkeypatch.setattr(secret_file, "_run", run)
+    with pytest.raises(SetupError, match=r"icacls could not restrict the file to the current user \(S-1-5-21-1-2"):
+        write_secret_file(tmp_path / "key.json", KEY)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_on_windows_an_unknown_account_leaves_no_secret_behind(tmp_path, windows, monkeypatch):
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    monkeypatch.setattr(secret_file, "_run", lambda command: subprocess.CompletedProcess(command, 1, "", "denied"))
+    with pytest.raises(SetupError, match="cannot tell the current Windows account"):
         write_secret_file(tmp_path / "key.json", KEY)
     assert list(tmp_path.iterdir()) == []
 
