@@ -261,3 +261,19 @@ def test_two_machines_sharing_one_database_each_check_once(farm: Farm, iam):
         b.house_cleaning(PLUGIN_NAME)
     assert farm.proxy.counts() == {}
     assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1
+
+
+def test_allowed_source_ips_give_the_spot_user_restricted_copies(farm: Farm, host: PluginHost, iam):
+    farm.configure(AllowedSourceIps="203.0.113.10/32\n2001:db8::/64")
+    host.house_cleaning(PLUGIN_NAME)
+    attached = {p["PolicyName"] for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]}
+    assert attached == {"DeadlineSpotEventPluginAdminPolicy-SourceIp", "DeadlineResourceTrackerAdminPolicy-SourceIp"}
+    assert "All 10 identities are in place." in farm.log()
+    assert farm.spot()["AccessID"].startswith("AKIA")
+
+
+def test_malformed_allowed_source_ips_are_invalid_settings(farm: Farm, host: PluginHost):
+    farm.configure(AllowedSourceIps="10.0.0.1/8")
+    host.house_cleaning(PLUGIN_NAME)
+    assert farm.proxy.counts() == {}
+    assert "host bits set" in "\n".join(farm.fake.warnings())
