@@ -69,6 +69,7 @@ import importlib
 import importlib.machinery
 import importlib.util
 import itertools
+import json
 import os
 import platform
 import re
@@ -78,7 +79,7 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -429,6 +430,73 @@ class _ClientUtils:
         return self._fake.deadline_version
 
 
+class _SharedDatabase:
+    """Deadline's database as one JSON file that several OS processes (one per simulated RCS machine) share:
+    every read and every change takes an exclusive lock on a file beside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_path = path.with_name(path.name + ".lock")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self._lock_path, "a+b") as handle:
+            if os.name == "nt":  # pragma: no cover - the suites run on POSIX
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"config": {}, "metadata": {}, "log": []}
+
+    def read(self) -> dict[str, Any]:
+        with self._locked():
+            return self._load()
+
+    def change(self, edit: Callable[[dict[str, Any]], object]) -> None:
+        with self._locked():
+            data = self._load()
+            edit(data)
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, self.path)
+
+
+class _Section(MutableMapping[str, str]):
+    """One plugin's configuration or metadata in a shared database, read and written through on every access."""
+
+    def __init__(self, database: _SharedDatabase, kind: str, name: str) -> None:
+        self._database, self._kind, self._name = database, kind, name
+
+    def _values(self) -> dict[str, str]:
+        return self._database.read()[self._kind].get(self._name, {})
+
+    def __getitem__(self, key: str) -> str:
+        return self._values()[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._database.change(lambda data: data[self._kind].setdefault(self._name, {}).__setitem__(key, value))
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._values():
+            raise KeyError(key)
+        self._database.change(lambda data: data[self._kind].setdefault(self._name, {}).pop(key, None))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._values()))
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 class FakeDeadline:
     """Deadline's side: repository folder, event plugin configurations and metadata, log, version.
 
@@ -438,6 +506,8 @@ class FakeDeadline:
     ``update_missing_metadata``: what ``UpdateMetaDataEntry`` does for a missing key: "ignore" (no
     effect), "add" or "raise" (KeyError).
     ``echo``: also print each log line, prefixed with the plugin's name.
+    ``database``: a file holding the configurations, metadata and log, shared with FakeDeadlines of other OS
+    processes (see host_process.py: one process per simulated RCS machine); None: kept in this object.
 
     As a context manager, installs the ``Deadline`` modules in ``sys.modules`` (see
     :meth:`install_fake_modules`); a :class:`PluginHost` does that by itself while plugin code runs.
@@ -451,6 +521,7 @@ class FakeDeadline:
         missing_metadata: str | None = None,
         update_missing_metadata: str = "ignore",
         echo: bool = True,
+        database: str | os.PathLike[str] | None = None,
     ) -> None:
         if missing_metadata not in (None, ""):
             raise ValueError("missing_metadata must be None or ''")
@@ -463,7 +534,8 @@ class FakeDeadline:
         self.missing_metadata = missing_metadata
         self.update_missing_metadata = update_missing_metadata
         self.echo = echo
-        self.records: list[LogRecord] = []
+        self._records: list[LogRecord] = []
+        self._database = _SharedDatabase(Path(database)) if database is not None else None
         self._configs: dict[str, dict[str, str]] = {}
         self._metadata: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
@@ -547,8 +619,10 @@ class FakeDeadline:
             return {}
         return parse_param_defaults(folder / f"{name}.param")
 
-    def config(self, name: str) -> dict[str, str]:
-        """The settings stored for event plugin ``name`` (as set in Monitor): a live, mutable dict."""
+    def config(self, name: str) -> MutableMapping[str, str]:
+        """The settings stored for event plugin ``name`` (as set in Monitor): a live, mutable mapping."""
+        if self._database is not None:
+            return _Section(self._database, "config", name)
         with self._lock:
             return self._configs.setdefault(name, {})
 
@@ -576,16 +650,29 @@ class FakeDeadline:
 
     # Metadata.
 
-    def metadata(self, name: str) -> dict[str, str]:
-        """The metadata of event plugin ``name``: a live, mutable dict."""
+    def metadata(self, name: str) -> MutableMapping[str, str]:
+        """The metadata of event plugin ``name``: a live, mutable mapping."""
+        if self._database is not None:
+            return _Section(self._database, "metadata", name)
         with self._lock:
             return self._metadata.setdefault(name, {})
 
     # Log.
 
-    def _record(self, level: str, message: str, plugin: str | None) -> None:
+    @property
+    def records(self) -> list[LogRecord]:
+        """Every log line of every machine, in order."""
+        if self._database is not None:
+            return [LogRecord(level, message) for level, message in self._database.read()["log"]]
         with self._lock:
-            self.records.append(LogRecord(level, message))
+            return list(self._records)
+
+    def _record(self, level: str, message: str, plugin: str | None) -> None:
+        if self._database is not None:
+            self._database.change(lambda data: data["log"].append([level, message]))
+        else:
+            with self._lock:
+                self._records.append(LogRecord(level, message))
         if self.echo:
             tag = "" if level == "INFO" else f"{level}: "
             print(f"Event Plugin - {plugin or '?'}: {tag}{message}", flush=True)
@@ -605,8 +692,10 @@ class FakeDeadline:
         return [record.message for record in self.records if record.level == "ERROR"]
 
     def clear_log(self) -> None:
+        if self._database is not None:
+            self._database.change(lambda data: data["log"].clear())
         with self._lock:
-            self.records.clear()
+            self._records.clear()
 
 
 @dataclass

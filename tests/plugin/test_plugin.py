@@ -16,6 +16,7 @@ import boto3
 import pytest
 from conftest import DUMMY_SECRET
 from deadline_standin import FakeDeadline, PluginHost
+from host_process import HostProcess
 from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS, SPOT_PARAM_WITHOUT_KEY_FIELDS
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
@@ -29,9 +30,11 @@ USER = "DeadlineSpotEventPluginAdmin"
 class Farm:
     """A Deadline repository with the plugin installed, an AWS stand-in behind a counting proxy."""
 
-    def __init__(self, root: Path, proxy: FaultProxy, endpoint: str) -> None:
+    def __init__(self, root: Path, proxy: FaultProxy, endpoint: str, database: Path | None = None) -> None:
         (root / "custom").mkdir(parents=True)
-        self.fake = FakeDeadline(root, echo=False)
+        self.root = root
+        self.database = database
+        self.fake = FakeDeadline(root, echo=False, database=database)
         install(root)
         self.fake.enable(PLUGIN_NAME)
         self.proxy = proxy
@@ -71,6 +74,17 @@ class Farm:
 @pytest.fixture
 def farm(tmp_path: Path, proxy: FaultProxy, endpoint: str) -> Iterator[Farm]:
     farm = Farm(tmp_path / "repository", proxy, endpoint)
+    yield from checked(farm)
+
+
+@pytest.fixture
+def shared_farm(tmp_path: Path, proxy: FaultProxy, endpoint: str) -> Iterator[Farm]:
+    """A farm whose Deadline database is a file, for machines running as separate OS processes (HostProcess)."""
+    farm = Farm(tmp_path / "repository", proxy, endpoint, database=tmp_path / "deadline-db.json")
+    yield from checked(farm)
+
+
+def checked(farm: Farm) -> Iterator[Farm]:
     farm.fake.write_spot_param(SPOT_PARAM_WITH_KEY_FIELDS)
     yield farm
     farm.remember_created_secrets()
@@ -83,6 +97,12 @@ def farm(tmp_path: Path, proxy: FaultProxy, endpoint: str) -> Iterator[Farm]:
 def host(farm: Farm) -> Iterator[PluginHost]:
     with PluginHost(farm.fake, register_as=PLUGIN_NAME) as running:
         yield running
+
+
+def machine(farm: Farm, hostname: str, **environment: str) -> HostProcess:
+    """One RCS machine as its own OS process, sharing the farm's Deadline database file."""
+    assert farm.database is not None
+    return HostProcess(farm.root, farm.database, hostname, PLUGIN_NAME, environment)
 
 
 def caller_arn(endpoint: str, key_id: str, secret: str) -> str:
@@ -252,15 +272,16 @@ def test_loads_whatever_module_name_the_host_registers(farm: Farm, register_as: 
     assert "All 8 identities are in place." in farm.log()
 
 
-def test_two_machines_sharing_one_database_each_check_once(farm: Farm, iam):
-    with PluginHost(farm.fake, hostname="rcs-a") as a, PluginHost(farm.fake, hostname="rcs-b") as b:
-        a.house_cleaning(PLUGIN_NAME)
-        b.house_cleaning(PLUGIN_NAME)
+def test_two_machines_sharing_one_database_each_check_once(shared_farm: Farm, iam):
+    farm = shared_farm
+    with machine(farm, "rcs-a") as a, machine(farm, "rcs-b") as b:
+        assert a.house_cleaning()["error"] is None and b.house_cleaning()["error"] is None
         farm.proxy.clear()
-        a.house_cleaning(PLUGIN_NAME)
-        b.house_cleaning(PLUGIN_NAME)
+        a.house_cleaning()
+        b.house_cleaning()
     assert farm.proxy.counts() == {}
     assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1
+    assert farm.log().count("Checking the Spot Event Plugin's IAM identities") == 2
 
 
 def test_allowed_source_ips_give_the_spot_user_restricted_copies(farm: Farm, host: PluginHost, iam):

@@ -13,9 +13,8 @@ import time
 
 import deadline_standin
 import pytest
-from deadline_standin import PluginHost
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
-from test_plugin import BOOTSTRAP_KEY_ID, BOOTSTRAP_SECRET, USER, Farm, farm, host  # noqa: F401 (fixtures)
+from test_plugin import BOOTSTRAP_SECRET, USER, Farm, farm, host, machine, shared_farm  # noqa: F401 (fixtures)
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 
@@ -106,16 +105,24 @@ def test_the_bootstrap_credential_is_kept_while_another_machine_delivers_the_key
     assert "the bootstrap credential is kept" in farm.log()
 
 
-def test_every_machine_gets_the_named_profile_the_spot_plugin_is_pointed_at(farm: Farm, iam, tmp_path, monkeypatch):
+def test_every_machine_gets_the_named_profile_the_spot_plugin_is_pointed_at(shared_farm: Farm, iam, tmp_path):
+    """Two RCS machines, each its own OS process with its own credentials file, one Deadline database: the one
+    that delivers the key as a named profile points the shared Spot settings at that profile, so the other must
+    end with the same key in its own file."""
+    farm = shared_farm
     farm.fake.write_spot_param(SPOT_PARAM_WITHOUT_KEY_FIELDS)
     files = {name: tmp_path / name / "credentials" for name in ("rcs-a", "rcs-b")}
-    with PluginHost(farm.fake, hostname="rcs-a") as a, PluginHost(farm.fake, hostname="rcs-b") as b:
-        for name, machine in (("rcs-a", a), ("rcs-b", b), ("rcs-a", a), ("rcs-b", b)):
-            monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(files[name]))  # each machine has its own disk
-            machine.house_cleaning(PLUGIN_NAME)
+    with (
+        machine(farm, "rcs-a", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-a"])) as a,
+        machine(farm, "rcs-b", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-b"])) as b,
+    ):
+        for host_process in (a, b, a, b):
+            assert host_process.house_cleaning()["error"] is None
     (key,) = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
     for path in files.values():
         assert f"aws_access_key_id = {key['AccessKeyId']}" in path.read_text()
-    assert "pending" not in farm.log().splitlines()[-1]
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(files["rcs-b"]))
-    farm.remember_created_secrets()
+    assert farm.log().count(f"The Spot event plugin uses access key {key['AccessKeyId']}") >= 1
+    assert "does not use an access key" not in farm.log()
+    for line in files["rcs-b"].read_text().splitlines():
+        if line.startswith("aws_secret_access_key"):
+            farm.secrets.add(line.split("=", 1)[1].strip())
