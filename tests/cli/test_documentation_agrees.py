@@ -1,0 +1,30 @@
+"""The README and the plugin's settings state the plugin's time bounds as waits.py defines them: one source."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from DeadlineSpotIamSetup.waits import PLUGIN_RETRY_AFTER_FAILURE, PLUGIN_RUN_LIMIT, PLUGIN_TIMEOUTS
+
+ROOT = Path(__file__).resolve().parents[2]
+README = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_the_readme_states_the_plugins_run_limit_and_retry_interval_as_defined():
+    minutes = int(PLUGIN_RETRY_AFTER_FAILURE.total_seconds() // 60)
+    assert f"A whole run is bounded to {PLUGIN_RUN_LIMIT:.0f} s" in README
+    assert f"the next attempt comes {minutes} minutes later" in README
+
+
+def test_the_readme_states_the_plugins_call_bounds_as_defined():
+    t = PLUGIN_TIMEOUTS
+    assert (
+        f"{t.connect:.0f} s connect / {t.read:.0f} s read timeout within an {t.call_budget:.0f} s retry budget "
+        f"and a hard {t.call_deadline:.0f} s deadline"
+    ) in README
+
+
+def test_no_other_retry_interval_is_quoted_for_the_plugin():
+    quoted = set(re.findall(r"next attempt comes (?:in )?(\d+) minutes", README))
+    assert quoted == {str(int(PLUGIN_RETRY_AFTER_FAILURE.total_seconds() // 60))}
