@@ -22,52 +22,10 @@ from DeadlineSpotIamSetup.findings import Action
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy
 from DeadlineSpotIamSetup.values import Observation, Observed, RoleInfo
+from tests.support.policy_evaluator import _as_list, allowed
 
 ACCOUNT = "123456789012"
 BOUNDARY = "arn:aws:iam::123456789012:policy/Boundary"
-
-
-# -- a small evaluator for Allow statements --------------------------------------------------------
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
-
-
-def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
-
-
-def _conditions_hold(condition: dict, context: dict) -> bool:
-    for operator, entries in condition.items():
-        for key, values in entries.items():
-            if key not in context:
-                return False
-            if operator == "ForAllValues:StringLike":  # every value the request carries matches a pattern
-                ok = all(any(_wildcard(v, item) for v in _as_list(values)) for item in _as_list(context[key]))
-            elif operator in ("ArnEquals", "ArnLike", "StringLike"):
-                ok = any(_wildcard(v, context[key]) for v in _as_list(values))
-            elif operator == "StringEquals":
-                ok = context[key] in _as_list(values)
-            else:
-                raise AssertionError(f"condition operator {operator} not understood by this test")
-            if not ok:
-                return False
-    return True
-
-
-def allowed(policy: dict, action: str, resource: str, context: dict | None = None) -> bool:
-    for statement in policy["Statement"]:
-        if statement["Effect"] != "Allow":
-            continue
-        if not any(_wildcard(a, action, ignore_case=True) for a in _as_list(statement["Action"])):
-            continue
-        if not any(_wildcard(r, resource) for r in _as_list(statement["Resource"])):
-            continue
-        if _conditions_hold(statement.get("Condition", {}), context or {}):
-            return True
-    return False
 
 
 def test_the_evaluator_itself_denies_what_no_statement_allows():

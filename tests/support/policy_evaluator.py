@@ -1,0 +1,51 @@
+"""A small, strict evaluator of IAM Allow statements, for proving a generated policy allows the calls made.
+
+Strict on purpose: a condition operator it does not know fails the test instead of being skipped, a condition key
+missing from the request fails the statement, and nothing is allowed unless a statement matches action, resource
+and every condition. Deny statements are not evaluated (the generated policies have none).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def conditions_hold(condition: dict, context: dict) -> bool:
+    for operator, entries in condition.items():
+        for key, values in entries.items():
+            if key not in context:
+                return False
+            if operator == "ForAllValues:StringLike":  # every value the request carries matches a pattern
+                ok = all(any(wildcard(v, item) for v in _as_list(values)) for item in _as_list(context[key]))
+            elif operator in ("ArnEquals", "ArnLike", "StringLike"):
+                ok = any(wildcard(v, context[key]) for v in _as_list(values))
+            elif operator == "StringEquals":
+                ok = context[key] in _as_list(values)
+            else:
+                raise AssertionError(f"condition operator {operator} not understood by this evaluator")
+            if not ok:
+                return False
+    return True
+
+
+def allowed(policy: dict, action: str, resource: str, context: dict | None = None) -> bool:
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        if not any(wildcard(a, action, ignore_case=True) for a in _as_list(statement["Action"])):
+            continue
+        if not any(wildcard(r, resource) for r in _as_list(statement["Resource"])):
+            continue
+        if conditions_hold(statement.get("Condition", {}), context or {}):
+            return True
+    return False

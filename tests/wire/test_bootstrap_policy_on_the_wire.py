@@ -1,0 +1,194 @@
+"""The bootstrap policy proven by the calls really made: every IAM call of a full apply (in each mode), of every
+repair, of a key race and of check is recorded on the wire client, mapped to the IAM action, the exact resource
+ARN it touches and the condition keys it carries, and must be allowed by the policy generated for those settings.
+(moto's own authorization checks actions only; this covers resources and conditions.)"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import make_gateway
+from states import BREAKAGES
+
+from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
+from DeadlineSpotIamSetup.desired import SERVICE_LINKED_ROLES, Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
+from tests.support.policy_evaluator import allowed
+
+ACCOUNT = "123456789012"
+IAM = f"arn:aws:iam::{ACCOUNT}"
+BOUNDARY = f"{IAM}:policy/RenderBoundary"
+LINKED = {service: name for name, service in SERVICE_LINKED_ROLES}
+
+
+@dataclass
+class Recorder:
+    """Every IAM call a gateway makes: (operation, parameters)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        with self.lock:
+            self.calls.append((model.name, dict(params)))
+
+    def gateway(self, endpoint: str):
+        gateway = make_gateway(endpoint)
+        gateway._iam.meta.events.register("before-parameter-build.iam", self)
+        return gateway
+
+
+def arn_of(iam, kind: str, name: str) -> str:
+    """The entity's ARN as IAM has it (its path included); at the root path when it does not exist (anymore)."""
+    try:
+        if kind == "user":
+            return iam.get_user(UserName=name)["User"]["Arn"]
+        if kind == "role":
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        return iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return f"{IAM}:{kind}/{name}"
+
+
+def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, dict[str, Any]]]:
+    """(action, resource, condition context) IAM authorizes for one call."""
+    context: dict[str, Any] = {}
+    if "PolicyArn" in params and operation.startswith(("Attach", "Detach")):
+        context["iam:PolicyARN"] = params["PolicyArn"]
+    if "PermissionsBoundary" in params:
+        context["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
+    tag_keys = [tag["Key"] for tag in params.get("Tags", [])]
+    if operation.startswith("Tag"):
+        context["aws:TagKeys"] = tag_keys
+    if operation == "CreateServiceLinkedRole":
+        service = params["AWSServiceName"]
+        context["iam:AWSServiceName"] = service
+        return [(f"iam:{operation}", f"{IAM}:role/aws-service-role/{service}/{LINKED[service]}", context)]
+    if operation == "CreatePolicy":
+        resource = f"{IAM}:policy{params.get('Path', '/')}{params['PolicyName']}"
+    elif operation in (
+        "GetPolicy",
+        "GetPolicyVersion",
+        "CreatePolicyVersion",
+        "DeletePolicyVersion",
+        "ListPolicyVersions",
+        "TagPolicy",
+    ):
+        resource = params["PolicyArn"]
+    elif "InstanceProfileName" in params:
+        resource = arn_of(iam, "instance-profile", params["InstanceProfileName"])
+    elif "UserName" in params:
+        resource = arn_of(iam, "user", params["UserName"])
+    elif "RoleName" in params:
+        resource = arn_of(iam, "role", params["RoleName"])
+    else:
+        raise AssertionError(f"no resource known for {operation}")
+    result = [(f"iam:{operation}", resource, context)]
+    noun = {
+        "CreateUser": "User",
+        "CreateRole": "Role",
+        "CreateInstanceProfile": "InstanceProfile",
+        "CreatePolicy": "Policy",
+    }.get(operation)
+    if noun and tag_keys:
+        result.append((f"iam:Tag{noun}", resource, {"aws:TagKeys": tag_keys}))
+    if noun and "PermissionsBoundary" in params:
+        result.append((f"iam:Put{noun}PermissionsBoundary", resource, {"iam:PermissionsBoundary": BOUNDARY}))
+    if operation == "AddRoleToInstanceProfile":
+        result.append(("iam:PassRole", arn_of(iam, "role", params["RoleName"]), {}))
+    return result
+
+
+def assert_allowed(recorder: Recorder, settings: Settings, iam) -> int:
+    policy = bootstrap_policy(desired_state(settings), "aws", ACCOUNT)
+    refused = [
+        (action, resource, context)
+        for operation, params in recorder.calls
+        for action, resource, context in needed(operation, params, iam)
+        if not allowed(policy, action, resource, context)
+    ]
+    assert refused == []
+    return len(recorder.calls)
+
+
+SETTINGS = [
+    Settings(),
+    Settings(path="/farm/", permissions_boundary=BOUNDARY, tags=(("team", "render"),)),
+    Settings(resource_tracker=False),
+    Settings(allowed_source_ips=("203.0.113.10/32",), path="/farm/"),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["default", "path-boundary-tags", "no-tracker", "source-ips"])
+def test_every_call_of_an_apply_on_an_empty_account_and_of_check_is_allowed(settings, endpoint, iam):
+    recorder = Recorder()
+    gateway = recorder.gateway(endpoint)
+    assert apply_changes(gateway, desired_state(settings), key_sink=lambda key: None).ok
+    plan_changes(gateway, desired_state(settings))
+    operations = {operation for operation, _ in recorder.calls}
+    assert {"CreateUser", "CreateRole", "AttachUserPolicy", "CreateAccessKey", "ListAccessKeys"} <= operations
+    assert assert_allowed(recorder, settings, iam) > 30
+
+
+def test_every_call_of_the_spot_role_mode_is_allowed(endpoint, iam):
+    iam.create_role(RoleName="RcsInstanceRole", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')
+    settings = Settings(spot_role="RcsInstanceRole")
+    recorder = Recorder()
+    assert apply_changes(recorder.gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
+    assert ("AttachRolePolicy", "RcsInstanceRole") in {(op, p.get("RoleName")) for op, p in recorder.calls}
+    assert_allowed(recorder, settings, iam)
+
+
+@pytest.mark.parametrize(("kind", "name", "breakage", "status", "repairs"), BREAKAGES)
+def test_every_call_of_each_repair_is_allowed(kind, name, breakage, status, repairs, endpoint, iam):
+    assert apply_changes(make_gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    breakage(iam)
+    recorder = Recorder()
+    assert apply_changes(recorder.gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    assert repairs <= {operation for operation, _ in recorder.calls}
+    assert_allowed(recorder, Settings(), iam)
+
+
+def test_every_call_of_switching_to_the_restricted_mode_is_allowed(endpoint, iam):
+    assert apply_changes(make_gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    settings = Settings(allowed_source_ips=("203.0.113.10/32",))
+    recorder = Recorder()
+    assert apply_changes(recorder.gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
+    assert "DetachUserPolicy" in {operation for operation, _ in recorder.calls}
+    assert_allowed(recorder, settings, iam)
+
+
+def test_every_call_of_a_key_race_is_allowed(endpoint, iam):
+    assert apply_changes(make_gateway(endpoint), desired_state(Settings(access_key=False)), key_sink=None).ok
+    recorder = Recorder()
+    runs = [
+        threading.Thread(
+            target=apply_changes,
+            args=(recorder.gateway(endpoint), desired_state(Settings())),
+            kwargs={"key_sink": lambda key: None},
+        )
+        for _ in range(4)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert sum(1 for operation, _ in recorder.calls if operation == "CreateAccessKey") >= 1
+    assert_allowed(recorder, Settings(), iam)
+
+
+def test_the_proof_fails_for_a_policy_without_one_statement(endpoint, iam):
+    """The proof can fail: with any one statement removed, some recorded call is no longer allowed."""
+    recorder = Recorder()
+    assert apply_changes(recorder.gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    policy = bootstrap_policy(desired_state(Settings()), "aws", ACCOUNT)
+    for index in range(len(policy["Statement"])):
+        reduced = {**policy, "Statement": policy["Statement"][:index] + policy["Statement"][index + 1 :]}
+        assert any(
+            not allowed(reduced, action, resource, context)
+            for operation, params in recorder.calls
+            for action, resource, context in needed(operation, params, iam)
+        ), f"statement {policy['Statement'][index]['Sid']} is not needed by any call"
