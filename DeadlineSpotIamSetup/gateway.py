@@ -366,14 +366,24 @@ class IamGateway:
         return self._account
 
     def _policy(self, arn: str, subject: str) -> PolicyInfo | None:
-        def read() -> PolicyInfo:
+        def read_policy() -> tuple[str, dict[str, str]]:
             policy = self._iam.get_policy(PolicyArn=arn)["Policy"]
-            version = policy["DefaultVersionId"]
-            answer = self._iam.get_policy_version(PolicyArn=arn, VersionId=version)
-            tags = {t["Key"]: t["Value"] for t in policy.get("Tags", [])}
-            return PolicyInfo(arn, version, parse_policy(answer["PolicyVersion"]["Document"]), tags)
+            return policy["DefaultVersionId"], {t["Key"]: t["Value"] for t in policy.get("Tags", [])}
 
-        return self._read(read, "iam:GetPolicy", subject)
+        answer = self._read(read_policy, "iam:GetPolicy", subject)
+        if answer is None:
+            return None
+        version, tags = answer
+        document = self._read(
+            lambda: parse_policy(
+                self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+            ),
+            "iam:GetPolicyVersion",
+            f"{subject} {version}",
+        )
+        if document is None:  # deleted between the two reads
+            return None
+        return PolicyInfo(arn, version, document, tags)
 
     def customer_policy(self, name: str, path: str) -> PolicyInfo | None:
         """A customer managed policy of this account, with its default version's document."""

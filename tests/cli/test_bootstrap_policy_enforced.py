@@ -1,0 +1,178 @@
+"""An apply made with nothing but the generated bootstrap policy, on a moto server that enforces IAM authorization
+(INITIAL_NO_AUTH_ACTION_COUNT): it succeeds in both modes, and without any one of the actions it uses it fails with
+one line naming that action.
+
+moto evaluates the actions of a policy, and matches its resources against "*" for IAM calls, so the policy is
+given to moto with every Resource widened to "*"; which resource and condition each call needs is proven by
+tests/wire/test_bootstrap_policy_on_the_wire.py. Runs under the main interpreter, which has moto: the server runs
+in its own process, since moto reads the setting once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes
+from DeadlineSpotIamSetup.errors import AccessDenied
+from DeadlineSpotIamSetup.gateway import AwsAccess, connect
+from DeadlineSpotIamSetup.waits import Timeouts
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = Timeouts(connect=2.0, read=5.0, call_budget=5.0, call_deadline=10.0, max_attempts=3)
+KEEP = {"Bootstrap", "Admin"}
+# The requests moto lets through before it enforces authorization: the two users, their policies and keys.
+UNAUTHENTICATED_SETUP_REQUESTS = 6
+
+
+class EnforcingMoto:
+    """moto's server in a child process, authorizing every request after the first few."""
+
+    def __init__(self) -> None:
+        env = dict(
+            os.environ,
+            INITIAL_NO_AUTH_ACTION_COUNT=str(UNAUTHENTICATED_SETUP_REQUESTS),
+            MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+            PYTHONPATH=str(ROOT),
+        )
+        code = "import time\nfrom DeadlineSpotIamSetup.standin import MotoStandIn\n"
+        code += "print(MotoStandIn().start().endpoint_url, flush=True)\ntime.sleep(3600)\n"
+        self.process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        plain = self.client("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        plain.create_user(UserName="Bootstrap")
+        plain.put_user_policy(UserName="Bootstrap", PolicyName="bootstrap", PolicyDocument=json.dumps(_PLACEHOLDER))
+        self.bootstrap = plain.create_access_key(UserName="Bootstrap")["AccessKey"]
+        plain.create_user(UserName="Admin")
+        plain.attach_user_policy(UserName="Admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        key = plain.create_access_key(UserName="Admin")["AccessKey"]
+        self.admin = self.client(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def client(self, key_id: str, secret: str):
+        return boto3.client(
+            "iam",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
+
+    def grant(self, policy: dict) -> None:
+        """The bootstrap user's only policy: ``policy`` with every Resource widened to "*" (see the docstring)."""
+        widened = {**policy, "Statement": [{**s, "Resource": "*"} for s in policy["Statement"] if s["Action"]]}
+        self.admin.put_user_policy(UserName="Bootstrap", PolicyName="bootstrap", PolicyDocument=json.dumps(widened))
+
+    def empty(self) -> None:
+        iam = self.admin
+        for profile in iam.list_instance_profiles()["InstanceProfiles"]:
+            for role in profile["Roles"]:
+                iam.remove_role_from_instance_profile(
+                    InstanceProfileName=profile["InstanceProfileName"], RoleName=role["RoleName"]
+                )
+            iam.delete_instance_profile(InstanceProfileName=profile["InstanceProfileName"])
+        for role in iam.list_roles()["Roles"]:
+            for policy in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
+            iam.delete_role(RoleName=role["RoleName"])
+        for user in iam.list_users()["Users"]:
+            name = user["UserName"]
+            if name in KEEP:
+                continue
+            for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+                iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+            for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+                iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+            iam.delete_user(UserName=name)
+        for policy in iam.list_policies(Scope="Local")["Policies"]:
+            for version in iam.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]:
+                if not version["IsDefaultVersion"]:
+                    iam.delete_policy_version(PolicyArn=policy["Arn"], VersionId=version["VersionId"])
+            iam.delete_policy(PolicyArn=policy["Arn"])
+
+    def apply(self, settings: Settings):
+        gateway = connect(
+            AwsAccess(
+                endpoint_url=self.url,
+                region="us-east-1",
+                access_key_id=self.bootstrap["AccessKeyId"],
+                secret_access_key=self.bootstrap["SecretAccessKey"],
+                timeouts=FAST,
+            )
+        )
+        return apply_changes(gateway, desired_state(settings), key_sink=lambda key: None)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+_PLACEHOLDER = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}]}
+
+
+@pytest.fixture(scope="module")
+def moto_enforcing() -> Iterator[EnforcingMoto]:
+    server = EnforcingMoto()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+MODES = {"default": Settings(), "source-ips": Settings(allowed_source_ips=("203.0.113.10/32",))}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_apply_with_only_the_generated_policy_succeeds(moto_enforcing: EnforcingMoto, mode: str):
+    settings = MODES[mode]
+    moto_enforcing.empty()
+    moto_enforcing.grant(bootstrap_policy(desired_state(settings), "aws", "123456789012"))
+    assert moto_enforcing.apply(settings).ok
+
+
+def _without(policy: dict, action: str) -> dict:
+    return {
+        **policy,
+        "Statement": [{**s, "Action": [a for a in s["Action"] if a != action]} for s in policy["Statement"]],
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_without_any_action_it_uses_an_apply_fails_with_one_line_naming_it(moto_enforcing: EnforcingMoto, mode: str):
+    settings = MODES[mode]
+    policy = bootstrap_policy(desired_state(settings), "aws", "123456789012")
+    used = {
+        "default": [
+            "iam:ListAttachedUserPolicies",
+            "iam:GetRole",
+            "iam:CreateUser",
+            "iam:CreateRole",
+            "iam:CreateInstanceProfile",
+            "iam:CreateServiceLinkedRole",
+            "iam:AttachUserPolicy",
+            "iam:AttachRolePolicy",
+            "iam:AddRoleToInstanceProfile",
+            "iam:TagUser",
+            "iam:ListAccessKeys",
+            "iam:CreateAccessKey",
+            "iam:GetInstanceProfile",
+            "iam:GetUser",
+        ],
+        "source-ips": ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:CreatePolicy"],
+    }[mode]
+    for action in used:
+        moto_enforcing.empty()
+        moto_enforcing.grant(_without(policy, action))
+        with pytest.raises(AccessDenied) as caught:
+            moto_enforcing.apply(settings)
+        message = str(caught.value)
+        assert f"AWS denied {action} on " in message and "\n" not in message, (action, message)
