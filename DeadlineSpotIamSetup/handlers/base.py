@@ -7,6 +7,7 @@ The observer, the planner, the executor and the bootstrap-policy renderer know n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -59,7 +60,7 @@ class Permissions:
         self, sid: str, actions: list[str], resources: list[str], condition: dict[str, Any] | None = None
     ) -> None:
         statement: dict[str, Any] = {
-            "Sid": "".join(ch for ch in sid.title() if ch.isalnum()),
+            "Sid": "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", sid)),
             "Effect": "Allow",
             "Action": sorted(actions),
             "Resource": resources,
