@@ -27,14 +27,17 @@ class ServiceLinkedRoleHandler(Handler):
             )
 
     def permissions(self, identity: ServiceLinkedRole, policy: Permissions) -> None:
+        linked = f"{policy.iam}:role/aws-service-role/{identity.service}/{identity.name}"
+        # Reading it where AWS puts it, and at role/NAME: a role that does not exist yet has no path, so IAM
+        # authorizes check's GetRole of a missing service-linked role on role/NAME.
         policy.allow(
             f"service linked role {identity.service} read",
             ["iam:GetRole"],
-            [f"{policy.iam}:role/aws-service-role/{identity.service}/{identity.name}"],
+            [f"{policy.iam}:role/{identity.name}", linked],
         )
         policy.allow(
             f"service linked role {identity.service} create",
             ["iam:CreateServiceLinkedRole"],
-            [f"{policy.iam}:role/aws-service-role/{identity.service}/{identity.name}"],
+            [linked],
             {"StringEquals": {"iam:AWSServiceName": identity.service}},
         )
