@@ -6,6 +6,7 @@ ARN it touches and the condition keys it carries, and must be allowed by the pol
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,8 +68,9 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
     if "PermissionsBoundary" in params:
         context["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
     tag_keys = [tag["Key"] for tag in params.get("Tags", [])]
-    if operation.startswith("Tag"):
+    if "Tags" in params:  # a create with tags, or a Tag* call: the keys, and each tag as a request tag
         context["aws:TagKeys"] = tag_keys
+        context.update({f"aws:RequestTag/{tag['Key']}": tag["Value"] for tag in params["Tags"]})
     if operation == "CreateServiceLinkedRole":
         service = params["AWSServiceName"]
         context["iam:AWSServiceName"] = service
@@ -84,6 +86,10 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
         "TagPolicy",
     ):
         resource = params["PolicyArn"]
+    elif operation in ("CreateUser", "CreateRole", "CreateInstanceProfile"):  # where the request puts it
+        kind = {"CreateUser": "user", "CreateRole": "role", "CreateInstanceProfile": "instance-profile"}[operation]
+        name = params[{"user": "UserName", "role": "RoleName", "instance-profile": "InstanceProfileName"}[kind]]
+        resource = f"{IAM}:{kind}{params.get('Path', '/')}{name}"
     elif "InstanceProfileName" in params:
         resource = arn_of(iam, "instance-profile", params["InstanceProfileName"])
     elif "UserName" in params:
@@ -100,9 +106,11 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
         "CreatePolicy": "Policy",
     }.get(operation)
     if noun and tag_keys:
-        result.append((f"iam:Tag{noun}", resource, {"aws:TagKeys": tag_keys}))
+        tags = {key: value for key, value in context.items() if key.startswith("aws:")}
+        result.append((f"iam:Tag{noun}", resource, tags))
     if noun and "PermissionsBoundary" in params:
-        result.append((f"iam:Put{noun}PermissionsBoundary", resource, {"iam:PermissionsBoundary": BOUNDARY}))
+        boundary = {"iam:PermissionsBoundary": params["PermissionsBoundary"]}
+        result.append((f"iam:Put{noun}PermissionsBoundary", resource, boundary))
     if operation == "AddRoleToInstanceProfile":
         result.append(("iam:PassRole", arn_of(iam, "role", params["RoleName"]), {}))
     return result
@@ -128,11 +136,15 @@ SETTINGS = [
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=["default", "path-boundary-tags", "no-tracker", "source-ips"])
-def test_every_call_of_an_apply_on_an_empty_account_and_of_check_is_allowed(settings, endpoint, iam):
+def test_every_call_of_an_apply_on_an_empty_account_and_of_check_is_allowed(settings, proxy, iam):
     recorder = Recorder(iam)
-    gateway = recorder.gateway(endpoint)
+    gateway = recorder.gateway(proxy.endpoint_url)
     assert apply_changes(gateway, desired_state(settings), key_sink=lambda key: None).ok
     plan_changes(gateway, desired_state(settings))
+    # The recorder saw every request that went over the wire (the new key's STS check needs no permission).
+    on_the_wire = Counter(proxy.actions())
+    assert on_the_wire.pop("GetCallerIdentity", 0) >= 1
+    assert on_the_wire == Counter(operation for operation, _ in recorder.calls)
     operations = {operation for operation, _ in recorder.calls}
     assert {"CreateUser", "CreateRole", "AttachUserPolicy", "CreateAccessKey", "ListAccessKeys"} <= operations
     assert assert_allowed(recorder, settings, iam) > 30
