@@ -1,8 +1,9 @@
 """A small, strict evaluator of IAM Allow statements, for proving a generated policy allows the calls made.
 
 Strict on purpose: a condition operator it does not know fails the test instead of being skipped, a condition key
-missing from the request fails the statement, and nothing is allowed unless a statement matches action, resource
-and every condition. Deny statements are not evaluated (the generated policies have none).
+missing from the request fails the statement, an ARN is matched segment by segment as IAM does (a wildcard in the
+account never reaches into the resource), and nothing is allowed unless a statement matches action, resource and
+every condition. Deny statements are not evaluated (the generated policies have none).
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ def wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
 
 
+def arn_matches(pattern: str, arn: str) -> bool:
+    """IAM matches each of an ARN's six colon-separated segments on its own; the last one (the resource) may itself
+    hold colons. Anything that is not an ARN is matched as a whole."""
+    patterns, values = pattern.split(":", 5), arn.split(":", 5)
+    if len(patterns) != 6 or len(values) != 6 or patterns[0] != "arn":
+        return wildcard(pattern, arn)
+    return all(wildcard(p, v) for p, v in zip(patterns, values, strict=True))
+
+
 def conditions_hold(condition: dict, context: dict) -> bool:
     for operator, entries in condition.items():
         for key, values in entries.items():
@@ -27,7 +37,9 @@ def conditions_hold(condition: dict, context: dict) -> bool:
                 return False
             if operator == "ForAllValues:StringLike":  # every value the request carries matches a pattern
                 ok = all(any(wildcard(v, item) for v in _as_list(values)) for item in _as_list(context[key]))
-            elif operator in ("ArnEquals", "ArnLike", "StringLike"):
+            elif operator in ("ArnEquals", "ArnLike"):
+                ok = any(arn_matches(v, context[key]) for v in _as_list(values))
+            elif operator == "StringLike":
                 ok = any(wildcard(v, context[key]) for v in _as_list(values))
             elif operator == "StringEquals":
                 ok = context[key] in _as_list(values)
@@ -44,7 +56,7 @@ def allowed(policy: dict, action: str, resource: str, context: dict | None = Non
             continue
         if not any(wildcard(a, action, ignore_case=True) for a in _as_list(statement["Action"])):
             continue
-        if not any(wildcard(r, resource) for r in _as_list(statement["Resource"])):
+        if not any(arn_matches(r, resource) for r in _as_list(statement["Resource"])):
             continue
         if conditions_hold(statement.get("Condition", {}), context or {}):
             return True

@@ -35,6 +35,35 @@ def test_the_evaluator_itself_denies_what_no_statement_allows():
     assert not allowed(policy, "iam:CreateRole", "arn:aws:iam::123456789012:role/A")
 
 
+def test_the_evaluator_is_strict_where_iam_is():
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:AttachRolePolicy"],
+                "Resource": ["arn:aws:iam::*:role/A"],
+                "Condition": {"ArnEquals": {"iam:PolicyARN": ["arn:aws:iam::aws:policy/P"]}},
+            },
+            {"Effect": "Allow", "Action": ["iam:TagRole"], "Resource": ["arn:aws:iam::*:role/A"]},
+        ]
+    }
+    attach = "arn:aws:iam::123456789012:role/A"
+    assert allowed(policy, "iam:AttachRolePolicy", attach, {"iam:PolicyARN": "arn:aws:iam::aws:policy/P"})
+    # A wildcard matches within its ARN segment only: the account's never reaches into the resource.
+    assert not allowed(policy, "iam:TagRole", "arn:aws:iam::123456789012:x:role/A")
+    # Resource names are case-sensitive; a condition key the request does not carry fails the statement.
+    assert not allowed(policy, "iam:TagRole", "arn:aws:iam::123456789012:role/a")
+    assert not allowed(policy, "iam:AttachRolePolicy", attach)
+    assert not allowed(policy, "iam:AttachRolePolicy", attach, {"iam:PolicyARN": "arn:aws:iam::aws:policy/Q"})
+    with pytest.raises(AssertionError, match="not understood"):
+        allowed(
+            {"Statement": [{**policy["Statement"][0], "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]},
+            "iam:AttachRolePolicy",
+            attach,
+            {"aws:SecureTransport": "true"},
+        )
+
+
 # -- what check and apply call ---------------------------------------------------------------------
 
 
