@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,57 @@ def test_parliament_finds_nothing_above_low_that_is_not_explained(name: str):
     ]
     assert serious == []
     assert not [f for f in findings if f.issue in ("UNKNOWN_ACTION", "UNKNOWN_PREFIX", "RESOURCE_STAR")]
+
+
+# parliament's community auditors flag what this tool is for: it creates the Spot user's access key and attaches
+# policies. They read actions only; each finding is explained by how the statements granting those actions are
+# scoped, and that scoping is checked here rather than taken on trust.
+SPOT_USER = "arn:aws:iam::123456789012:user/DeadlineSpotEventPluginAdmin"
+ADMIN_POLICIES = {
+    "arn:aws:iam::aws:policy/AWSThinkboxDeadlineSpotEventPluginAdminPolicy",
+    "arn:aws:iam::aws:policy/AWSThinkboxDeadlineResourceTrackerAdminPolicy",
+}
+
+
+def granting(policy: dict, action: str) -> list[dict]:
+    return [s for s in policy["Statement"] if action in s["Action"]]
+
+
+def only_on_the_spot_user(policy: dict, action: str) -> bool:
+    spot_user = {SPOT_USER, SPOT_USER.replace("user/", "user/*/")}  # at / or under any path
+    return all(set(s["Resource"]) == spot_user for s in granting(policy, action))
+
+
+COMMUNITY_FINDINGS_EXPLAINED = {
+    # CreateAccessKey returns a secret: only the Spot user's, the one key this tool exists to create.
+    "CREDENTIALS_EXPOSURE": lambda policy: only_on_the_spot_user(policy, "iam:CreateAccessKey"),
+    # A key of another user, or attaching any policy to oneself, would escalate; here both are limited to the Spot
+    # user, and attaching to the two AWS managed admin policies it must have (iam:PolicyARN).
+    "PRIVILEGE_ESCALATION": lambda policy: (
+        only_on_the_spot_user(policy, "iam:CreateAccessKey")
+        and only_on_the_spot_user(policy, "iam:AttachUserPolicy")
+        and all(
+            set(s["Condition"]["ArnEquals"]["iam:PolicyARN"]) == ADMIN_POLICIES
+            for s in granting(policy, "iam:AttachUserPolicy")
+        )
+    ),
+    # Creating roles, users and instance profiles and attaching policies is the job; every such action is on named
+    # identities only, and attaching only with an iam:PolicyARN condition.
+    "PERMISSIONS_MANAGEMENT_ACTIONS": lambda policy: (
+        all("*" not in resource.rsplit("/", 1)[-1] for s in policy["Statement"] for resource in s["Resource"])
+        and all("Condition" in s for a in ("iam:AttachUserPolicy", "iam:AttachRolePolicy") for s in granting(policy, a))
+    ),
+}
+
+
+def test_the_community_auditors_findings_are_what_the_tool_is_for_and_scoped():
+    community = Path(parliament.__file__).parent / "community_auditors"
+    parliament.override_config(str(community / "config_override.yaml"))
+    policy = bootstrap_policy(desired_state(Settings()), "aws", "123456789012")
+    findings = analyze_policy_string(json.dumps(policy), include_community_auditors=True).findings
+    issues = {f.issue for f in findings}
+    assert {"CREDENTIALS_EXPOSURE", "PRIVILEGE_ESCALATION"} <= issues  # the auditors did run
+    unexplained = issues - set(COMMUNITY_FINDINGS_EXPLAINED)
+    assert unexplained == set()
+    for issue in issues:
+        assert COMMUNITY_FINDINGS_EXPLAINED[issue](policy), f"{issue}: the scoping that explains it does not hold"
