@@ -7,7 +7,8 @@ Deadline cannot be installed where the tests run. This module imitates what an e
   configurations (what an administrator sets in Monitor, Tools > Configure Events; keys never set fall back
   to the ``Default=`` of the plugin's ``.param`` file), the event plugin metadata, the log and the Deadline
   version. It builds the modules Deadline gives to plugins: ``Deadline``, ``Deadline.Events``
-  (:class:`DeadlineEventListener`) and ``Deadline.Scripting`` (``RepositoryUtils``, ``ClientUtils``).
+  (:class:`DeadlineEventListener`) and ``Deadline.Scripting`` (``RepositoryUtils``). It is sized to what the
+  plugin uses: string settings, the metadata calls, the log, the event plugin directory and configuration.
   Configuration and metadata live in Deadline's database: they survive any process.
 
 * :class:`PluginHost` is one simulated RCS/Pulse process. It loads an event plugin the way Deadline does
@@ -85,7 +86,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 __all__ = [
-    "DEFAULT_DEADLINE_VERSION",
     "GLOBAL_ENABLED",
     "HOUSE_CLEANING",
     "ContractViolation",
@@ -99,15 +99,10 @@ __all__ = [
     "parse_param_defaults",
 ]
 
-DEFAULT_DEADLINE_VERSION = "10.3.2.1"
 HOUSE_CLEANING = "OnHouseCleaningCallback"
 GLOBAL_ENABLED = "Global Enabled"
 
 _CALLBACK_NAME = re.compile(r"On[A-Za-z0-9_]+Callback\Z")
-_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
-_FLOAT = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z")
-_INT32 = range(-(2**31), 2**31)
-_REQUIRED: Any = object()
 # Above 2**22, Linux's largest pid_max: a simulated pid is never the pid of a live process.
 _SIMULATED_PIDS = itertools.count(5_000_001)
 _NOT_INITIALIZED = (
@@ -155,45 +150,12 @@ def _require_str(what: str, value: object) -> str:
     return value
 
 
-def _parse_bool(key: str, text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise ValueError(f"config entry {key!r} is {text!r}: not a boolean (True or False)")
-
-
-def _parse_int(key: str, text: str) -> int:
-    if _INTEGER.match(text) and int(text) in _INT32:
-        return int(text)
-    raise ValueError(f"config entry {key!r} is {text!r}: not a 32-bit integer")
-
-
-def _parse_float(key: str, text: str) -> float:
-    if _FLOAT.match(text):
-        return float(text)
-    raise ValueError(f"config entry {key!r} is {text!r}: not a number")
-
-
-_KINDS: dict[str, tuple[Callable[[str, str], object], tuple[type, ...]]] = {
-    "string": (lambda key, text: text, (str, type(None))),
-    "boolean": (_parse_bool, (bool,)),
-    "integer": (_parse_int, (int,)),
-    "float": (_parse_float, (int, float)),
-}
-
-
-def _config_value(values: Mapping[str, str], key: str, kind: str, default: Any = _REQUIRED) -> Any:
-    """A config entry converted to ``kind``; ``default`` when the key is missing (KeyError without one)."""
+def _config_value(values: Mapping[str, str], key: str, default: str | None) -> str | None:
+    """A config entry (a string, as Deadline stores every setting); ``default`` when the key is missing."""
     _require_str("key", key)
-    parse, default_types = _KINDS[kind]
-    if default is not _REQUIRED and not isinstance(default, default_types):
-        raise TypeError(f"the default of {kind} config entry {key!r} cannot be a {type(default).__name__}")
-    text = values.get(key)
-    if text is None:
-        if default is _REQUIRED:
-            raise KeyError(f"the event plugin's configuration has no entry {key!r}")
-        return default
-    return parse(key, text)
+    if default is not None:
+        _require_str("default", default)
+    return values.get(key, default)
 
 
 class EventPluginConfig:
@@ -203,21 +165,8 @@ class EventPluginConfig:
         self._name = name
         self._values = dict(values)
 
-    def GetConfigEntry(self, key: str) -> str | None:
-        """The value, or None when the key is missing."""
-        return self._values.get(_require_str("key", key))
-
     def GetConfigEntryWithDefault(self, key: str, defaultValue: str | None) -> str | None:
-        return _config_value(self._values, key, "string", defaultValue)
-
-    def GetBooleanConfigEntryWithDefault(self, key: str, defaultValue: bool) -> bool:
-        return _config_value(self._values, key, "boolean", defaultValue)
-
-    def GetIntegerConfigEntryWithDefault(self, key: str, defaultValue: int) -> int:
-        return _config_value(self._values, key, "integer", defaultValue)
-
-    def GetConfigKeys(self) -> list[str]:
-        return list(self._values)
+        return _config_value(self._values, key, defaultValue)
 
     def __repr__(self) -> str:
         return f"<EventPluginConfig {self._name!r}: {len(self._values)} entries>"
@@ -327,29 +276,10 @@ class DeadlineEventListener:
             return
         object.__delattr__(self, name)
 
-    # Configuration: strings; the typed getters parse them the way .NET does.
-
-    def GetConfigEntry(self, key: str) -> str | None:
-        """The value, or None when the key is missing."""
-        return self._standin("GetConfigEntry").config.get(_require_str("key", key))
+    # Configuration: strings (Deadline stores every setting as one).
 
     def GetConfigEntryWithDefault(self, key: str, defaultValue: str | None) -> str | None:
-        return _config_value(self._standin("GetConfigEntryWithDefault").config, key, "string", defaultValue)
-
-    def GetBooleanConfigEntry(self, key: str) -> bool:
-        return _config_value(self._standin("GetBooleanConfigEntry").config, key, "boolean")
-
-    def GetBooleanConfigEntryWithDefault(self, key: str, defaultValue: bool) -> bool:
-        return _config_value(self._standin("GetBooleanConfigEntryWithDefault").config, key, "boolean", defaultValue)
-
-    def GetIntegerConfigEntry(self, key: str) -> int:
-        return _config_value(self._standin("GetIntegerConfigEntry").config, key, "integer")
-
-    def GetIntegerConfigEntryWithDefault(self, key: str, defaultValue: int) -> int:
-        return _config_value(self._standin("GetIntegerConfigEntryWithDefault").config, key, "integer", defaultValue)
-
-    def GetFloatConfigEntryWithDefault(self, key: str, defaultValue: float) -> float:
-        return _config_value(self._standin("GetFloatConfigEntryWithDefault").config, key, "float", defaultValue)
+        return _config_value(self._standin("GetConfigEntryWithDefault").config, key, defaultValue)
 
     # Metadata: strings kept between triggers and processes (Deadline's database).
 
@@ -367,23 +297,10 @@ class DeadlineEventListener:
         fake, store = self._metadata("GetMetaDataEntry")
         return store.get(_require_str("key", key), fake.missing_metadata)
 
-    def UpdateMetaDataEntry(self, key: str, value: str) -> None:
-        """Updates an existing entry; for a missing key see FakeDeadline(update_missing_metadata=...)."""
-        fake, store = self._metadata("UpdateMetaDataEntry")
-        _require_str("key", key)
-        _require_str("value", value)
-        if key in store or fake.update_missing_metadata == "add":
-            store[key] = value
-        elif fake.update_missing_metadata == "raise":
-            raise KeyError(f"UpdateMetaDataEntry: no metadata entry {key!r}")
-
     def DeleteMetaDataEntry(self, key: str) -> None:
         """Deletes the entry; no effect when the key is missing."""
         _fake, store = self._metadata("DeleteMetaDataEntry")
         store.pop(_require_str("key", key), None)
-
-    def GetMetaDataKeys(self) -> list[str]:
-        return list(self._metadata("GetMetaDataKeys")[1])
 
     # Log.
 
@@ -402,10 +319,6 @@ class _RepositoryUtils:
     def __init__(self, fake: FakeDeadline) -> None:
         self._fake = fake
 
-    def GetRootDirectory(self, subdirectory: str | None = None) -> str:
-        root = str(self._fake.repository)
-        return root if subdirectory is None else os.path.join(root, _require_str("subdirectory", subdirectory))
-
     def GetEventPluginDirectory(self, name: str) -> str:
         """``<repository>/custom/events/<name>`` if it exists, else ``<repository>/events/<name>``, else ""."""
         folder = self._fake.plugin_directory(_require_str("name", name))
@@ -418,16 +331,6 @@ class _RepositoryUtils:
         _require_str("name", name)
         _require_str("key", key)
         self._fake.config(name)[key] = _require_str("value", value)
-
-
-class _ClientUtils:
-    """``Deadline.Scripting.ClientUtils`` (the part used here)."""
-
-    def __init__(self, fake: FakeDeadline) -> None:
-        self._fake = fake
-
-    def GetDeadlineVersion(self) -> str:
-        return self._fake.deadline_version
 
 
 class _SharedDatabase:
@@ -501,10 +404,7 @@ class FakeDeadline:
     """Deadline's side: repository folder, event plugin configurations and metadata, log, version.
 
     ``repository``: the folder to lay out as a Deadline repository (created if needed).
-    ``deadline_version``: what ``ClientUtils.GetDeadlineVersion()`` returns.
     ``missing_metadata``: what ``GetMetaDataEntry`` returns for a missing key, None or "".
-    ``update_missing_metadata``: what ``UpdateMetaDataEntry`` does for a missing key: "ignore" (no
-    effect), "add" or "raise" (KeyError).
     ``echo``: also print each log line, prefixed with the plugin's name.
     ``database``: a file holding the configurations, metadata and log, shared with FakeDeadlines of other OS
     processes (see host_process.py: one process per simulated RCS machine); None: kept in this object.
@@ -517,22 +417,16 @@ class FakeDeadline:
         self,
         repository: str | os.PathLike[str],
         *,
-        deadline_version: str = DEFAULT_DEADLINE_VERSION,
         missing_metadata: str | None = None,
-        update_missing_metadata: str = "ignore",
         echo: bool = True,
         database: str | os.PathLike[str] | None = None,
     ) -> None:
         if missing_metadata not in (None, ""):
             raise ValueError("missing_metadata must be None or ''")
-        if update_missing_metadata not in ("ignore", "add", "raise"):
-            raise ValueError("update_missing_metadata must be 'ignore', 'add' or 'raise'")
         self.repository = Path(os.path.abspath(repository))
         (self.repository / "custom" / "events").mkdir(parents=True, exist_ok=True)
         (self.repository / "events").mkdir(parents=True, exist_ok=True)
-        self.deadline_version = deadline_version
         self.missing_metadata = missing_metadata
-        self.update_missing_metadata = update_missing_metadata
         self.echo = echo
         self._records: list[LogRecord] = []
         self._database = _SharedDatabase(Path(database)) if database is not None else None
@@ -552,7 +446,6 @@ class FakeDeadline:
         scripting = types.ModuleType("Deadline.Scripting")
         scripting.__spec__ = importlib.machinery.ModuleSpec("Deadline.Scripting", None)
         scripting.RepositoryUtils = _RepositoryUtils(self)  # type: ignore[attr-defined]
-        scripting.ClientUtils = _ClientUtils(self)  # type: ignore[attr-defined]
         deadline.Events = events  # type: ignore[attr-defined]
         deadline.Scripting = scripting  # type: ignore[attr-defined]
         return {module.__name__: module for module in (deadline, events, scripting)}
@@ -680,9 +573,6 @@ class FakeDeadline:
     def log_lines(self) -> list[str]:
         """The messages of every level, in order."""
         return [record.message for record in self.records]
-
-    def infos(self) -> list[str]:
-        return [record.message for record in self.records if record.level == "INFO"]
 
     def warnings(self) -> list[str]:
         return [record.message for record in self.records if record.level == "WARNING"]
@@ -816,7 +706,6 @@ class PluginHost:
     ``hostname``: the name ``socket.gethostname()`` and ``platform.node()`` answer while plugin code runs
     (None: the real one). ``honor_state``: fire events only when the plugin's State setting (or its
     ``.param`` default) is "Global Enabled", as Deadline does; a plugin without a State setting always runs.
-    ``plugin_dir_on_path``: put the plugin's folder at the "front" or the "end" of ``sys.path``.
     ``register_as``: the default ``sys.modules`` name of loaded plugins (None: the plugin's name).
 
     Use as a context manager, or call :meth:`close`: ``sys.path`` is restored as it was when the host was
@@ -831,17 +720,13 @@ class PluginHost:
         hide_modules: Iterable[str] = (),
         hostname: str | None = None,
         honor_state: bool = True,
-        plugin_dir_on_path: str = "front",
         register_as: str | None = None,
     ) -> None:
-        if plugin_dir_on_path not in ("front", "end"):
-            raise ValueError("plugin_dir_on_path must be 'front' or 'end'")
         self.fake = fake
         self.isolate = isolate
         self.hide_modules = tuple(hide_modules)
         self.hostname = hostname
         self.honor_state = honor_state
-        self.plugin_dir_on_path = plugin_dir_on_path
         self.register_as = register_as
         self.generation = 0
         self.simulated_pid = next(_SIMULATED_PIDS)
@@ -1085,10 +970,7 @@ class PluginHost:
         """Load the plugin's module (inside process_patches)."""
         folder = str(record.folder)
         if folder not in sys.path:
-            if self.plugin_dir_on_path == "front":
-                sys.path.insert(0, folder)
-            else:
-                sys.path.append(folder)
+            sys.path.insert(0, folder)  # as Deadline does: the plugin's folder first
         outside = self._outside
         for name in list(sys.modules):  # a name registered while this host was already running
             if outside is not None and (name == record.module_name or name.startswith(record.module_name + ".")):
