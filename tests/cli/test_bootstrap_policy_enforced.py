@@ -1,15 +1,18 @@
 """An apply made with nothing but the generated bootstrap policy, on a moto server that enforces IAM authorization
-(INITIAL_NO_AUTH_ACTION_COUNT): it succeeds in both modes, and without any one of the actions it uses it fails with
-one line naming that action.
+(INITIAL_NO_AUTH_ACTION_COUNT): it succeeds in both modes (and with the shipped policies/bootstrap-policy.json, run
+from the command line), without any one of the actions it uses it fails with one line naming that action, and
+without any one statement it fails with one line naming one of that statement's actions.
 
-moto evaluates the actions of a policy, and matches its resources against "*" for IAM calls, so the policy is
-given to moto with every Resource widened to "*"; which resource and condition each call needs is proven by
-tests/wire/test_bootstrap_policy_on_the_wire.py. Runs under the main interpreter, which has moto: the server runs
-in its own process, since moto reads the setting once, at import.
+moto's server alone matches IAM calls' resources against "*"; tests/support/resource_aware_moto.py, imported in the
+server's process, has it match each call's real resource, so the policy is given to moto as generated. moto reads no
+condition and checks only the called action: conditions, and the iam:PassRole that AddRoleToInstanceProfile also
+needs, are proven by tests/wire/test_bootstrap_policy_on_the_wire.py. Runs under the main interpreter, which has
+moto: the server runs in its own process, since moto reads the setting once, at import.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -21,6 +24,7 @@ import boto3
 import pytest
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
+from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.errors import AccessDenied
@@ -44,7 +48,8 @@ class EnforcingMoto:
             MOTO_IAM_LOAD_MANAGED_POLICIES="true",
             PYTHONPATH=str(ROOT),
         )
-        code = "import time\nfrom DeadlineSpotIamSetup.standin import MotoStandIn\n"
+        code = "import time\nimport tests.support.resource_aware_moto\n"  # real resources, see the docstring
+        code += "from DeadlineSpotIamSetup.standin import MotoStandIn\n"
         code += "print(MotoStandIn().start().endpoint_url, flush=True)\ntime.sleep(3600)\n"
         self.process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
@@ -68,9 +73,9 @@ class EnforcingMoto:
         )
 
     def grant(self, policy: dict) -> None:
-        """The bootstrap user's only policy: ``policy`` with every Resource widened to "*" (see the docstring)."""
-        widened = {**policy, "Statement": [{**s, "Resource": "*"} for s in policy["Statement"] if s["Action"]]}
-        self.admin.put_user_policy(UserName="Bootstrap", PolicyName="bootstrap", PolicyDocument=json.dumps(widened))
+        """The bootstrap user's only policy: ``policy`` (statements left without an action dropped)."""
+        kept = {**policy, "Statement": [s for s in policy["Statement"] if s["Action"]]}
+        self.admin.put_user_policy(UserName="Bootstrap", PolicyName="bootstrap", PolicyDocument=json.dumps(kept))
 
     def empty(self) -> None:
         iam = self.admin
@@ -176,3 +181,44 @@ def test_without_any_action_it_uses_an_apply_fails_with_one_line_naming_it(moto_
             moto_enforcing.apply(settings)
         message = str(caught.value)
         assert f"AWS denied {action} on " in message and "\n" not in message, (action, message)
+
+
+SHIPPED = ROOT / "policies" / "bootstrap-policy.json"
+
+
+def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """``apply --secret-out`` run from the command line as the bootstrap user; (exit code, stderr)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.bootstrap["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["apply", "--secret-out", str(folder / "key.json"), "--endpoint-url", server.url], out=out, err=err)
+    return code, err.getvalue()
+
+
+def test_apply_from_the_command_line_with_the_shipped_policy_succeeds(moto_enforcing, tmp_path, monkeypatch):
+    moto_enforcing.empty()
+    moto_enforcing.grant(json.loads(SHIPPED.read_text(encoding="utf-8")))
+    code, err = command_line_apply(moto_enforcing, tmp_path, monkeypatch)
+    assert code == 0, err
+    assert json.loads((tmp_path / "key.json").read_text())["AccessKeyId"]
+
+
+DEFAULT_POLICY = bootstrap_policy(desired_state(Settings()), "aws", "123456789012")
+# moto checks only the called action: AddRoleToInstanceProfile's iam:PassRole is proven on the wire, not here.
+NOT_CHECKED_BY_MOTO = {"InstanceProfileRole"}
+
+
+@pytest.mark.parametrize("sid", [s["Sid"] for s in DEFAULT_POLICY["Statement"]])
+def test_without_any_one_statement_apply_fails_with_one_line_naming_its_action(
+    moto_enforcing, tmp_path, monkeypatch, sid
+):
+    statement = next(s for s in DEFAULT_POLICY["Statement"] if s["Sid"] == sid)
+    moto_enforcing.empty()
+    others = [s for s in DEFAULT_POLICY["Statement"] if s is not statement]
+    moto_enforcing.grant({**DEFAULT_POLICY, "Statement": others})
+    code, err = command_line_apply(moto_enforcing, tmp_path, monkeypatch)
+    if sid in NOT_CHECKED_BY_MOTO:
+        assert code == 0, err
+        return
+    assert code == 1 and err.count("\n") == 1, err
+    assert any(err.startswith(f"error: AWS denied {action} on ") for action in statement["Action"]), err
