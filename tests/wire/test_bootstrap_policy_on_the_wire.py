@@ -124,6 +124,14 @@ def assert_allowed(recorder: Recorder, settings: Settings, iam) -> int:
         if not allowed(policy, action, resource, context)
     ]
     assert refused == []
+    # Nothing the tool does is allowed on "*", nor on any other user, role, profile or policy of the account.
+    elsewhere = [
+        (action, other, context)
+        for action, resource, context in recorder.needs
+        for other in ("*", resource.rsplit("/", 1)[0] + "/SomeoneElse")
+        if allowed(policy, action, other, context)
+    ]
+    assert elsewhere == []
     return len(recorder.calls)
 
 
