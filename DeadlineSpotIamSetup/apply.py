@@ -89,13 +89,13 @@ class _Executor:
 
     def deliver(self, key: NewAccessKey) -> str:
         if self.key_sink is None:
-            self.gateway.delete_access_key(key.user_name, key.access_key_id)
+            self.gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
             raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
         try:
             self.key_sink(key)
         except Exception as error:
             # A key nobody can read is worse than none: take it back, and say why (the secret masked).
-            self.gateway.delete_access_key(key.user_name, key.access_key_id)
+            self.gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
             cause = error if isinstance(error, SetupError) else f"{type(error).__name__}: {error}"
             raise KeyDeliveryFailed(
                 f"the new access key {key.access_key_id} for user {key.user_name} could not be delivered "

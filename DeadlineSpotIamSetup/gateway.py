@@ -138,8 +138,9 @@ class _Caller:
         self.endpoint = endpoint
         self.cancelled = cancelled
 
-    def __call__(self, fn: Callable[[], T], operation: str, subject: str) -> T:
-        if self.cancelled():
+    def __call__(self, fn: Callable[[], T], operation: str, subject: str, cleanup: bool = False) -> T:
+        """``cleanup``: the call undoes this run's own work (deleting its key), so it runs even once cancelled."""
+        if self.cancelled() and not cleanup:
             raise Cancelled(f"stopped before {operation} on {subject}: the time limit was reached")
         idempotent = operation.split(":", 1)[-1] not in NOT_IDEMPOTENT
         with call_deadline.deadline(self.timeouts.call_deadline) as guard:
@@ -490,12 +491,14 @@ class IamGateway:
 
         return self._call(create, "iam:CreateAccessKey", f"user {user_name}")
 
-    def delete_access_key(self, user_name: str, access_key_id: str) -> None:
+    def delete_access_key(self, user_name: str, access_key_id: str, cleanup: bool = False) -> None:
+        """``cleanup``: deleting a key this run created and cannot hand over: done even once cancelled."""
         try:
             self._call(
                 lambda: self._iam.delete_access_key(UserName=user_name, AccessKeyId=access_key_id),
                 "iam:DeleteAccessKey",
                 f"access key {access_key_id} of user {user_name}",
+                cleanup,
             )
         except NotFound:
             pass

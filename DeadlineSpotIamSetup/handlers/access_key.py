@@ -21,10 +21,10 @@ import time
 from datetime import datetime, timezone
 
 from ..desired import AccessKey
-from ..errors import AwsAccessError, Cancelled, LimitExceeded, ReplyLost
+from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
-from ..values import AccessKeyInfo, Observed
+from ..values import AccessKeyInfo, NewAccessKey, Observed
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS
 from .base import ApplyRun, Handler, Permissions, Sleep
 
@@ -108,17 +108,26 @@ class AccessKeyHandler(Handler):
                 if self._clean_up_lost_reply(user, before, run):
                     return self._left_to_another_run(action, run)
                 continue
-            others = [k for k in gateway.access_keys(user) or () if k.active and k.access_key_id != key.access_key_id]
-            if all(_utc(k.created) > _utc(key.created) for k in others):
-                if run.cancelled():
-                    gateway.delete_access_key(user, key.access_key_id)
-                    raise Cancelled(
-                        f"stopped before handing over access key {key.access_key_id}: the time limit was "
-                        "reached; it was deleted again"
-                    )
-                return f"{action.summary}: {run.deliver(key)}"
+            try:
+                others = [
+                    k for k in gateway.access_keys(user) or () if k.active and k.access_key_id != key.access_key_id
+                ]
+                if all(_utc(k.created) > _utc(key.created) for k in others):
+                    if run.cancelled():
+                        raise Cancelled(
+                            f"stopped before handing over access key {key.access_key_id}: the time limit was "
+                            "reached; it was deleted again"
+                        )
+                    return f"{action.summary}: {run.deliver(key)}"
+            except KeyDeliveryFailed:
+                raise  # the executor deleted the key already
+            except BaseException:
+                # Whatever stops this run between creating its key and handing it over (a refused or unanswered
+                # ListAccessKeys, the time limit), the key must not outlive it: nobody else has its secret.
+                self._delete_own(gateway, key)
+                raise
             # Another run's key is older or as old: step back so that at most one key survives.
-            gateway.delete_access_key(user, key.access_key_id)
+            self._delete_own(gateway, key)
             if run.cancelled():
                 raise Cancelled(f"stopped during {action.summary}: the time limit was reached")
             self._sleep(random.uniform(*KEY_RACE_BACKOFF) * (round_number + 1))
@@ -127,6 +136,12 @@ class AccessKeyHandler(Handler):
         raise AwsAccessError(
             f"could not create a single access key for user {user}: other runs kept racing; run apply again"
         )
+
+    @staticmethod
+    def _delete_own(gateway: object, key: NewAccessKey) -> None:
+        """Delete the key this run created; allowed even once the run is cancelled (cleaning up is not new
+        work)."""
+        gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)  # type: ignore[attr-defined]
 
     @staticmethod
     def _left_to_another_run(action: Action, run: ApplyRun) -> str:
@@ -146,7 +161,7 @@ class AccessKeyHandler(Handler):
         if len(unknown) >= 2 and _utc(unknown[0].created) < _utc(unknown[1].created):
             kept_by_racer = unknown.pop(0)
         for stray in unknown:
-            run.gateway.delete_access_key(user, stray.access_key_id)
+            run.gateway.delete_access_key(user, stray.access_key_id, cleanup=True)
             run.result.notes.append(
                 f"deleted access key {stray.access_key_id} of user {user}: IAM created it but the reply with its "
                 "secret was lost"

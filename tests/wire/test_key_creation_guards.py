@@ -7,14 +7,15 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import make_gateway
+from conftest import FAST, make_gateway
 from states import USER
 
 from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
-from DeadlineSpotIamSetup.errors import SetupError
+from DeadlineSpotIamSetup.errors import AccessDenied, SetupError
+from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 
 DESIRED = desired_state(Settings())
 WRITES = ("Create", "Attach", "Add", "Update", "Delete", "Put", "Tag")
@@ -74,4 +75,35 @@ def test_a_failed_hand_off_deletes_the_key_and_names_the_real_cause(proxy, iam) 
     message = str(caught.value)
     assert "could not be delivered (RuntimeError: database unavailable (while writing ****))" in message
     assert "it was deleted again" in message and "\n" not in message
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+
+
+def test_a_key_whose_run_fails_right_after_creating_it_is_deleted(proxy, iam) -> None:
+    """Between CreateAccessKey and the hand-off the run lists the keys; when that fails (refused, throttled past
+    its budget, unanswered), the key it just created must not stay behind, undelivered and blocking later runs."""
+    gateway = make_gateway(proxy.endpoint_url)
+    real_list = gateway.access_keys
+
+    def list_refused_after_create(user):
+        if proxy.counts()["CreateAccessKey"]:
+            raise AccessDenied("AWS denied iam:ListAccessKeys on user DeadlineSpotEventPluginAdmin: grant it")
+        return real_list(user)
+
+    gateway.access_keys = list_refused_after_create
+    delivered = []
+    with pytest.raises(AccessDenied):
+        apply_changes(gateway, DESIRED, key_sink=delivered.append)
+    assert delivered == []
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+
+
+def test_a_run_whose_gateway_is_cancelled_still_deletes_the_key_it_cannot_hand_over(proxy, iam) -> None:
+    """As in the event plugin: the gateway itself refuses new calls once cancelled; deleting the run's own key is
+    cleaning up, not new work, and goes through."""
+    cancelled = lambda: proxy.counts()["CreateAccessKey"] >= 1  # noqa: E731
+    gateway = connect(AwsAccess(endpoint_url=proxy.endpoint_url, timeouts=FAST), cancelled)
+    delivered = []
+    with pytest.raises(SetupError, match="time limit"):
+        apply_changes(gateway, DESIRED, key_sink=delivered.append, options=ApplyOptions(cancelled=cancelled))
+    assert delivered == []
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
