@@ -56,7 +56,11 @@ def moto_endpoint() -> Iterator[str]:
 def empty_account(endpoint_url: str) -> None:
     """Delete every user, role, instance profile and customer policy over the IAM API. Much faster than
     moto's reset, which reloads the ~1,000 AWS managed policies on the next call."""
-    iam = boto3.client("iam", endpoint_url=endpoint_url, region_name="us-east-1")
+    empty_iam(boto3.client("iam", endpoint_url=endpoint_url, region_name="us-east-1"))
+
+
+def empty_iam(iam, keep_users: frozenset[str] = frozenset()) -> None:
+    """Delete, with the client ``iam``, every user (but ``keep_users``), role, instance profile and customer policy."""
     for profile in iam.list_instance_profiles()["InstanceProfiles"]:
         for role in profile["Roles"]:
             iam.remove_role_from_instance_profile(
@@ -72,6 +76,8 @@ def empty_account(endpoint_url: str) -> None:
         iam.delete_role(RoleName=name)
     for user in iam.list_users()["Users"]:
         name = user["UserName"]
+        if name in keep_users:
+            continue
         for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
             iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
         for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
@@ -80,6 +86,9 @@ def empty_account(endpoint_url: str) -> None:
             iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
         iam.delete_user(UserName=name)
     for policy in iam.list_policies(Scope="Local")["Policies"]:
+        for version in iam.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]:
+            if not version["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=policy["Arn"], VersionId=version["VersionId"])
         iam.delete_policy(PolicyArn=policy["Arn"])
 
 

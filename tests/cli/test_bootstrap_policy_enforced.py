@@ -22,6 +22,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import empty_iam
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
 from DeadlineSpotIamSetup.cli import main
@@ -78,31 +79,7 @@ class EnforcingMoto:
         self.admin.put_user_policy(UserName="Bootstrap", PolicyName="bootstrap", PolicyDocument=json.dumps(kept))
 
     def empty(self) -> None:
-        iam = self.admin
-        for profile in iam.list_instance_profiles()["InstanceProfiles"]:
-            for role in profile["Roles"]:
-                iam.remove_role_from_instance_profile(
-                    InstanceProfileName=profile["InstanceProfileName"], RoleName=role["RoleName"]
-                )
-            iam.delete_instance_profile(InstanceProfileName=profile["InstanceProfileName"])
-        for role in iam.list_roles()["Roles"]:
-            for policy in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
-                iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
-            iam.delete_role(RoleName=role["RoleName"])
-        for user in iam.list_users()["Users"]:
-            name = user["UserName"]
-            if name in KEEP:
-                continue
-            for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
-                iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
-            for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
-                iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-            iam.delete_user(UserName=name)
-        for policy in iam.list_policies(Scope="Local")["Policies"]:
-            for version in iam.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]:
-                if not version["IsDefaultVersion"]:
-                    iam.delete_policy_version(PolicyArn=policy["Arn"], VersionId=version["VersionId"])
-            iam.delete_policy(PolicyArn=policy["Arn"])
+        empty_iam(self.admin, keep_users=KEEP)
 
     def apply(self, settings: Settings):
         gateway = connect(

@@ -14,14 +14,40 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class _QuietHandler(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-class _Running:
+def forward(host: str, port: int, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, list, bytes]:
+    """Send the request ``handler`` received to ``host:port``; (status, headers, payload) of the reply."""
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("connection", "content-length")}
+        conn.request("POST", handler.path, body=body, headers=headers)
+        reply = conn.getresponse()
+        return reply.status, reply.getheaders(), reply.read()
+    finally:
+        conn.close()
+
+
+def relay(handler: BaseHTTPRequestHandler, status: int, headers: list, payload: bytes) -> None:
+    """Answer with a reply obtained by :func:`forward` (a client that gave up is no error)."""
+    handler.send_response(status)
+    for name, value in headers:
+        if name.lower() not in ("connection", "content-length", "transfer-encoding"):
+            handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    try:
+        handler.wfile.write(payload)
+    except OSError:
+        pass
+
+
+class Running:
     """Serves ``handler`` on 127.0.0.1 in a daemon thread while the ``with`` block lasts."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
@@ -43,7 +69,7 @@ class _Running:
         self._server.server_close()
 
 
-class ScriptedEndpoint(_Running):
+class ScriptedEndpoint(Running):
     """Answers every request with ``status`` and ``body``; with ``trickle`` > 0, sends the body one byte every
     ``trickle`` seconds (each read stays under any read timeout, the reply never ends in useful time)."""
 
@@ -51,7 +77,7 @@ class ScriptedEndpoint(_Running):
         self.status, self.body, self.content_type, self.trickle = status, body, content_type, trickle
         owner = self
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = owner.body if not owner.trickle else owner.body or b" " * 100_000
@@ -76,7 +102,7 @@ class ScriptedEndpoint(_Running):
         super().__init__(Handler)
 
 
-class LostReplyProxy(_Running):
+class LostReplyProxy(Running):
     """Forwards every request to ``upstream``; for the first ``times`` requests of ``action`` it forwards the
     request (so AWS acts) and then holds the reply for ``hold`` seconds before sending it, by which time the client
     has given up: the reply is lost, the effect is not."""
@@ -89,7 +115,7 @@ class LostReplyProxy(_Running):
         self.lock = threading.Lock()
         owner = self
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 action = urllib.parse.parse_qs(body.decode()).get("Action", [""])[0]
@@ -98,29 +124,10 @@ class LostReplyProxy(_Running):
                     lose = action == owner.action and owner.remaining > 0
                     if lose:
                         owner.remaining -= 1
-                conn = http.client.HTTPConnection(owner.host, owner.port, timeout=30)
-                try:
-                    headers = {
-                        k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")
-                    }
-                    conn.request("POST", self.path, body=body, headers=headers)
-                    reply = conn.getresponse()
-                    payload = reply.read()
-                    status, reply_headers = reply.status, reply.getheaders()
-                finally:
-                    conn.close()
+                status, reply_headers, payload = forward(owner.host, owner.port, self, body)
                 if lose and owner.stopping.wait(owner.hold):
                     return
-                self.send_response(status)
-                for name, value in reply_headers:
-                    if name.lower() not in ("connection", "content-length", "transfer-encoding"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                try:
-                    self.wfile.write(payload)
-                except OSError:
-                    pass
+                relay(self, status, reply_headers, payload)
 
         super().__init__(Handler)
 

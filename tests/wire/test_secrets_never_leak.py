@@ -13,7 +13,6 @@ CreateAccessKey has answered. The event plugin's log is covered by the plugin's 
 from __future__ import annotations
 
 import dataclasses
-import http.client
 import io
 import json
 import logging
@@ -23,12 +22,11 @@ import threading
 import traceback
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import DUMMY_SECRET, make_gateway
-from odd_servers import LostReplyProxy
+from odd_servers import LostReplyProxy, QuietHandler, Running, forward, relay
 
 from DeadlineSpotIamSetup import cli
 from DeadlineSpotIamSetup.desired import Settings, desired_state
@@ -43,7 +41,7 @@ SHORT = Timeouts(connect=1.0, read=2.0, call_budget=2.0, call_deadline=4.0, max_
 _SECRET_ELEMENT = re.compile(r"<SecretAccessKey>([^<]+)</SecretAccessKey>")
 
 
-class SecretTap:
+class SecretTap(Running):
     """Forwards every request to ``upstream`` and keeps every ``SecretAccessKey`` found in a reply; ``on_secret`` is
     called when a reply holds one, before that reply goes back (to arm the next fault)."""
 
@@ -54,54 +52,18 @@ class SecretTap:
         self._lock = threading.Lock()
         owner, host, port = self, parts.hostname, parts.port
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                conn = http.client.HTTPConnection(host, port, timeout=30)
-                try:
-                    hop = ("connection", "content-length")
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
-                    conn.request("POST", self.path, body=body, headers=headers)
-                    reply = conn.getresponse()
-                    payload, status, reply_headers = reply.read(), reply.status, reply.getheaders()
-                finally:
-                    conn.close()
+                status, reply_headers, payload = forward(host, port, self, body)
                 found = _SECRET_ELEMENT.findall(payload.decode("utf-8", "replace"))
                 if found:
                     with owner._lock:
                         owner.secrets.update(found)
                     owner.on_secret()
-                self.send_response(status)
-                for name, value in reply_headers:
-                    if name.lower() not in ("connection", "content-length", "transfer-encoding"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                try:
-                    self.wfile.write(payload)
-                except OSError:
-                    pass
+                relay(self, status, reply_headers, payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> SecretTap:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
 @dataclasses.dataclass
