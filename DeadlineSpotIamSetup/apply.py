@@ -59,13 +59,10 @@ class _Executor:
         return self.options.cancelled()
 
     def write(self, action: Action) -> dict[str, Any]:
-        failures: list[NotFound] = []
-
         def attempt() -> dict[str, Any] | None:
             try:
                 return self.gateway.write(action.operation, action.params, action.subject)
-            except NotFound as error:  # what it depends on is not visible yet
-                failures.append(error)
+            except NotFound:  # what it depends on is not visible yet
                 return None
 
         answer = poll(attempt, self.options.waits.visibility)
@@ -88,9 +85,7 @@ class _Executor:
             )
 
     def deliver(self, key: NewAccessKey) -> str:
-        if self.key_sink is None:
-            self.gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
-            raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
+        assert self.key_sink is not None, "apply_plan refuses a plan that creates a key without a key sink"
         try:
             self.key_sink(key)
         except Exception as error:

@@ -151,13 +151,15 @@ class _Caller:
                     raise ReplyLost(f"{operation} on {subject}") from None
                 raise self._client_error(error, operation, subject) from None
             except _NO_REPLY:
-                if not idempotent:
-                    raise ReplyLost(f"{operation} on {subject}") from None
-                if guard.cut:
-                    raise self._too_slow(operation) from None
-                raise EndpointUnavailable(
-                    f"the AWS endpoint {self.endpoint()} did not answer ({operation}): check the network, proxy "
-                    "settings and --endpoint-url / AWS_ENDPOINT_URL"
+                raise self._unanswered(
+                    guard,
+                    idempotent,
+                    operation,
+                    subject,
+                    EndpointUnavailable(
+                        f"the AWS endpoint {self.endpoint()} did not answer ({operation}): check the network, proxy "
+                        "settings and --endpoint-url / AWS_ENDPOINT_URL"
+                    ),
                 ) from None
             except _UNREACHABLE:
                 raise EndpointUnavailable(
@@ -171,20 +173,35 @@ class _Caller:
                 ) from None
             except (ResponseParserError, KeyError, TypeError):
                 # A 200 with an empty body, an HTML page, a body that is not this API's answer: not AWS IAM.
-                if guard.cut:
-                    raise self._too_slow(operation) from None
-                if not idempotent:
-                    raise ReplyLost(f"{operation} on {subject}") from None
-                raise EndpointUnavailable(
-                    f"the endpoint {self.endpoint()} answered {operation} with something that is not an AWS "
-                    "answer: check --endpoint-url / AWS_ENDPOINT_URL and any proxy in between"
+                raise self._unanswered(
+                    guard,
+                    idempotent,
+                    operation,
+                    subject,
+                    EndpointUnavailable(
+                        f"the endpoint {self.endpoint()} answered {operation} with something that is not an AWS "
+                        "answer: check --endpoint-url / AWS_ENDPOINT_URL and any proxy in between"
+                    ),
                 ) from None
             except botocore.exceptions.BotoCoreError as error:
-                if guard.cut:
-                    raise self._too_slow(operation) from None
-                if not idempotent:
-                    raise ReplyLost(f"{operation} on {subject}") from None
-                raise AwsAccessError(f"{operation} on {subject} failed: {_one_line(str(error))}") from None
+                raise self._unanswered(
+                    guard,
+                    idempotent,
+                    operation,
+                    subject,
+                    AwsAccessError(f"{operation} on {subject} failed: {_one_line(str(error))}"),
+                ) from None
+
+    def _unanswered(
+        self, guard: call_deadline.CallGuard, idempotent: bool, operation: str, subject: str, otherwise: Exception
+    ) -> Exception:
+        """The error for a call that got no usable answer. AWS may have acted on it, so a call that is not
+        idempotent is a lost reply whatever else happened; otherwise the deadline's cut, if it came, is the cause."""
+        if not idempotent:
+            return ReplyLost(f"{operation} on {subject}")
+        if guard.cut:
+            return self._too_slow(operation)
+        return otherwise
 
     def _too_slow(self, operation: str) -> EndpointUnavailable:
         return EndpointUnavailable(

@@ -80,29 +80,29 @@ class Observation:
     def __getitem__(self, identity: Any) -> Observed:
         return self.observed[identity]
 
+    def _arns(self) -> list[str]:
+        """Every ARN IAM returned for the desired identities."""
+        arns: list[str] = []
+        for seen in self.observed.values():
+            for info in (seen.role, seen.profile, seen.policy):
+                if info is not None:
+                    arns.append(info.arn)
+            arns.extend(sorted(seen.attached))
+        return arns
+
     @property
     def account(self) -> str | None:
-        """The account, when an ARN of the account's own IAM entities tells it."""
-        for seen in self.observed.values():
-            for arn in [
-                seen.role.arn if seen.role else None,
-                seen.profile.arn if seen.profile else None,
-                seen.policy.arn if seen.policy else None,
-            ]:
-                account = arn.split(":")[4] if arn and arn.count(":") >= 5 else ""
-                if account.isascii() and account.isdigit():
-                    return account
+        """The account, when an ARN of the account's own IAM entities tells it (not ``iam::aws:`` ones)."""
+        for arn in self._arns():
+            account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+            if account.isascii() and account.isdigit():
+                return account
         return None
 
     @property
     def partition(self) -> str | None:
         """The partition, when any ARN IAM returned tells it."""
-        for seen in self.observed.values():
-            for arn in [
-                seen.role.arn if seen.role else None,
-                seen.profile.arn if seen.profile else None,
-                *sorted(seen.attached),
-            ]:
-                if arn and arn.startswith("arn:"):
-                    return arn.split(":", 2)[1]
+        for arn in self._arns():
+            if arn.startswith("arn:"):
+                return arn.split(":", 2)[1]
         return None
