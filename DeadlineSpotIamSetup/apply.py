@@ -151,7 +151,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Run the plan's actions stage by stage (the actions of a stage in parallel). Stops after the first stage
     with a failure, raising a one-line SetupError."""
-    if any(a.operation == "CreateAccessKey" for a in plan.actions) and key_sink is None:
+    if plan.creates_access_key and key_sink is None:
         raise SetupError("the plan creates an access key but nothing was given to deliver its secret to")
     options = options or ApplyOptions()
     executor = _Executor(gateway, options, key_sink)

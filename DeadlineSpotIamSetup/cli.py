@@ -200,7 +200,7 @@ def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
         _print_findings(plan, out, f"Deadline Spot Event Plugin identities ({gateway.endpoint_description}):")
         if with_plan:
             _print_plan(plan, out)
-            if any(a.operation == "CreateAccessKey" for a in plan.actions):
+            if plan.creates_access_key:
                 print(f"\nThe access key is created only by apply with --secret-out: {KEY_HINT}.", file=out)
     return EXIT_OK if plan.ok else EXIT_PENDING
 
@@ -211,7 +211,7 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     gateway = _gateway(args)
     if secret_out is not None and secret_out.exists() and not args.force:
         # Refuse before any write, and only when a key would really be created (a converged account is fine).
-        if any(a.operation == "CreateAccessKey" for a in plan_changes(gateway, desired).actions):
+        if plan_changes(gateway, desired).creates_access_key:
             raise InvalidSettings(
                 f"--secret-out {secret_out} already exists and a new access key would be written there: move it "
                 "away (it may hold a key still in use) or add --force to replace it"

@@ -50,7 +50,7 @@ def apply_changes(
         return Outcome(before, ApplyResult(), before)
     result = apply_plan(gateway, before, key_sink, progress, options)
     after = plan_changes(gateway, desired, deliver_key=key_sink is not None)
-    if any(a.operation == "CreateAccessKey" for a in before.actions) and _racing_keys(after):
+    if before.creates_access_key and _racing_keys(after):
         # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
 
         def settled() -> Plan | None:

@@ -90,6 +90,11 @@ class Plan:
     def ok(self) -> bool:
         return all(f.status is Status.OK for f in self.findings)
 
+    @property
+    def creates_access_key(self) -> bool:
+        """Whether applying the plan creates an access key, whose secret then needs a destination."""
+        return any(action.operation == "CreateAccessKey" for action in self.actions)
+
     def finding(self, kind: Kind) -> Finding | None:
         return next((f for f in self.findings if f.kind is kind), None)
 

@@ -136,7 +136,8 @@ class EngineJob:
 
     @staticmethod
     def _key_ok(plan: Plan) -> bool:
-        return any(f.kind is Kind.ACCESS_KEY and f.status is Status.OK for f in plan.findings)
+        key = plan.finding(Kind.ACCESS_KEY)
+        return key is not None and key.status is Status.OK
 
     def _check_key_in_use(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
         key = next(i for i in desired if i.kind is Kind.ACCESS_KEY)
