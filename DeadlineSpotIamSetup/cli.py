@@ -1,7 +1,8 @@
-"""The command line: ``python -m DeadlineSpotIamSetup check|plan|apply|bootstrap-policy|demo``.
+"""The command line: ``python -m DeadlineSpotIamSetup check|plan|apply|rotate-key|bootstrap-policy|demo``.
 
 Exit codes (automation depends on them): check and plan: 0 all in place / nothing to do, 2 something missing
-or drifted; apply: 0 everything in place afterwards, 2 something still needs an admin; any command: 1 on
+or drifted; apply: 0 everything in place afterwards, 2 something still needs an admin; rotate-key: 0 nothing
+left to do, 2 the rotation waits for something (the new key's first use, an admin); any command: 1 on
 error, one line on stderr, no traceback.
 """
 
@@ -18,7 +19,7 @@ from typing import NoReturn, TextIO
 from . import __version__
 from .bootstrap_policy import bootstrap_policy
 from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
-from .engine import apply_changes, plan_changes
+from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import InvalidSettings, SetupError
 from .findings import Plan
 from .gateway import AwsAccess, IamGateway, connect
@@ -32,9 +33,13 @@ from .report import (
     manual_json,
     manual_lines,
     plan_json,
+    rotation_json,
+    rotation_lines,
     summary_line,
 )
+from .rotation import RotationOptions
 from .secret_file import check_secret_destination, write_secret_file
+from .waits import CLI_APPLY_WAITS
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -71,11 +76,24 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
         "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)"
     )
     group.add_argument(
+        "--key-max-age-days",
+        type=_days,
+        default=d.key_max_age_days,
+        metavar="DAYS",
+        help="an access key older than this is due for rotation (%(default)s; 0: no limit)",
+    )
+    group.add_argument(
         "--allowed-source-ips",
         metavar="CIDR[,CIDR...]",
         help="IP-restricted mode: attach copies of the AWS managed admin policies that allow calls only from these "
         "addresses (the RCS/Pulse machines; IPv4 or IPv6) instead of the AWS managed policies",
     )
+
+
+def _days(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days")
+    return int(text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,6 +134,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="let --secret-out replace an existing file (it is refused otherwise)"
     )
     apply.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    rotate = command(
+        "rotate-key",
+        "replace the Spot user's access key when it is older than --key-max-age-days (or --now); run it again to "
+        "finish: the old key is deactivated once the new one has been used, and deleted later",
+    )
+    rotate.add_argument(
+        "--secret-out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="write the new access key here (JSON, mode 0600)",
+    )
+    rotate.add_argument("--force", action="store_true", help="let --secret-out replace an existing file")
+    rotate.add_argument("--now", action="store_true", help="rotate even though the key is not due yet")
+    rotate.add_argument("--json", action="store_true", help="print the outcome as JSON")
     policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
     policy.add_argument("--partition", default="aws", choices=["aws", "aws-cn", "aws-us-gov"])
     policy.add_argument("--account", default="*", help="12-digit account ID to scope the resources to")
@@ -148,6 +181,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         permissions_boundary=args.permissions_boundary,
         tags=tuple(parse_tag(tag) for tag in args.tag),
         allowed_source_ips=None if args.allowed_source_ips is None else tuple(args.allowed_source_ips.split(",")),
+        key_max_age_days=args.key_max_age_days,
     )
 
 
@@ -259,6 +293,41 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if outcome.ok else EXIT_PENDING
 
 
+def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
+    desired = desired_state(settings_from(args))
+    secret_out = check_secret_destination(args.secret_out)
+    if secret_out.exists() and not args.force:
+        raise InvalidSettings(
+            f"--secret-out {secret_out} already exists: give a new file (it may hold the key in use now), or add "
+            "--force to replace it when a new key is made"
+        )
+    gateway = _gateway(args)
+    result = rotate_access_key(
+        gateway,
+        desired,
+        lambda key: write_secret_file(secret_out, key),
+        RotationOptions(now=args.now, key_verification=CLI_APPLY_WAITS.key_verification),
+    )
+    if args.json:
+        json.dump(rotation_json(result, str(secret_out)), out, indent=2)
+        out.write("\n")
+    else:
+        print(f"Rotating the Spot user's access key ({gateway.endpoint_description}):", file=out)
+        for line in rotation_lines(result):
+            print(line, file=out)
+        if result.key is not None:
+            destination = (
+                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, then "
+                "delete the file"
+            )
+            print("\n" + key_delivered_line(result.key, destination), file=out)
+            if result.verified_as:
+                print(key_accepted_line(result.verified_as), file=out)
+        finished = "The rotation is complete." if result.settled else "The rotation is not finished (see above)."
+        print("\n" + finished, file=out)
+    return EXIT_OK if result.settled else EXIT_PENDING
+
+
 def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
     if args.account != "*":
         validate_account_id(args.account)
@@ -290,6 +359,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int
         return run_check(args, out, with_plan=True)
     if args.command == "apply":
         return run_apply(args, out)
+    if args.command == "rotate-key":
+        return run_rotate(args, out)
     if args.command == "bootstrap-policy":
         return run_bootstrap_policy(args, out)
     if args.command in ("install", "uninstall"):

@@ -14,6 +14,7 @@ from typing import ClassVar
 from .errors import InvalidSettings
 from .kinds import Kind
 from .source_ip import parse_source_ips
+from .waits import KEY_MAX_AGE_DAYS
 
 # The prefixes the AWS managed policies allow iam:PassRole / iam:GetRole on. A role named otherwise cannot
 # be used by the Spot Event Plugin or the Resource Tracker, however correct it is otherwise.
@@ -100,6 +101,7 @@ class AccessKey:
 
     kind: ClassVar[Kind] = Kind.ACCESS_KEY
     user_name: str
+    max_age_days: int = KEY_MAX_AGE_DAYS  # older is due for rotation; 0: any age
 
     @property
     def name(self) -> str:
@@ -190,6 +192,8 @@ class Settings:
     # The IP-restricted mode: CIDRs the Spot credentials may be used from (None: the AWS managed policies as they
     # are). An empty tuple was given and is refused.
     allowed_source_ips: tuple[str, ...] | None = None
+    # The access key's age limit in days: older is reported as due for rotation. 0: no limit.
+    key_max_age_days: int = KEY_MAX_AGE_DAYS
 
 
 # IAM's own patterns, ASCII only; always used with fullmatch (a "$" would accept a trailing newline).
@@ -202,6 +206,7 @@ _POLICY_ARN = re.compile(
     _PARTITION + r":iam::(?:[0-9]{12}|aws):policy/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,128}"
 )
 _ROLE_ARN = re.compile(_PARTITION + r":iam::[0-9]{12}:role/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,64}")
+MAX_KEY_AGE_DAYS = 3650
 _MAX_ARN_LENGTH = 2048  # IAM's limit for an ARN parameter
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
@@ -315,6 +320,10 @@ def _settings_problems(settings: Settings) -> list[str]:
                 f"AWSThinkboxDeadlineResourceTrackerAdminPolicy allows iam:PassRole only on "
                 f"role/{TRACKER_ROLE_PREFIX}*"
             )
+    if not 0 <= settings.key_max_age_days <= MAX_KEY_AGE_DAYS:
+        problems.append(
+            f"access key age limit {settings.key_max_age_days} is not 0 (no limit) or 1-{MAX_KEY_AGE_DAYS} days"
+        )
     if len(settings.path) > 512 or not _PATH.fullmatch(settings.path):
         problems.append(f"path {settings.path!r} is not a valid IAM path: '/' or '/name/.../'")
     if settings.permissions_boundary is not None and not is_policy_arn(settings.permissions_boundary):
@@ -354,7 +363,7 @@ def desired_state(settings: Settings) -> DesiredState:
     else:
         identities.append(SpotUser(settings.spot_user, attached, settings.path, copies, replaced))
         if settings.access_key:
-            identities.append(AccessKey(settings.spot_user))
+            identities.append(AccessKey(settings.spot_user, settings.key_max_age_days))
     # Roles stay at path "/": the managed policies allow PassRole on role/DeadlineSpot*, which a role
     # under another path (role/some/path/DeadlineSpotWorker) does not match.
     identities.append(

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
-from .desired import DesiredState
+from .desired import AccessKey, DesiredState
+from .errors import InvalidSettings
 from .findings import Plan
 from .gateway import IamGateway
 from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
+from .rotation import RotationOptions, RotationResult, rotate_key
+from .values import NewAccessKey
 from .waits import KEY_RACE_SETTLE, poll
 
 
-def plan_changes(gateway: IamGateway, desired: DesiredState, deliver_key: bool = True) -> Plan:
+def plan_changes(
+    gateway: IamGateway, desired: DesiredState, deliver_key: bool = True, now: datetime | None = None
+) -> Plan:
     """Observe the account and plan. Read-only. The partition comes from the ARNs IAM returned or, in an account
     holding none of the identities, from the region in use (botocore's endpoint data: no call)."""
     observation = observe(gateway, desired)
     account = None
     if desired.of_kind(Kind.POLICY_COPY):  # customer managed policies: their ARNs name the account
         account = observation.account or gateway.account
-    return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key, account)
+    return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key, account, now)
 
 
 @dataclass(frozen=True)
@@ -70,3 +76,23 @@ def _racing_keys(plan: Plan) -> bool:
         for identity in plan.observation.observed
         if identity.kind is Kind.ACCESS_KEY
     )
+
+
+def rotate_access_key(
+    gateway: IamGateway,
+    desired: DesiredState,
+    key_sink: KeySink,
+    options: RotationOptions | None = None,
+    configured: Callable[[], str | None] = lambda: None,
+    journal: NewAccessKey | None = None,
+    now: datetime | None = None,
+) -> RotationResult:
+    """The next steps of the Spot user's key rotation (:mod:`rotation`), the age limit taken from the desired
+    state."""
+    key = next((identity for identity in desired if isinstance(identity, AccessKey)), None)
+    if key is None:
+        raise InvalidSettings(
+            "there is no access key to rotate: the Spot credentials are a role, or no access key is expected"
+        )
+    options = replace(options or RotationOptions(), max_age_days=key.max_age_days)
+    return rotate_key(gateway, key.user_name, key_sink, options, configured, journal, now)

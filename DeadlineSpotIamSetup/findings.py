@@ -8,12 +8,13 @@ write, as data (API operation + boto3 parameters) with the stage apply runs it i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
 from .desired import CreationOptions, Identity
 from .kinds import Kind, Status
-from .values import Observation
+from .values import NewAccessKey, Observation
 
 
 class Stage(IntEnum):
@@ -107,6 +108,7 @@ class PlanContext:
     options: CreationOptions
     deliver_key: bool = True  # False: there is nowhere to deliver a new key's secret, so none is created
     account: str | None = None  # known when the desired state holds customer managed policies (policy copies)
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # keys' ages are judged at this time
 
 
 @dataclass
@@ -136,3 +138,20 @@ class Draft:
         if not self.exists:
             return Finding(self.identity, Status.MISSING, tuple(self.problems))
         return Finding(self.identity, Status.DRIFT if self.problems else Status.OK, tuple(self.problems))
+
+
+@dataclass
+class RotationResult:
+    """What a run of the key rotation did, and what is left for a later run or an admin."""
+
+    done: list[str] = field(default_factory=list)
+    key: NewAccessKey | None = None  # the key this run delivered
+    verified_as: str | None = None
+    waiting: list[str] = field(default_factory=list)  # why the rotation is not finished yet (nothing failed)
+    manual: list[ManualStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left for a later run or an admin."""
+        return not self.waiting and not self.manual

@@ -14,7 +14,8 @@ import logging
 import threading
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import boto3
@@ -37,8 +38,8 @@ from .errors import (
 )
 from .retry import BudgetedRetry
 from .trust import parse_policy
-from .values import AccessKeyInfo, CallerIdentity, NewAccessKey, PolicyInfo, ProfileInfo, RoleInfo
-from .waits import CLI_TIMEOUTS, Timeouts
+from .values import AccessKeyInfo, CallerIdentity, KeyUsage, NewAccessKey, PolicyInfo, ProfileInfo, RoleInfo
+from .waits import CLI_TIMEOUTS, KEY_UNUSED_LIMIT, Timeouts
 
 T = TypeVar("T")
 
@@ -485,6 +486,29 @@ class IamGateway:
 
         return self._read(read, "iam:ListAccessKeys", f"user {user_name}")
 
+    def key_usage(self, access_key_id: str) -> KeyUsage:
+        """When and by which service the key was last used (never: ``last_used`` None)."""
+
+        def read() -> KeyUsage:
+            answer = self._iam.get_access_key_last_used(AccessKeyId=access_key_id)["AccessKeyLastUsed"]
+            return KeyUsage(answer.get("LastUsedDate"), answer.get("ServiceName"))
+
+        return self._call(read, "iam:GetAccessKeyLastUsed", f"access key {access_key_id}")
+
+    def access_keys_with_usage(self, user_name: str) -> tuple[AccessKeyInfo, ...] | None:
+        """The user's keys; an active key old enough to be judged unused also says when it was last used (a key
+        younger than KEY_UNUSED_LIMIT costs no extra call)."""
+        keys = self.access_keys(user_name)
+        if keys is None:
+            return None
+        cutoff = datetime.now(timezone.utc) - KEY_UNUSED_LIMIT
+        return tuple(
+            replace(key, usage=self.key_usage(key.access_key_id))
+            if key.active and key.created is not None and _aware(key.created) <= cutoff
+            else key
+            for key in keys
+        )
+
     def instance_profile(self, name: str) -> ProfileInfo | None:
         def read() -> ProfileInfo:
             profile = self._iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
@@ -537,6 +561,10 @@ class IamGateway:
         except CredentialsRejected:
             return None
         return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _snake(operation: str) -> str:

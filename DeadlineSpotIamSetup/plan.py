@@ -5,6 +5,8 @@ Pure: no AWS here. Each identity is planned by its kind's handler.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from .desired import DesiredState
 from .findings import Draft, Plan, PlanContext
 from .handlers import handler_for
@@ -17,10 +19,11 @@ def make_plan(
     partition: str,
     deliver_key: bool = True,
     account: str | None = None,
+    now: datetime | None = None,
 ) -> Plan:
     """The findings for every identity and the actions that fix what the engine owns. ``account`` is needed when
     the desired state holds customer managed policies (their ARNs name it)."""
-    context = PlanContext(partition, desired.options, deliver_key, account)
+    context = PlanContext(partition, desired.options, deliver_key, account, now or datetime.now(timezone.utc))
     drafts = []
     for identity in desired:
         seen = observation[identity]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .findings import Finding, ManualStep, Plan
+from .findings import Finding, ManualStep, Plan, RotationResult
 from .kinds import Status
 from .values import NewAccessKey
 
@@ -71,3 +71,27 @@ def manual_json(plan: Plan) -> list[dict[str, str]]:
         {"kind": str(step.kind), "name": step.name, "problem": step.problem, "remedy": step.remedy}
         for step in plan.manual
     ]
+
+
+def rotation_lines(result: RotationResult) -> list[str]:
+    lines = [f"  done: {line}" for line in result.done]
+    lines += [f"  note: {note}" for note in result.notes]
+    lines += [f"  waiting: {why}" for why in result.waiting]
+    lines += [f"  needs an admin: {manual_text(step)}" for step in result.manual]
+    return lines or ["  nothing to do"]
+
+
+def rotation_json(result: RotationResult, destination: str) -> dict[str, Any]:
+    return {
+        "settled": result.settled,
+        "done": result.done,
+        "notes": result.notes,
+        "waiting": result.waiting,
+        "manual": [
+            {"kind": str(step.kind), "name": step.name, "problem": step.problem, "remedy": step.remedy}
+            for step in result.manual
+        ],
+        "access_key_id": result.key.access_key_id if result.key else None,
+        "secret_out": destination if result.key else None,
+        "verified_as": result.verified_as,
+    }

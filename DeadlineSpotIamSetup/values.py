@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -31,10 +31,27 @@ class ProfileInfo:
 
 
 @dataclass(frozen=True)
+class KeyUsage:
+    """When and where an access key was last used (IAM's GetAccessKeyLastUsed); ``last_used`` None: never."""
+
+    last_used: datetime | None
+    service: str | None = None
+
+    def used_since(self, moment: datetime) -> bool:
+        """Used after ``moment`` by something other than STS (this tool checks a new key with sts:GetCallerIdentity,
+        so only another service's call shows that the Spot Event Plugin itself uses the key)."""
+        if self.last_used is None or (self.service or "").lower() in ("", "n/a", "sts"):
+            return False
+        last = self.last_used if self.last_used.tzinfo else self.last_used.replace(tzinfo=timezone.utc)
+        return last > moment
+
+
+@dataclass(frozen=True)
 class AccessKeyInfo:
     access_key_id: str
     active: bool
     created: datetime | None
+    usage: KeyUsage | None = None  # None: not looked up
 
 
 @dataclass(frozen=True)

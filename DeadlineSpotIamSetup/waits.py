@@ -85,6 +85,21 @@ KEY_LOST_REPLY_SETTLE = 1.0
 KEY_RACE_SETTLE = 5.0
 
 
+# The Spot user's access key over its life. A key older than KEY_MAX_AGE_DAYS is due for rotation (90 days is the
+# usual audit limit: CIS AWS Foundations 1.14). An active key not used for KEY_UNUSED_LIMIT since it was made is
+# reported: the Spot Event Plugin signs calls with its key every few minutes while it runs, so a key it has not
+# used for a month is probably not the one it is configured with.
+KEY_MAX_AGE_DAYS = 90
+KEY_UNUSED_LIMIT = timedelta(days=30)
+# After a rotation, the old key is deactivated, and deleted once the new key has been used by the Spot Event Plugin
+# or after this grace period (an inactive key can be switched on again in IAM if something still needed it).
+KEY_RETIRE_GRACE = timedelta(days=7)
+# A key created by a rotation that was interrupted before recording it (its secret is lost): a run older than this
+# has ended for certain (the plugin's runs end within PLUGIN_RUN_LIMIT, the command line's within a few call
+# deadlines), so a younger one may be a racing run's key in the middle of its rotation and is left alone.
+KEY_ORPHAN_AGE = timedelta(minutes=5)
+
+
 # Writing a private file on Windows: icacls restricts its ACL (it answers in well under a second; a hung one must
 # not hold the run), and a replace refused because another process holds the target open (an AWS tool reading the
 # credentials file, an antivirus scan) is tried again for about 3 s in all before giving up.

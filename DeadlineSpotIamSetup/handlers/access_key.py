@@ -18,15 +18,22 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from ..desired import AccessKey
-from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost
+from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..values import AccessKeyInfo, NewAccessKey, Observed
-from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS
-from .base import ApplyRun, Handler, Permissions, Sleep
+from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
+from .base import KEY_RECORD_PREFIX, ApplyRun, Handler, Permissions, Sleep
+
+ROTATE_HINT = (
+    "`python -m DeadlineSpotIamSetup rotate-key --secret-out FILE`, or let the event plugin do it (Rotate Key "
+    "After Days, with Create Missing Identities on)"
+)
 
 MAX_KEYS_PER_USER = 2  # IAM's quota
 
@@ -35,6 +42,65 @@ def _utc(moment: datetime | None) -> datetime:
     if moment is None:
         return datetime.max.replace(tzinfo=timezone.utc)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+DELIVERED, RETIRED = "delivered", "retired"
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What the Spot user's tags say about one of its keys: made and delivered by this project, or retired."""
+
+    state: str  # DELIVERED or RETIRED
+    at: datetime
+
+
+def parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return _utc(moment)
+
+
+def format_time(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def key_records(tags: dict[str, str]) -> dict[str, KeyRecord]:
+    """The key records among the user's tags, by access key ID (an unreadable one is no record)."""
+    records = {}
+    for name, value in tags.items():
+        if not name.startswith(KEY_RECORD_PREFIX):
+            continue
+        state, _, when = value.partition(" ")
+        moment = parse_time(when)
+        if state in (DELIVERED, RETIRED) and moment is not None:
+            records[name[len(KEY_RECORD_PREFIX) :]] = KeyRecord(state, moment)
+    return records
+
+
+def record_key(
+    gateway: Any,
+    user: str,
+    access_key_id: str,
+    state: str,
+    notes: list[str] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Tag the Spot user with ``state`` for the key, as of ``at`` (default: now). With ``notes``, a refusal is noted
+    instead of raised (the key works; without the record a later rotation leaves it to an admin)."""
+    moment = format_time(at or datetime.now(timezone.utc))
+    tag = {"Key": KEY_RECORD_PREFIX + access_key_id, "Value": f"{state} {moment}"}
+    try:
+        gateway.write("TagUser", {"UserName": user, "Tags": [tag]}, f"user {user}")
+    except SetupError as error:
+        if notes is None:
+            raise
+        notes.append(
+            f"access key {access_key_id} works, but recording that this project made it failed ({error}): a "
+            "rotation will leave the key to an admin"
+        )
 
 
 class AccessKeyHandler(Handler):
@@ -46,7 +112,7 @@ class AccessKeyHandler(Handler):
         self._rounds = rounds
 
     def reads(self, identity: AccessKey) -> tuple[Read, ...]:
-        return (Read("keys", "access_keys", (identity.user_name,)),)
+        return (Read("keys", "access_keys_with_usage", (identity.user_name,)),)
 
     def plan(self, identity: AccessKey, seen: Observed, draft: Draft, context: PlanContext) -> None:
         draft.exists = bool(seen.keys)  # "missing" when there is no key at all, "drift" when all are inactive
@@ -58,6 +124,7 @@ class AccessKeyHandler(Handler):
                 f"(aws iam delete-access-key --user-name {identity.user_name} --access-key-id ID)",
             )
         if active:
+            self._plan_lifecycle(identity, [k for k in seen.keys if k.active], draft, context)
             return
         if not seen.exists:
             draft.problems.append("no access key (the user does not exist yet)")
@@ -83,12 +150,40 @@ class AccessKeyHandler(Handler):
                 "give the key a destination (the command line's --secret-out, the plugin's KeyDelivery)",
             )
 
+    @staticmethod
+    def _plan_lifecycle(identity: AccessKey, active: list[AccessKeyInfo], draft: Draft, context: PlanContext) -> None:
+        """An active key past its age limit is due for rotation; one that has not been used in the month since it
+        was made is probably not the key the Spot Event Plugin is configured with."""
+        for key in active:
+            if key.created is None:
+                continue
+            age = context.now - _utc(key.created)
+            if identity.max_age_days and age > timedelta(days=identity.max_age_days):
+                draft.needs_admin(
+                    f"access key {key.access_key_id} is {age.days} days old (limit {identity.max_age_days})",
+                    f"rotate it: {ROTATE_HINT}",
+                )
+            if key.usage is not None and key.usage.last_used is None and age >= KEY_UNUSED_LIMIT:
+                draft.needs_admin(
+                    f"access key {key.access_key_id} has never been used in the {age.days} days since it was made",
+                    "the Spot Event Plugin does not seem to use it: compare its Security Credentials with this key, "
+                    "and delete the key if nothing uses it",
+                )
+
     def permissions(self, identity: AccessKey, policy: Permissions) -> None:
+        user = policy.anywhere("user", identity.user_name)
         policy.allow(
             "spot user access key",
-            ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:DeleteAccessKey"],
-            policy.anywhere("user", identity.user_name),
+            [
+                "iam:ListAccessKeys",
+                "iam:CreateAccessKey",
+                "iam:DeleteAccessKey",
+                "iam:UpdateAccessKey",
+                "iam:GetAccessKeyLastUsed",
+            ],
+            user,
         )
+        # Reading and writing the records of its keys on the user is granted with the user's tags (spot_user.py).
 
     # -- apply ----------------------------------------------------------------------------------------
     def execute(self, action: Action, run: ApplyRun) -> str:
@@ -118,7 +213,9 @@ class AccessKeyHandler(Handler):
                             f"stopped before handing over access key {key.access_key_id}: the time limit was "
                             "reached; it was deleted again"
                         )
-                    return f"{action.summary}: {run.deliver(key)}"
+                    line = f"{action.summary}: {run.deliver(key)}"
+                    record_key(gateway, user, key.access_key_id, DELIVERED, run.result.notes)
+                    return line
             except KeyDeliveryFailed:
                 raise  # the executor deleted the key already
             except BaseException:

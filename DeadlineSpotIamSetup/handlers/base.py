@@ -78,9 +78,10 @@ class Permissions:
         operator = "ArnLike" if copies and self.account == "*" else "ArnEquals"
         return {operator: {"iam:PolicyARN": arns}}
 
-    def tag_keys_condition(self, patterns: list[str]) -> dict[str, Any]:
-        """Tagging with these keys only (``*`` patterns), and the tags given for what is created."""
-        keys = patterns + [key for key, _ in self.options.tags]
+    def tag_keys_condition(self, patterns: list[str], creation_tags: bool = True) -> dict[str, Any]:
+        """Tagging with these keys only (``*`` patterns), and (``creation_tags``) the tags given for what is
+        created."""
+        keys = patterns + ([key for key, _ in self.options.tags] if creation_tags else [])
         return {"ForAllValues:StringLike": {"aws:TagKeys": keys}}
 
     @property
@@ -146,6 +147,13 @@ def creation_extras(options: CreationOptions, boundary: bool = True) -> dict[str
 ATTACHED_TAG_PREFIX = "DeadlineSpotIamSetup:attached:"
 
 
+# Tagged on the Spot user for each access key this project made and delivered ("delivered <time>") or retired
+# ("retired <time>"): a rotation deactivates and deletes only keys recorded so. ROTATING_TAG marks a rotation under
+# way ("<time>"), so that a key it made but could not record (the run was killed) is recognised and deleted.
+KEY_RECORD_PREFIX = "DeadlineSpotIamSetup:key:"
+ROTATING_TAG = "DeadlineSpotIamSetup:rotating"
+
+
 def attached_tag(policy: ManagedPolicy) -> str:
     return ATTACHED_TAG_PREFIX + policy.name
 
@@ -197,20 +205,32 @@ def plan_attachments(
 
 
 def attachment_permissions(
-    policy: Permissions, how: Attachments, label: str, resources: list[str], identity: SpotUser | CredentialsRole
+    policy: Permissions,
+    how: Attachments,
+    label: str,
+    resources: list[str],
+    identity: SpotUser | CredentialsRole,
+    records: tuple[str, ...] = (),
 ) -> None:
     """What attaching the admin policies (or their copies) to the Spot credentials needs: attach only those,
-    tag only the record of what was attached, and in the IP-restricted mode read that record and detach only
-    the AWS managed policies the copies replace."""
+    tag only the record of what was attached (and the other ``records``: tag-key patterns this project keeps on
+    the principal, which it may also remove), and in the IP-restricted mode read that record and detach only the
+    AWS managed policies the copies replace."""
     policy.allow(
         f"{label} policies",
         [f"iam:{how.attach}"],
         resources,
         policy.attach_condition(identity.policies + identity.replaced, identity.copies),
     )
-    policy.allow(f"{label} tags", [f"iam:{how.tag}"], resources, policy.tag_keys_condition([ATTACHED_TAG_PREFIX + "*"]))
-    if identity.replaced:
+    tag_keys = [ATTACHED_TAG_PREFIX + "*", *records]
+    policy.allow(f"{label} tags", [f"iam:{how.tag}"], resources, policy.tag_keys_condition(tag_keys))
+    if records:
+        untag = f"iam:{how.tag.replace('Tag', 'Untag', 1)}"
+        own_keys = policy.tag_keys_condition(list(records), creation_tags=False)
+        policy.allow(f"{label} untag", [untag], resources, own_keys)
+    if identity.replaced or records:
         policy.allow(f"{label} read tags", [f"iam:{how.list_tags}"], resources)
+    if identity.replaced:
         policy.allow(
             f"{label} replaced policies", [f"iam:{how.detach}"], resources, policy.attach_condition(identity.replaced)
         )

@@ -8,6 +8,8 @@ from ..findings import Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..values import Observed
 from .base import (
+    KEY_RECORD_PREFIX,
+    ROTATING_TAG,
     USER_ATTACHMENTS,
     Handler,
     Permissions,
@@ -45,7 +47,9 @@ class SpotUserHandler(Handler):
     def permissions(self, identity: SpotUser, policy: Permissions) -> None:
         user = policy.anywhere("user", identity.name)
         policy.allow("spot user", ["iam:GetUser", "iam:CreateUser", "iam:ListAttachedUserPolicies"], user)
-        attachment_permissions(policy, USER_ATTACHMENTS, "spot user", user, identity)
+        # The user also carries the records of its access keys (handlers/access_key.py, rotation.py).
+        records = (KEY_RECORD_PREFIX + "*", ROTATING_TAG)
+        attachment_permissions(policy, USER_ATTACHMENTS, "spot user", user, identity, records)
         boundary = policy.boundary_condition()
         if boundary:
             policy.allow("spot user boundary", ["iam:PutUserPermissionsBoundary"], user, boundary)

@@ -64,9 +64,9 @@ class EnforcingMoto:
         key = plain.create_access_key(UserName="Admin")["AccessKey"]
         self.admin = self.client(key["AccessKeyId"], key["SecretAccessKey"])
 
-    def client(self, key_id: str, secret: str):
+    def client(self, key_id: str, secret: str, service: str = "iam"):
         return boto3.client(
-            "iam",
+            service,
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id=key_id,
@@ -164,12 +164,29 @@ SHIPPED = ROOT / "policies" / "bootstrap-policy.json"
 
 
 def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
-    """``apply --secret-out`` run from the command line as the bootstrap user; (exit code, stderr)."""
+    """The command line's whole life cycle as the bootstrap user: ``apply --secret-out``, then a key rotation through
+    all its runs (``rotate-key --now``; the Spot user signs with the new key; ``rotate-key`` switches over, then
+    deletes the old key). (exit code of the first run that failed, or of the last; its stderr.)"""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.bootstrap["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["apply", "--secret-out", str(folder / "key.json"), "--endpoint-url", server.url], out=out, err=err)
-    return code, err.getvalue()
+
+    def run(*argv: str) -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        return main([*argv, "--endpoint-url", server.url], out=out, err=err), err.getvalue()
+
+    code, err = run("apply", "--secret-out", str(folder / "key.json"))
+    if code != 0:
+        return code, err
+    code, err = run("rotate-key", "--now", "--secret-out", str(folder / "rotated.json"))
+    if code != 2:  # waiting for the new key's first use
+        return code, err
+    rotated = json.loads((folder / "rotated.json").read_text())
+    server.client(rotated["AccessKeyId"], rotated["SecretAccessKey"], "ec2").describe_spot_fleet_requests()
+    for _ in range(2):
+        code, err = run("rotate-key", "--secret-out", str(folder / "unused.json"))
+        if code != 0:
+            return code, err
+    return code, err
 
 
 def test_apply_from_the_command_line_with_the_shipped_policy_succeeds(moto_enforcing, tmp_path, monkeypatch):

@@ -47,6 +47,9 @@ def resource_of(response: IamResponse) -> str:
         return f"{iam}:policy{params.get('Path', '/')}{params['PolicyName']}"
     if action in _POLICY_CALLS or action == "TagPolicy":
         return params["PolicyArn"]
+    if action == "GetAccessKeyLastUsed":  # authorized on the key's user, which the request does not name
+        user = response.backend.get_access_key_last_used(params["AccessKeyId"])["user_name"]
+        return f"{iam}:user{_path(response, 'user', user)}{user}"
     if action in _CREATES:
         kind = dict((param, kind) for param, kind in _NAMED)[_CREATES[action]]
         return f"{iam}:{kind}{params.get('Path', '/')}{params[_CREATES[action]]}"

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
     {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
-    {"source_ip"},  # the IP-restricted policy documents
+    {"source_ip", "policy_eval", "fleet_config"},  # policy documents: restricted copies, evaluation; fleet configs
     {"desired"},  # settings → desired state
     {"findings"},  # what a plan is made of
     {"handlers.base"},
@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     },
     {"handlers"},  # the registry
     {"plan", "observe", "bootstrap_policy", "report"},  # pure: planning and rendering
-    {"apply"},  # runs a plan through a gateway it is given
+    {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
     {"retry", "call_deadline"},  # botocore plumbing
     {"gateway"},  # the one module that talks to AWS
     {"engine"},  # observe → plan → apply → observe
@@ -42,6 +42,8 @@ PURE = {
     "values",
     "trust",
     "source_ip",
+    "policy_eval",
+    "fleet_config",
     "desired",
     "findings",
     "plan",

@@ -88,8 +88,8 @@ BREAKAGES = [
         "drift",
         {"AttachUserPolicy", "TagUser"},
     ),
-    ("access-key", USER, delete_keys, "missing", {"CreateAccessKey"}),
-    ("access-key", USER, deactivate_keys, "drift", {"CreateAccessKey"}),
+    ("access-key", USER, delete_keys, "missing", {"CreateAccessKey", "TagUser"}),
+    ("access-key", USER, deactivate_keys, "drift", {"CreateAccessKey", "TagUser"}),
     (
         "worker-role",
         WORKER_ROLE,

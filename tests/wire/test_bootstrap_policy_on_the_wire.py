@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import boto3
 import pytest
 from conftest import make_gateway
 from states import BREAKAGES
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
 from DeadlineSpotIamSetup.desired import SERVICE_LINKED_ROLES, Settings, desired_state
-from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
+from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
+from DeadlineSpotIamSetup.rotation import RotationOptions
+from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.policy_evaluator import allowed
 
 ACCOUNT = "123456789012"
@@ -71,6 +74,8 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
     if "Tags" in params:  # a create with tags, or a Tag* call: the keys, and each tag as a request tag
         context["aws:TagKeys"] = tag_keys
         context.update({f"aws:RequestTag/{tag['Key']}": tag["Value"] for tag in params["Tags"]})
+    if "TagKeys" in params:  # an Untag* call
+        context["aws:TagKeys"] = list(params["TagKeys"])
     if operation == "CreateServiceLinkedRole":
         service = params["AWSServiceName"]
         context["iam:AWSServiceName"] = service
@@ -90,6 +95,9 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
         kind = {"CreateUser": "user", "CreateRole": "role", "CreateInstanceProfile": "instance-profile"}[operation]
         name = params[{"user": "UserName", "role": "RoleName", "instance-profile": "InstanceProfileName"}[kind]]
         resource = f"{IAM}:{kind}{params.get('Path', '/')}{name}"
+    elif operation == "GetAccessKeyLastUsed":  # authorized on the key's user, which the request does not name
+        user = iam.get_access_key_last_used(AccessKeyId=params["AccessKeyId"])["UserName"]
+        resource = arn_of(iam, "user", user)
     elif "InstanceProfileName" in params:
         resource = arn_of(iam, "instance-profile", params["InstanceProfileName"])
     elif "UserName" in params:
@@ -205,10 +213,45 @@ def test_every_call_of_a_key_race_is_allowed(endpoint, iam):
     assert_allowed(recorder, Settings(), iam)
 
 
-def test_the_proof_fails_for_a_policy_without_one_statement(endpoint, iam):
-    """The proof can fail: with any one statement removed, some recorded call is no longer allowed."""
+def rotate_through(recorder: Recorder, endpoint: str, desired, delivered: list[NewAccessKey]) -> None:
+    """Both front ends' rotations, each through all their runs: create, verify, deliver, record, switch over once the
+    new key is used, delete the retired key."""
+    options = RotationOptions(now=True, key_verification=5.0, sleep=lambda seconds: None)
+    for deactivate_on_delivery in (False, True):  # the command line's rotation, then the event plugin's
+        rotation = replace(options, deactivate_on_delivery=deactivate_on_delivery)
+        result = rotate_access_key(recorder.gateway(endpoint), desired, delivered.append, rotation)
+        new = delivered[-1]
+        boto3.client(  # the Spot Event Plugin signs with the new key: the switch-over may go ahead
+            "ec2",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=new.access_key_id,
+            aws_secret_access_key=new.secret_access_key,
+        ).describe_spot_fleet_requests()
+        finishing = replace(rotation, now=False)
+        for _ in range(2):
+            result = rotate_access_key(recorder.gateway(endpoint), desired, delivered.append, finishing)
+        assert result.settled, result
+
+
+def test_every_call_of_a_key_rotation_is_allowed(endpoint, iam):
+    desired = desired_state(Settings())
+    delivered: list[NewAccessKey] = []
+    assert apply_changes(make_gateway(endpoint), desired, key_sink=delivered.append).ok
     recorder = Recorder(iam)
-    assert apply_changes(recorder.gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    rotate_through(recorder, endpoint, desired, delivered)
+    operations = {operation for operation, _ in recorder.calls}
+    assert {"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed", "UntagUser"} <= operations
+    assert_allowed(recorder, Settings(), iam)
+
+
+def test_the_proof_fails_for_a_policy_without_one_statement(endpoint, iam):
+    """The proof can fail: with any one statement removed, some call of an apply and a key rotation is no longer
+    allowed."""
+    recorder = Recorder(iam)
+    delivered: list[NewAccessKey] = []
+    assert apply_changes(recorder.gateway(endpoint), desired_state(Settings()), key_sink=delivered.append).ok
+    rotate_through(recorder, endpoint, desired_state(Settings()), delivered)
     policy = bootstrap_policy(desired_state(Settings()), "aws", ACCOUNT)
     for index in range(len(policy["Statement"])):
         reduced = {**policy, "Statement": policy["Statement"][:index] + policy["Statement"][index + 1 :]}
