@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .desired import DesiredState
-from .handlers import handler_for
+from .handlers import HANDLERS, handler_for
 from .handlers.base import Permissions
 
 
@@ -18,4 +18,8 @@ def bootstrap_policy(desired: DesiredState, partition: str = "aws", account: str
     policy = Permissions(partition, account, desired.options)
     for identity in desired:
         handler_for(identity).permissions(identity, policy)
+    kinds = {identity.kind for identity in desired}
+    for handler in HANDLERS.values():
+        if handler.kind not in kinds:  # a handler of the desired state's kinds added them already
+            handler.shared_permissions(policy)
     return {"Version": "2012-10-17", "Statement": policy.statements}

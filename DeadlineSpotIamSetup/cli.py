@@ -13,15 +13,18 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
 from .bootstrap_policy import bootstrap_policy
 from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
+from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import InvalidSettings, SetupError
 from .findings import Plan
+from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
 from .install import PLUGIN_NAME, install, uninstall
 from .kinds import Kind
@@ -96,6 +99,32 @@ def _days(text: str) -> int:
     return int(text)
 
 
+def _spot_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("the Spot Event Plugin's own configuration (optional)")
+    group.add_argument(
+        "--spot-config",
+        type=Path,
+        metavar="FILE",
+        help="its Spot Fleet Request Configurations (the JSON pasted in Monitor): audit each group's fleet role and "
+        "instance profiles against these identities",
+    )
+    group.add_argument(
+        "--spot-uses-resource-tracker",
+        action="store_true",
+        help="its Use Resource Tracker is on: report it when this setup leaves the Resource Tracker out",
+    )
+
+
+def read_spot_config(path: Path | None) -> tuple[FleetGroup, ...]:
+    if path is None:
+        return ()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidSettings(f"--spot-config {path} cannot be read: {error}") from None
+    return parse_fleet_config(text, str(path))
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors are errors like any other: exit 1 (argparse's own 2 means "pending" here)."""
 
@@ -124,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     plan = command("plan", "print the changes apply would make; changes nothing")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     apply = command("apply", "create what is missing and repair the drift this tool owns")
+    for sub in (check, plan, apply):
+        _spot_config_options(sub)
+    dry_run = check.add_argument_group(
+        "proof against EC2 (optional): a dry-run Spot Fleet request as the Spot credentials"
+    )
+    dry_run.add_argument("--verify-ec2", action="store_true", help="make the dry run (nothing is launched)")
+    dry_run.add_argument("--subnet", metavar="ID", help="a subnet the fleets launch in (subnet-...)")
+    dry_run.add_argument("--image", metavar="ID", help="the workers' AMI (ami-...)")
+    dry_run.add_argument("--instance-type", default="t3.micro", help="an instance type the fleets use (%(default)s)")
+    dry_run.add_argument(
+        "--spot-key-file", type=Path, metavar="FILE", help="the Spot credentials: a key file apply wrote"
+    )
+    dry_run.add_argument("--spot-profile", metavar="NAME", help="the Spot credentials: a named profile")
     apply.add_argument(
         "--secret-out",
         type=Path,
@@ -182,6 +224,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         tags=tuple(parse_tag(tag) for tag in args.tag),
         allowed_source_ips=None if args.allowed_source_ips is None else tuple(args.allowed_source_ips.split(",")),
         key_max_age_days=args.key_max_age_days,
+        fleet_groups=read_spot_config(getattr(args, "spot_config", None)),
+        spot_uses_resource_tracker=getattr(args, "spot_uses_resource_tracker", False),
     )
 
 
@@ -223,12 +267,57 @@ def _gateway(args: argparse.Namespace) -> IamGateway:
     return connect(access_from(args))
 
 
+def _dry_run_access(args: argparse.Namespace) -> AwsAccess:
+    """The Spot credentials, for --verify-ec2: a key file apply or rotate-key wrote, or a named profile."""
+    if not (args.subnet and args.image):
+        raise InvalidSettings("--verify-ec2 needs --subnet and --image (where and what a fleet would launch)")
+    if bool(args.spot_key_file) == bool(args.spot_profile):
+        raise InvalidSettings("--verify-ec2 needs the Spot credentials: --spot-key-file FILE or --spot-profile NAME")
+    access = access_from(args)
+    if args.spot_profile:
+        return replace(access, profile=args.spot_profile, role_arn=None, external_id=None)
+    try:
+        key = json.loads(args.spot_key_file.read_text(encoding="utf-8"))
+        key_id, secret = str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InvalidSettings(
+            f"--spot-key-file {args.spot_key_file} is not a key file written by apply or rotate-key"
+        ) from None
+    return replace(
+        access, profile=None, role_arn=None, external_id=None, access_key_id=key_id, secret_access_key=secret
+    )
+
+
+def _dry_run(args: argparse.Namespace, plan: Plan, gateway: IamGateway) -> DryRunVerdict:
+    access = _dry_run_access(args)
+    settings = settings_from(args)
+    account = (plan.observation.account if plan.observation else None) or gateway.account
+    iam = f"arn:{gateway.partition}:iam::{account}"
+    profile = settings.instance_profile or settings.worker_role
+    request = DryRunRequest(
+        f"{iam}:role/{settings.fleet_role}",
+        f"{iam}:instance-profile/{profile}",
+        args.subnet,
+        args.image,
+        args.instance_type,
+    )
+    return dry_run_spot_fleet(access, request)
+
+
 def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
     desired = desired_state(settings_from(args))
+    verify = getattr(args, "verify_ec2", False)
+    if verify:
+        _dry_run_access(args)  # refuse incomplete options before any call
     gateway = _gateway(args)
     plan = plan_changes(gateway, desired, deliver_key=True)
+    verdict = _dry_run(args, plan, gateway) if verify else None
     if args.json:
-        json.dump(plan_json(plan, with_actions=with_plan), out, indent=2)
+        document = plan_json(plan, with_actions=with_plan)
+        if verdict is not None:
+            document["ok"] = plan.ok and verdict.passed
+            document["ec2_dry_run"] = {"passed": verdict.passed, "line": verdict.line, "encoded": verdict.encoded}
+        json.dump(document, out, indent=2)
         out.write("\n")
     else:
         _print_findings(plan, out, f"Deadline Spot Event Plugin identities ({gateway.endpoint_description}):")
@@ -236,7 +325,16 @@ def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
             _print_plan(plan, out)
             if plan.creates_access_key:
                 print(f"\nThe access key is created only by apply with --secret-out: {KEY_HINT}.", file=out)
-    return EXIT_OK if plan.ok else EXIT_PENDING
+        else:
+            if plan.manual:
+                print("\nTo fix by hand (apply will not):", file=out)
+                for line in manual_lines(plan):
+                    print(line, file=out)
+            if plan.actions:
+                print(f"\napply fixes the rest ({len(plan.actions)} change(s); plan lists them).", file=out)
+        if verdict is not None:
+            print(f"\nEC2 dry run: {'passed' if verdict.passed else 'FAILED'}: {verdict.line}", file=out)
+    return EXIT_OK if plan.ok and (verdict is None or verdict.passed) else EXIT_PENDING
 
 
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:

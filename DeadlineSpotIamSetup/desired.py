@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .errors import InvalidSettings
+from .fleet_config import FleetGroup
 from .kinds import Kind
 from .source_ip import parse_source_ips
 from .waits import KEY_MAX_AGE_DAYS
@@ -148,7 +149,56 @@ class ServiceLinkedRole:
     service: str
 
 
-Identity = SpotUser | AccessKey | CredentialsRole | ServiceRole | InstanceProfile | ServiceLinkedRole | PolicyCopy
+@dataclass(frozen=True)
+class SpotPermissions:
+    """What the Spot credentials (user or role ``name``) must be allowed for the Spot Event Plugin to start fleets:
+    judged from their policy documents, for the configured names."""
+
+    kind: ClassVar[Kind] = Kind.PERMISSIONS
+    name: str
+    principal: str  # "user" or "role"
+    worker_role: str
+    fleet_role: str
+    instance_profile: str
+    tracker_role: str | None  # None: no Resource Tracker
+    policies: tuple[str, ...]  # the managed policies' names the setup attaches (AWS managed, or the copies)
+
+
+@dataclass(frozen=True)
+class FleetGroupCheck:
+    """One group of the Spot Event Plugin's Spot Fleet configuration, audited against the identities set up here.
+    Only read and reported: the fleet configuration is the admin's, never edited."""
+
+    kind: ClassVar[Kind] = Kind.FLEET_GROUP
+    group: FleetGroup
+    fleet_role: str
+    instance_profile: str
+
+    @property
+    def name(self) -> str:
+        return self.group.name
+
+
+@dataclass(frozen=True)
+class TrackerInUse:
+    """The Spot Event Plugin's Use Resource Tracker is on while this setup leaves the Resource Tracker out."""
+
+    kind: ClassVar[Kind] = Kind.TRACKER_IN_USE
+    name: str  # the Resource Tracker role's name
+
+
+Identity = (
+    SpotUser
+    | AccessKey
+    | CredentialsRole
+    | ServiceRole
+    | InstanceProfile
+    | ServiceLinkedRole
+    | PolicyCopy
+    | SpotPermissions
+    | FleetGroupCheck
+    | TrackerInUse
+)
 
 
 @dataclass(frozen=True)
@@ -194,6 +244,10 @@ class Settings:
     allowed_source_ips: tuple[str, ...] | None = None
     # The access key's age limit in days: older is reported as due for rotation. 0: no limit.
     key_max_age_days: int = KEY_MAX_AGE_DAYS
+    # The Spot Event Plugin's own configuration, when it is known: its Spot Fleet groups are audited, and its Use
+    # Resource Tracker is compared with ``resource_tracker``.
+    fleet_groups: tuple[FleetGroup, ...] = ()
+    spot_uses_resource_tracker: bool = False
 
 
 # IAM's own patterns, ASCII only; always used with fullmatch (a "$" would accept a trailing newline).
@@ -398,6 +452,21 @@ def desired_state(settings: Settings) -> DesiredState:
             )
         )
     identities.extend(ServiceLinkedRole(name, service) for name, service in SERVICE_LINKED_ROLES)
+    profile_name = settings.instance_profile or settings.worker_role
+    identities.extend(FleetGroupCheck(group, settings.fleet_role, profile_name) for group in settings.fleet_groups)
+    if settings.spot_uses_resource_tracker and not settings.resource_tracker:
+        identities.append(TrackerInUse(settings.tracker_role))
+    identities.append(
+        SpotPermissions(
+            settings.spot_role if settings.spot_role is not None else settings.spot_user,
+            "role" if settings.spot_role is not None else "user",
+            settings.worker_role,
+            settings.fleet_role,
+            settings.instance_profile or settings.worker_role,
+            settings.tracker_role if settings.resource_tracker else None,
+            tuple(c.name for c in copies) if copies else tuple(p.name for p in admin_policies),
+        )
+    )
     return DesiredState(
         tuple(identities),
         CreationOptions(settings.permissions_boundary, tuple(settings.tags)),

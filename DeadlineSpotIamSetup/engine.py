@@ -26,7 +26,7 @@ def plan_changes(
     holding none of the identities, from the region in use (botocore's endpoint data: no call)."""
     observation = observe(gateway, desired)
     account = None
-    if desired.of_kind(Kind.POLICY_COPY):  # customer managed policies: their ARNs name the account
+    if desired.of_kind(Kind.POLICY_COPY) or desired.of_kind(Kind.FLEET_GROUP):  # ARNs that name the account
         account = observation.account or gateway.account
     return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key, account, now)
 

@@ -14,6 +14,7 @@ import logging
 import threading
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -36,9 +37,20 @@ from .errors import (
     NotFound,
     ReplyLost,
 )
+from .fleet_config import ProfileRef, TemplateRef
 from .retry import BudgetedRetry
 from .trust import parse_policy
-from .values import AccessKeyInfo, CallerIdentity, KeyUsage, NewAccessKey, PolicyInfo, ProfileInfo, RoleInfo
+from .values import (
+    AccessKeyInfo,
+    CallerIdentity,
+    FleetLookups,
+    KeyUsage,
+    NewAccessKey,
+    PolicyInfo,
+    PrincipalPolicies,
+    ProfileInfo,
+    RoleInfo,
+)
 from .waits import CLI_TIMEOUTS, KEY_UNUSED_LIMIT, Timeouts
 
 T = TypeVar("T")
@@ -214,7 +226,7 @@ class _Caller:
     def _client_error(self, error: botocore.exceptions.ClientError, operation: str, subject: str) -> Exception:
         code = _error_code(error)
         message = _one_line(str(error.response.get("Error", {}).get("Message", "")))
-        if code == "NoSuchEntity":
+        if code == "NoSuchEntity" or code.endswith(("NotFound", "NotFoundException")):  # IAM's, EC2's spelling
             return NotFound(subject)
         if code == "EntityAlreadyExists" or (code == "InvalidInput" and "has been taken" in message):
             # CreateServiceLinkedRole answers InvalidInput "...has been taken in this account" for an existing role.
@@ -341,6 +353,7 @@ class IamGateway:
         self._sts: Any = None
         self._account: str | None = None
         self._key_clients: dict[str, Any] = {}
+        self._ec2_client: Any = None
         self._iam = _client(session, "iam", self.access)
         self._call = _Caller(self.access.timeouts, lambda: self.endpoint_description, cancelled)
 
@@ -485,6 +498,143 @@ class IamGateway:
             )
 
         return self._read(read, "iam:ListAccessKeys", f"user {user_name}")
+
+    def _listed(self, operation: str, field_name: str, **params: str) -> list[Any]:
+        """Every item of a paged IAM list (``Marker``/``IsTruncated``)."""
+        method = getattr(self._iam, _snake(operation))
+        items: list[Any] = []
+        marker: str | None = None
+        while True:
+            answer = method(**params, **({"Marker": marker} if marker else {}))
+            items.extend(answer[field_name])
+            if not answer.get("IsTruncated"):
+                return items
+            marker = answer["Marker"]
+
+    def _inline_policies(self, noun: str, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """The inline policies of a user, role or group (``noun``: User, Role, Group), labelled."""
+        params = {f"{noun}Name": name}
+        subject = f"{noun.lower()} {name}"
+        get = getattr(self._iam, f"get_{noun.lower()}_policy")
+        names = self._read(
+            lambda: self._listed(f"List{noun}Policies", "PolicyNames", **params), f"iam:List{noun}Policies", subject
+        )
+        documents = []
+        for policy_name in names or ():
+
+            def read(policy_name: str = policy_name) -> dict[str, Any]:
+                return parse_policy(get(**params, PolicyName=policy_name)["PolicyDocument"])
+
+            label = f"inline policy {policy_name} of {subject}"
+            document = self._read(read, f"iam:Get{noun}Policy", label)
+            if document is not None:
+                documents.append((label, document))
+        return documents
+
+    def _group_policies(self, user_name: str) -> tuple[set[str], list[tuple[str, dict[str, Any]]]]:
+        """The managed policies' ARNs and the inline documents of every group the user is in."""
+        groups = self._read(
+            lambda: [g["GroupName"] for g in self._listed("ListGroupsForUser", "Groups", UserName=user_name)],
+            "iam:ListGroupsForUser",
+            f"user {user_name}",
+        )
+        arns: set[str] = set()
+        documents: list[tuple[str, dict[str, Any]]] = []
+        for group in groups or ():
+            arns |= self._attached("ListAttachedGroupPolicies", f"group {group}", GroupName=group) or frozenset()
+            documents += self._inline_policies("Group", group)
+        return arns, documents
+
+    def principal_policies(self, principal: str, name: str) -> PrincipalPolicies | None:
+        """Every policy document deciding what user or role ``name`` may do (``principal``: "user" or "role"), read
+        in parallel rounds; None when it does not exist."""
+        noun = "User" if principal == "user" else "Role"
+        params = {f"{noun}Name": name}
+        subject = f"{principal} {name}"
+
+        def head() -> tuple[str, str | None]:
+            entity = getattr(self._iam, f"get_{principal}")(**params)[noun]
+            return entity["Arn"], (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="iam-policies") as pool:
+            found = pool.submit(self._read, head, f"iam:Get{noun}", subject)
+            attached = pool.submit(self._attached, f"ListAttached{noun}Policies", subject, **params)
+            inline = pool.submit(self._inline_policies, noun, name)
+            groups = pool.submit(self._group_policies, name) if principal == "user" else None
+            answer = found.result()
+            arns = set(attached.result() or ())
+            documents = list(inline.result())
+            if groups is not None:
+                group_arns, group_documents = groups.result()
+                arns |= group_arns
+                documents += group_documents
+            if answer is None:
+                return None
+            arn, boundary_arn = answer
+            managed = [(policy_arn, pool.submit(self._labelled_policy, policy_arn)) for policy_arn in sorted(arns)]
+            boundary = pool.submit(self._labelled_policy, boundary_arn) if boundary_arn else None
+            documents += [document for _, future in managed if (document := future.result()) is not None]
+            boundary_document = boundary.result() if boundary is not None else None
+        if boundary_arn and boundary_document is None:  # a boundary that does not exist allows nothing
+            boundary_document = (f"permissions boundary {boundary_arn} (does not exist)", {})
+        return PrincipalPolicies(arn, tuple(documents), boundary_document, frozenset(arns))
+
+    def _labelled_policy(self, arn: str) -> tuple[str, dict[str, Any]] | None:
+        aws_managed = ":iam::aws:policy/" in arn
+        name = arn.rsplit("/", 1)[-1]
+        info = self._policy(arn, f"{'AWS managed ' if aws_managed else ''}policy {name}")
+        if info is None:
+            return None
+        return f"{'AWS managed ' if aws_managed else ''}policy {name} {info.default_version}", info.document
+
+    def _ec2(self) -> Any:
+        with self._lock:
+            if self._ec2_client is None:
+                self._ec2_client = _client(self._session, "ec2", self.access)
+            return self._ec2_client
+
+    def _template_profile(self, template: TemplateRef) -> ProfileRef | str | None:
+        """The instance profile a launch template version names; None: it names none; a string: why it could not
+        be read."""
+        params: dict[str, Any] = {"Versions": [template.version]}
+        if template.template_id:
+            params["LaunchTemplateId"] = template.template_id
+        else:
+            params["LaunchTemplateName"] = template.template_name
+        try:
+            versions = self._call(
+                lambda: self._ec2().describe_launch_template_versions(**params)["LaunchTemplateVersions"],
+                "ec2:DescribeLaunchTemplateVersions",
+                template.describe(),
+            )
+        except AccessDenied:
+            return "the credential in use may not read launch templates (ec2:DescribeLaunchTemplateVersions)"
+        except NotFound:
+            return f"it does not exist in region {self.region}"
+        except Cancelled:
+            raise
+        except AwsAccessError as error:
+            return f"it could not be read in region {self.region} ({error})"
+        if not versions:
+            return f"it does not exist in region {self.region}"
+        profile = versions[0].get("LaunchTemplateData", {}).get("IamInstanceProfile") or {}
+        if not (profile.get("Arn") or profile.get("Name")):
+            return None
+        return ProfileRef(f"{template.describe()} IamInstanceProfile", profile.get("Arn"), profile.get("Name"))
+
+    def fleet_lookups(self, profile_names: tuple[str, ...], templates: tuple[TemplateRef, ...]) -> FleetLookups:
+        """What a Spot Fleet group names: its instance profiles (IAM) and its launch templates' profiles (EC2, in
+        the region in use), read in parallel."""
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="fleet-read") as pool:
+            found = {template: pool.submit(self._template_profile, template) for template in templates}
+            template_profiles = {template: future.result() for template, future in found.items()}
+            names = list(profile_names)
+            for ref in template_profiles.values():
+                name = ref.profile_name if isinstance(ref, ProfileRef) else None
+                if name and name.lower() not in {n.lower() for n in names}:
+                    names.append(name)
+            profiles = {name: pool.submit(self.instance_profile, name) for name in names}
+            return FleetLookups({name: future.result() for name, future in profiles.items()}, template_profiles)
 
     def key_usage(self, access_key_id: str) -> KeyUsage:
         """When and by which service the key was last used (never: ``last_used`` None)."""

@@ -17,6 +17,9 @@ class Kind(str, Enum):
     TRACKER_ROLE = "tracker-role"
     SERVICE_LINKED_ROLE = "service-linked-role"
     POLICY_COPY = "policy-copy"
+    PERMISSIONS = "spot-permissions"  # what the Spot credentials' policies allow, as the Spot Event Plugin needs
+    FLEET_GROUP = "fleet-group"  # one group of the Spot Event Plugin's Spot Fleet configuration
+    TRACKER_IN_USE = "resource-tracker"  # the Spot Event Plugin uses the Resource Tracker this setup leaves out
 
     def __str__(self) -> str:
         return self.value

@@ -18,13 +18,16 @@ def observe(gateway: Any, desired: DesiredState) -> Observation:
     """Read every identity in one parallel round. Raises the first error (in identity order), if any."""
     reads = {identity: handler_for(identity).reads(identity) for identity in desired}
     jobs = [(identity, read) for identity, identity_reads in reads.items() for read in identity_reads]
-    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="iam-read") as pool:
+    with ThreadPoolExecutor(max_workers=max(len(jobs), 1), thread_name_prefix="iam-read") as pool:
         futures = [(identity, read, pool.submit(getattr(gateway, read.method), *read.args)) for identity, read in jobs]
     answers: dict[Identity, dict[str, Any]] = {identity: {} for identity in desired}
     for identity, read, future in futures:
         answers[identity][read.field] = future.result()
     observed = {}
     for identity, fields in answers.items():
+        if not reads[identity]:  # judged from the settings alone
+            observed[identity] = Observed(True)
+            continue
         primary = reads[identity][0].field  # the identity exists when this answered
         known = {name: value for name, value in fields.items() if value is not None}
         observed[identity] = Observed(fields[primary] is not None, **known)

@@ -75,6 +75,28 @@ class PolicyInfo:
 
 
 @dataclass(frozen=True)
+class PrincipalPolicies:
+    """Every policy document that decides what a user or role may do: its managed policies (default versions), its
+    inline policies, for a user its groups' policies, and its permissions boundary (``boundary`` None: none).
+    Each document comes with a label naming where it is (``AWS managed policy X v3``)."""
+
+    arn: str
+    policies: tuple[tuple[str, dict[str, Any]], ...]
+    boundary: tuple[str, dict[str, Any]] | None = None
+    attached: frozenset[str] = frozenset()  # the managed policies' ARNs, the user's groups' included
+
+
+@dataclass(frozen=True)
+class FleetLookups:
+    """What IAM and EC2 hold for what a Spot Fleet group names: each instance profile by name (None: it does not
+    exist), and each launch template's instance profile (a ProfileRef, None when it names none, or why it could
+    not be read)."""
+
+    profiles: dict[str, Any]
+    templates: dict[Any, Any]
+
+
+@dataclass(frozen=True)
 class Observed:
     """What IAM holds for one identity. ``exists`` False means IAM answered NoSuchEntity."""
 
@@ -86,6 +108,8 @@ class Observed:
     tags: dict[str, str] | None = None  # the identity's tags, where its handler reads them
     policy: PolicyInfo | None = None  # a customer managed policy (a policy copy)
     source: PolicyInfo | None = None  # the AWS managed policy a copy is made from
+    grants: PrincipalPolicies | None = None  # the Spot credentials' policy documents
+    found: FleetLookups | None = None  # what a Spot Fleet group names
 
 
 @dataclass(frozen=True)
@@ -101,7 +125,7 @@ class Observation:
         """Every ARN IAM returned for the desired identities."""
         arns: list[str] = []
         for seen in self.observed.values():
-            for info in (seen.role, seen.profile, seen.policy):
+            for info in (seen.role, seen.profile, seen.policy, seen.grants):
                 if info is not None:
                     arns.append(info.arn)
             arns.extend(sorted(seen.attached))

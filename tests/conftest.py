@@ -60,7 +60,17 @@ def empty_account(endpoint_url: str) -> None:
 
 
 def empty_iam(iam, keep_users: frozenset[str] = frozenset()) -> None:
-    """Delete, with the client ``iam``, every user (but ``keep_users``), role, instance profile and customer policy."""
+    """Delete, with the client ``iam``, every user (but ``keep_users``), group, role, instance profile and customer
+    policy."""
+    for group in iam.list_groups()["Groups"]:
+        name = group["GroupName"]
+        for user in iam.get_group(GroupName=name)["Users"]:
+            iam.remove_user_from_group(GroupName=name, UserName=user["UserName"])
+        for policy in iam.list_attached_group_policies(GroupName=name)["AttachedPolicies"]:
+            iam.detach_group_policy(GroupName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in iam.list_group_policies(GroupName=name)["PolicyNames"]:
+            iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
+        iam.delete_group(GroupName=name)
     for profile in iam.list_instance_profiles()["InstanceProfiles"]:
         for role in profile["Roles"]:
             iam.remove_role_from_instance_profile(

@@ -7,10 +7,12 @@ from typing import Any
 from ..kinds import Kind
 from .access_key import AccessKeyHandler
 from .base import Handler
+from .fleet_group import FleetGroupHandler, TrackerInUseHandler
 from .instance_profile import InstanceProfileHandler
 from .policy_copy import PolicyCopyHandler
 from .service_linked_role import ServiceLinkedRoleHandler
 from .service_role import ServiceRoleHandler
+from .spot_permissions import SpotPermissionsHandler
 from .spot_role import SpotRoleHandler
 from .spot_user import SpotUserHandler
 
@@ -26,6 +28,9 @@ HANDLERS: dict[Kind, Handler] = {
         ServiceRoleHandler(Kind.FLEET_ROLE),
         ServiceRoleHandler(Kind.TRACKER_ROLE),
         ServiceLinkedRoleHandler(),
+        SpotPermissionsHandler(),
+        FleetGroupHandler(),
+        TrackerInUseHandler(),
     )
 }
 

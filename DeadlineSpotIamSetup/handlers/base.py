@@ -111,6 +111,10 @@ class Handler:
         """Add the statements that every read and write of this identity needs."""
         raise NotImplementedError
 
+    def shared_permissions(self, policy: Permissions) -> None:
+        """Statements the bootstrap policy carries whatever the desired state (for identities that come from a
+        configuration the policy is not rendered from, such as the Spot plugin's fleet groups)."""
+
     def execute(self, action: Action, run: ApplyRun) -> str:
         """Run one of this handler's actions; returns the line that says what was done. The default: the write,
         EntityAlreadyExists as success (a racing run made it), then a bounded wait until IAM shows it."""

@@ -166,7 +166,8 @@ SHIPPED = ROOT / "policies" / "bootstrap-policy.json"
 def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     """The command line's whole life cycle as the bootstrap user: ``apply --secret-out``, then a key rotation through
     all its runs (``rotate-key --now``; the Spot user signs with the new key; ``rotate-key`` switches over, then
-    deletes the old key). (exit code of the first run that failed, or of the last; its stderr.)"""
+    deletes the old key), then ``check --spot-config`` with the Spot user in a group. (exit code of the first run
+    that failed, else 0; its stderr.)"""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.bootstrap["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
 
@@ -186,7 +187,15 @@ def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.
         code, err = run("rotate-key", "--secret-out", str(folder / "unused.json"))
         if code != 0:
             return code, err
-    return code, err
+    # check reads the policies of the Spot user's groups, and every instance profile a fleet configuration names.
+    server.admin.create_group(GroupName="Artists")
+    server.admin.add_user_to_group(GroupName="Artists", UserName="DeadlineSpotEventPluginAdmin")
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}
+    server.admin.put_group_policy(GroupName="Artists", PolicyName="Look", PolicyDocument=json.dumps(allow))
+    config = folder / "spot-config.json"
+    config.write_text(json.dumps({"old": {"LaunchSpecifications": [{"IamInstanceProfile": {"Name": "OldRender"}}]}}))
+    code, err = run("check", "--spot-config", str(config))
+    return (0, err) if code == 2 else (code or 1, err)  # 2: the fleet group names a profile that does not exist
 
 
 def test_apply_from_the_command_line_with_the_shipped_policy_succeeds(moto_enforcing, tmp_path, monkeypatch):

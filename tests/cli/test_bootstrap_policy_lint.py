@@ -91,9 +91,15 @@ COMMUNITY_FINDINGS_EXPLAINED = {
         )
     ),
     # Creating roles, users and instance profiles and attaching policies is the job; every such action is on named
-    # identities only, and attaching only with an iam:PolicyARN condition.
+    # identities only, and attaching only with an iam:PolicyARN condition. Only reads (the documents of whatever
+    # policies the Spot credentials hold, whatever instance profile a fleet configuration names) are on any name.
     "PERMISSIONS_MANAGEMENT_ACTIONS": lambda policy: (
-        all("*" not in resource.rsplit("/", 1)[-1] for s in policy["Statement"] for resource in s["Resource"])
+        all(
+            "*" not in resource.rsplit("/", 1)[-1]
+            for s in policy["Statement"]
+            if not all(a.split(":")[1].startswith(("Get", "List")) for a in s["Action"])
+            for resource in s["Resource"]
+        )
         and all("Condition" in s for a in ("iam:AttachUserPolicy", "iam:AttachRolePolicy") for s in granting(policy, a))
     ),
 }

@@ -154,7 +154,7 @@ def test_the_plugin_installed_from_the_wheel_loads_in_deadline_and_does_its_job(
             engine = sys.modules[PACKAGE].__file__
     assert result.error is None and result.listener is not None and result.handlers_called == 1
     assert Path(engine).is_relative_to(plugin_folder / "lib")  # the installed copy, not the checkout's
-    assert "All 8 identities are in place." in "\n".join(fake.log_lines())
+    assert "All 9 identities are in place." in "\n".join(fake.log_lines())
     assert fake.errors() == [] and fake.warnings() == []
     key_id = fake.config("Spot")["AccessID"]
     keys = iam.list_access_keys(UserName="DeadlineSpotEventPluginAdmin")["AccessKeyMetadata"]

@@ -17,7 +17,12 @@ from __future__ import annotations
 from moto.iam import models as iam_models
 from moto.iam.responses import IamResponse
 
-_NAMED = (("InstanceProfileName", "instance-profile"), ("UserName", "user"), ("RoleName", "role"))
+_NAMED = (
+    ("InstanceProfileName", "instance-profile"),
+    ("UserName", "user"),
+    ("RoleName", "role"),
+    ("GroupName", "group"),
+)
 _CREATES = {"CreateUser": "UserName", "CreateRole": "RoleName", "CreateInstanceProfile": "InstanceProfileName"}
 _POLICY_CALLS = ("GetPolicy", "GetPolicyVersion", "ListPolicyVersions", "CreatePolicyVersion", "DeletePolicyVersion")
 
@@ -27,6 +32,7 @@ def _path(response: IamResponse, kind: str, name: str) -> str:
         "user": response.backend.get_user,
         "role": response.backend.get_role,
         "instance-profile": response.backend.get_instance_profile,
+        "group": response.backend.get_group,
     }[kind]
     try:
         return lookup(name).path

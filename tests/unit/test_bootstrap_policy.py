@@ -304,7 +304,10 @@ def test_partition_and_account_are_applied_in_every_resource_and_condition(parti
     policy = bootstrap_policy(desired_state(SETTINGS["tags-boundary-path"]), partition, ACCOUNT)
     resources = [r for s in policy["Statement"] for r in s["Resource"]]
     assert resources
-    assert all(r.startswith(f"arn:{partition}:iam::{ACCOUNT}:") for r in resources)
+    # Besides this account's resources: the documents of AWS managed policies the Spot credentials may hold (the
+    # permission chain reads them).
+    aws_managed = f"arn:{partition}:iam::*:policy/*"
+    assert all(r.startswith(f"arn:{partition}:iam::{ACCOUNT}:") or r == aws_managed for r in resources)
     for statement in policy["Statement"]:
         for arn in statement.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN", []):
             assert arn.startswith(f"arn:{partition}:iam::aws:policy/")
@@ -312,7 +315,8 @@ def test_partition_and_account_are_applied_in_every_resource_and_condition(parti
 
 def test_default_account_is_a_wildcard_in_the_account_field_only():
     policy = bootstrap_policy(desired_state(Settings()))
-    assert all(r.startswith("arn:aws:iam::*:") for s in policy["Statement"] for r in s["Resource"])
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert all(r.startswith("arn:aws:iam::*:") or r == "arn:aws:iam::*:policy/*" for r in resources)
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))

@@ -56,6 +56,7 @@ def test_default_settings_give_every_identity_in_dependency_order():
         "tracker-role",
         "service-linked-role",
         "service-linked-role",
+        "spot-permissions",
     ]
 
 

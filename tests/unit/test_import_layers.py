@@ -23,13 +23,15 @@ LAYERS: list[set[str]] = [
         "handlers.instance_profile",
         "handlers.service_linked_role",
         "handlers.policy_copy",
+        "handlers.spot_permissions",
+        "handlers.fleet_group",
     },
     {"handlers"},  # the registry
     {"plan", "observe", "bootstrap_policy", "report"},  # pure: planning and rendering
     {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
     {"retry", "call_deadline"},  # botocore plumbing
     {"gateway"},  # the one module that talks to AWS
-    {"engine"},  # observe → plan → apply → observe
+    {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"secret_file", "install", "standin"},
     {"cli"},
     {"demo"},  # the demo drives the command line it is given, on the stand-in

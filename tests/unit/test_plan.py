@@ -17,6 +17,7 @@ from DeadlineSpotIamSetup.desired import (
     ServiceLinkedRole,
     ServiceRole,
     Settings,
+    SpotPermissions,
     SpotUser,
     desired_state,
 )
@@ -26,7 +27,14 @@ from DeadlineSpotIamSetup.handlers.base import attached_tag
 from DeadlineSpotIamSetup.kinds import Kind
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
-from DeadlineSpotIamSetup.values import AccessKeyInfo, Observation, Observed, ProfileInfo, RoleInfo
+from DeadlineSpotIamSetup.values import (
+    AccessKeyInfo,
+    Observation,
+    Observed,
+    PrincipalPolicies,
+    ProfileInfo,
+    RoleInfo,
+)
 
 ACCOUNT = "123456789012"
 
@@ -52,6 +60,11 @@ def present(identity, partition="aws") -> Observed:
         path = f"/aws-service-role/{identity.service}/"
         role = RoleInfo(f"{iam}:role{path}{identity.name}", path, service_trust_policy(identity.service))
         return Observed(True, role=role)
+    if isinstance(identity, SpotPermissions):  # its policies allow everything: the chain holds
+        attached = frozenset(f"arn:{partition}:iam::aws:policy/{name}" for name in identity.policies)
+        everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        arn = f"{iam}:{identity.principal}/{identity.name}"
+        return Observed(True, grants=PrincipalPolicies(arn, (("everything", everything),), None, attached))
     raise TypeError(identity)
 
 

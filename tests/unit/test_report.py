@@ -60,7 +60,7 @@ def test_finding_lines_of_a_real_plan_name_every_identity():
 
 def test_summary_line_counts_identities_needing_attention():
     text = summary_line(empty_plan())
-    assert "8 of 8" in text
+    assert "9 of 9" in text
     plan = Plan(mixed_findings(), (), ())
     assert "2 of 3" in summary_line(plan)
 

@@ -134,3 +134,29 @@ class LostReplyProxy(Running):
     def count(self, action: str) -> int:
         with self.lock:
             return self.seen.count(action)
+
+
+class AnsweringProxy(Running):
+    """Forwards every request to ``upstream`` but those whose Action is in ``answers``: those get (status, body)
+    instead, and are recorded with their parameters in ``asked``. Stands in for what moto cannot do (EC2's dry runs,
+    STS's decoding of an authorization message)."""
+
+    def __init__(self, upstream: str, answers: dict[str, tuple[int, bytes]]) -> None:
+        parts = urllib.parse.urlsplit(upstream)
+        self.host, self.port = parts.hostname, parts.port
+        self.answers = answers
+        self.asked: list[dict[str, str]] = []
+        owner = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+                answer = owner.answers.get(params.get("Action", ""))
+                if answer is None:
+                    relay(self, *forward(owner.host, owner.port, self, body))
+                    return
+                owner.asked.append({**params, "Authorization": self.headers.get("Authorization", "")})
+                relay(self, answer[0], [("Content-Type", "text/xml")], answer[1])
+
+        super().__init__(Handler)

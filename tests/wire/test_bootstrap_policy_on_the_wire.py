@@ -5,6 +5,7 @@ ARN it touches and the condition keys it carries, and must be allowed by the pol
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from states import BREAKAGES
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
 from DeadlineSpotIamSetup.desired import SERVICE_LINKED_ROLES, Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
+from DeadlineSpotIamSetup.fleet_config import parse_fleet_config
 from DeadlineSpotIamSetup.rotation import RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.policy_evaluator import allowed
@@ -26,6 +28,16 @@ ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"
 BOUNDARY = f"{IAM}:policy/RenderBoundary"
 LINKED = {service: name for name, service in SERVICE_LINKED_ROLES}
+# Read-only, on any resource of their type: the documents of whatever managed policies the Spot credentials hold
+# (and their groups' policies), and whatever instance profile a Spot Fleet configuration names.
+READ_ANYWHERE = {
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListAttachedGroupPolicies",
+    "iam:ListGroupPolicies",
+    "iam:GetGroupPolicy",
+    "iam:GetInstanceProfile",
+}
 
 
 @dataclass
@@ -98,6 +110,8 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
     elif operation == "GetAccessKeyLastUsed":  # authorized on the key's user, which the request does not name
         user = iam.get_access_key_last_used(AccessKeyId=params["AccessKeyId"])["UserName"]
         resource = arn_of(iam, "user", user)
+    elif "GroupName" in params:
+        resource = f"{IAM}:group/{params['GroupName']}"
     elif "InstanceProfileName" in params:
         resource = arn_of(iam, "instance-profile", params["InstanceProfileName"])
     elif "UserName" in params:
@@ -132,11 +146,12 @@ def assert_allowed(recorder: Recorder, settings: Settings, iam) -> int:
         if not allowed(policy, action, resource, context)
     ]
     assert refused == []
-    # Nothing the tool does is allowed on "*", nor on any other user, role, profile or policy of the account.
+    # Nothing the tool does is allowed on "*", nor on any other user, role, profile or policy of the account, but
+    # the reads that judge what the Spot credentials and the fleet configuration name, whatever that is.
     elsewhere = [
         (action, other, context)
         for action, resource, context in recorder.needs
-        for other in ("*", resource.rsplit("/", 1)[0] + "/SomeoneElse")
+        for other in ("*", *(() if action in READ_ANYWHERE else (resource.rsplit("/", 1)[0] + "/SomeoneElse",)))
         if allowed(policy, action, other, context)
     ]
     assert elsewhere == []
@@ -213,6 +228,34 @@ def test_every_call_of_a_key_race_is_allowed(endpoint, iam):
     assert_allowed(recorder, Settings(), iam)
 
 
+def join_a_group(iam) -> None:
+    """The Spot user in a group with a policy of its own: the permission chain reads the group's policies too."""
+    iam.create_group(GroupName="Artists")
+    iam.add_user_to_group(GroupName="Artists", UserName="DeadlineSpotEventPluginAdmin")
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}
+    iam.put_group_policy(GroupName="Artists", PolicyName="Look", PolicyDocument=json.dumps(allow))
+
+
+OTHER_PROFILE_GROUPS = parse_fleet_config(
+    json.dumps({"old": {"LaunchSpecifications": [{"IamInstanceProfile": {"Name": "OldRender"}}]}}), "test"
+)
+
+
+def test_every_call_of_check_with_a_grouped_user_and_a_fleet_configuration_is_allowed(endpoint, iam):
+    assert apply_changes(make_gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    join_a_group(iam)
+    profile = f"{IAM}:instance-profile/DeadlineSpotWorker"
+    config = {
+        "gpu": {"IamFleetRole": f"{IAM}:role/x", "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": profile}}]}
+    }
+    settings = Settings(fleet_groups=parse_fleet_config(json.dumps(config), "test") + OTHER_PROFILE_GROUPS)
+    recorder = Recorder(iam)
+    plan_changes(recorder.gateway(endpoint), desired_state(settings))
+    operations = {operation for operation, _ in recorder.calls}
+    assert {"ListGroupsForUser", "ListAttachedGroupPolicies", "GetGroupPolicy", "GetInstanceProfile"} <= operations
+    assert_allowed(recorder, settings, iam)
+
+
 def rotate_through(recorder: Recorder, endpoint: str, desired, delivered: list[NewAccessKey]) -> None:
     """Both front ends' rotations, each through all their runs: create, verify, deliver, record, switch over once the
     new key is used, delete the retired key."""
@@ -252,10 +295,11 @@ def test_the_proof_fails_for_a_policy_without_one_statement(endpoint, iam):
     delivered: list[NewAccessKey] = []
     assert apply_changes(recorder.gateway(endpoint), desired_state(Settings()), key_sink=delivered.append).ok
     rotate_through(recorder, endpoint, desired_state(Settings()), delivered)
+    join_a_group(iam)
+    plan_changes(recorder.gateway(endpoint), desired_state(Settings(fleet_groups=OTHER_PROFILE_GROUPS)))
     policy = bootstrap_policy(desired_state(Settings()), "aws", ACCOUNT)
     for index in range(len(policy["Statement"])):
         reduced = {**policy, "Statement": policy["Statement"][:index] + policy["Statement"][index + 1 :]}
-        assert any(
-            not allowed(reduced, action, resource, context)
-            for action, resource, context in recorder.needs
-        ), f"statement {policy['Statement'][index]['Sid']} is not needed by any call"
+        assert any(not allowed(reduced, action, resource, context) for action, resource, context in recorder.needs), (
+            f"statement {policy['Statement'][index]['Sid']} is not needed by any call"
+        )

@@ -59,6 +59,7 @@ def test_empty_account_reports_every_identity_missing(endpoint: str) -> None:
         ("tracker-role", "missing"),
         ("service-linked-role", "missing"),
         ("service-linked-role", "missing"),
+        ("spot-permissions", "missing"),
     ]
 
 
@@ -91,7 +92,8 @@ def test_one_broken_identity_is_reported_and_repaired(endpoint, iam, proxy, kind
     assert found[(kind, name)][1], "a problem must say what is wrong"
     others = {key: value for key, value in found.items() if key[0] != kind and value[0] != "ok"}
     # Deleting the user or the worker role also takes its key / profile link with it; nothing else breaks.
-    allowed = {"spot-user": {"access-key"}, "worker-role": {"instance-profile"}}.get(kind, set())
+    # The permission chain is judged once the Spot credentials and their policies are there.
+    allowed = {"spot-user": {"access-key", "spot-permissions"}, "worker-role": {"instance-profile"}}.get(kind, set())
     assert {key[0] for key in others} <= allowed
 
     keys: list[NewAccessKey] = []
