@@ -28,3 +28,12 @@ def test_the_readme_states_the_plugins_call_bounds_as_defined():
 def test_no_other_retry_interval_is_quoted_for_the_plugin():
     quoted = set(re.findall(r"next attempt comes (?:in )?(\d+) minutes", README))
     assert quoted == {str(int(PLUGIN_RETRY_AFTER_FAILURE.total_seconds() // 60))}
+
+
+def test_the_readme_states_the_access_keys_life_as_defined():
+    from DeadlineSpotIamSetup.waits import KEY_MAX_AGE_DAYS, KEY_ORPHAN_AGE, KEY_RETIRE_GRACE, KEY_UNUSED_LIMIT
+
+    assert f"`--key-max-age-days DAYS` ({KEY_MAX_AGE_DAYS}; 0 = no limit)" in README
+    assert f"A key at least {KEY_UNUSED_LIMIT.days} days old that has never been used" in README
+    assert f"or after {KEY_RETIRE_GRACE.days} days." in README
+    assert f"once it is over {int(KEY_ORPHAN_AGE.total_seconds() // 60)} minutes old and unused" in README
