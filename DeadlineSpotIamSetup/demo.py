@@ -1,8 +1,9 @@
 """``python -m DeadlineSpotIamSetup demo``: the whole job against an embedded AWS stand-in.
 
 moto's server runs in this process on loopback (no AWS account, nothing leaves the machine); the demo then
-runs the same commands an admin would: check → plan → apply → check, and a second apply to show that a
-converged account needs no change.
+runs the same commands an admin would: check → plan → apply → check, a second apply to show that a
+converged account needs no change, a check of a Spot Fleet configuration ("will my fleets start?") and a key
+rotation.
 
 The demo stands above the command line: it is given the command line's entry point (``__main__`` wires the
 two together) and never imports ``cli``. moto comes with the ``demo`` extra; without it the demo is one
@@ -11,6 +12,7 @@ two together) and never imports ``cli``. moto comes with the ``demo`` extra; wit
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -108,9 +110,62 @@ def run_demo(out: TextIO, cli: Callable[..., int]) -> int:
         if secret.exists():
             mode = secret.stat().st_mode & 0o777
             print(f"\nThe secret file exists with mode {mode:o}; the secret itself was never printed.", file=out)
-    expected = [2, 2, 0, 0, 0]
+        fleets = Path(folder) / "spot-fleets.json"
+        fleets.write_text(json.dumps(_SAMPLE_FLEETS, indent=2), encoding="utf-8")
+        codes += [
+            step(
+                "6. will the fleets start?",
+                "The Spot Event Plugin's Spot Fleet configuration, audited against the account: group 'gpu' is right, "
+                "group 'cpu' names another account's fleet role and an instance profile that does not exist. The "
+                "permission chain is judged from the Spot user's policies. Exit 2, one line per problem with its fix.",
+                "check",
+                "--spot-config",
+                str(fleets),
+                *endpoint,
+            ),
+            step(
+                "7. rotate the access key",
+                "A new key, verified and written to a new file; the old key stays active until the Spot Event Plugin "
+                "has used the new one (run rotate-key again then). Exit 2: waiting for that.",
+                "rotate-key",
+                "--now",
+                "--secret-out",
+                str(Path(folder) / "spot-credentials-2.json"),
+                *endpoint,
+            ),
+        ]
+    expected = [2, 2, 0, 0, 0, 2, 2]
     if codes != expected:
         print(f"\nDemo FAILED: exit codes {codes}, expected {expected}.", file=out)
         return 1
-    print("\nDemo finished: exit codes were as expected (2, 2, 0, 0, 0).", file=out)
+    print(f"\nDemo finished: exit codes were as expected ({', '.join(map(str, expected))}).", file=out)
     return 0
+
+
+_IAM = "arn:aws:iam::123456789012"  # the stand-in's account
+_SAMPLE_FLEETS = {
+    "gpu": {
+        "AllocationStrategy": "capacityOptimized",
+        "IamFleetRole": f"{_IAM}:role/aws-ec2-spot-fleet-tagging-role",
+        "LaunchSpecifications": [
+            {
+                "IamInstanceProfile": {"Arn": f"{_IAM}:instance-profile/DeadlineSpotWorker"},
+                "ImageId": "ami-0123456789abcdef0",
+                "InstanceType": "g4dn.xlarge",
+            }
+        ],
+        "TargetCapacity": 1,
+    },
+    "cpu": {
+        "AllocationStrategy": "capacityOptimized",
+        "IamFleetRole": "arn:aws:iam::111111111111:role/aws-ec2-spot-fleet-tagging-role",
+        "LaunchSpecifications": [
+            {
+                "IamInstanceProfile": {"Arn": f"{_IAM}:instance-profile/RenderWorker"},
+                "ImageId": "ami-0123456789abcdef0",
+                "InstanceType": "c5.4xlarge",
+            }
+        ],
+        "TargetCapacity": 2,
+    },
+}

@@ -162,6 +162,7 @@ class SpotPermissions:
     instance_profile: str
     tracker_role: str | None  # None: no Resource Tracker
     policies: tuple[str, ...]  # the managed policies' names the setup attaches (AWS managed, or the copies)
+    aws_managed: tuple[str, ...] = ()  # those of them that are AWS managed (their documents are read at once)
 
 
 @dataclass(frozen=True)
@@ -465,6 +466,7 @@ def desired_state(settings: Settings) -> DesiredState:
             settings.instance_profile or settings.worker_role,
             settings.tracker_role if settings.resource_tracker else None,
             tuple(c.name for c in copies) if copies else tuple(p.name for p in admin_policies),
+            () if copies else tuple(p.name for p in admin_policies),
         )
     )
     return DesiredState(

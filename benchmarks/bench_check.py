@@ -6,9 +6,11 @@ answering each request (100 ms by default, like a distant AWS endpoint), then ti
   1   check on a complete account (the warm check)
   2   check on an empty account (moto reset before each repetition)
   3   cold apply: apply --secret-out FILE on an empty account (moto reset before each repetition)
-  4   baseline: a plain boto3 script making the same 11 reads one after the other
+  4   baseline: a plain boto3 script making the same 19 reads one after the other
   5a  irreducible: python -c "import boto3"
-  5b  irreducible: import boto3, one IAM client, one parallel round of the same 11 reads
+  5b  irreducible: import boto3, one IAM client, the same 19 reads in the fewest rounds they allow: 17 in parallel,
+      then the 2 policy versions GetPolicy names (the permission chain reads each attached policy's default
+      version, whose id only GetPolicy tells)
 
 API calls are counted by the proxy (reads are IAM Get*/List*, writes every other IAM action, STS apart).
 Repetitions are interleaved (one round runs every scenario once) so machine noise hits all scenarios alike.
@@ -45,7 +47,9 @@ MAX_REPEAT = 100
 MAX_WARMUP = 10
 
 # Targets for the warm check (scenario 1).
-TARGET_MAX_CALLS = 11
+# 11 reads for the identities by name, 8 for the permission chain (the Spot user, its attached, inline and group
+# policies, and each of its two attached policies' default version: GetPolicy, GetPolicyVersion).
+TARGET_MAX_CALLS = 19
 TARGET_MAX_WRITES = 0
 TARGET_MAX_RATIO = 1.2
 # Target for the cold apply (scenario 3): everything created on an empty account, whole process, at the
@@ -70,6 +74,12 @@ READS: tuple[tuple[str, dict[str, str]], ...] = (
     ("get_instance_profile", {"InstanceProfileName": WORKER_ROLE}),
     ("get_role", {"RoleName": "AWSServiceRoleForEC2Spot"}),
     ("get_role", {"RoleName": "AWSServiceRoleForEC2SpotFleet"}),
+    ("get_user", {"UserName": SPOT_USER}),
+    ("list_attached_user_policies", {"UserName": SPOT_USER}),
+    ("list_user_policies", {"UserName": SPOT_USER}),
+    ("list_groups_for_user", {"UserName": SPOT_USER}),
+    ("get_policy", {"PolicyArn": "arn:aws:iam::aws:policy/AWSThinkboxDeadlineSpotEventPluginAdminPolicy"}),
+    ("get_policy", {"PolicyArn": "arn:aws:iam::aws:policy/AWSThinkboxDeadlineResourceTrackerAdminPolicy"}),
 )
 
 SEQUENTIAL_SCRIPT = f"""\
@@ -77,7 +87,9 @@ import sys
 import boto3
 iam = boto3.client("iam", endpoint_url=sys.argv[1])
 for method, params in {READS!r}:
-    getattr(iam, method)(**params)
+    answer = getattr(iam, method)(**params)
+    if method == "get_policy":
+        iam.get_policy_version(PolicyArn=params["PolicyArn"], VersionId=answer["Policy"]["DefaultVersionId"])
 """
 
 PARALLEL_SCRIPT = f"""\
@@ -86,9 +98,15 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 from botocore.config import Config
 reads = {READS!r}
-iam = boto3.client("iam", endpoint_url=sys.argv[1], config=Config(max_pool_connections=16))
+iam = boto3.client("iam", endpoint_url=sys.argv[1], config=Config(max_pool_connections=24))
+
+def read(method, params):
+    answer = getattr(iam, method)(**params)
+    if method == "get_policy":
+        iam.get_policy_version(PolicyArn=params["PolicyArn"], VersionId=answer["Policy"]["DefaultVersionId"])
+
 with ThreadPoolExecutor(max_workers=len(reads)) as pool:
-    for future in [pool.submit(getattr(iam, method), **params) for method, params in reads]:
+    for future in [pool.submit(read, method, params) for method, params in reads]:
         future.result()
 """
 
@@ -297,7 +315,7 @@ def scenarios(workdir: Path) -> list[Scenario]:
         ),
         Scenario(
             "4",
-            "baseline: boto3, 11 reads in sequence",
+            "baseline: boto3, 19 reads in sequence",
             lambda url: [python, "-c", SEQUENTIAL_SCRIPT, url],
             0,
             COMPLETE,
@@ -305,7 +323,7 @@ def scenarios(workdir: Path) -> list[Scenario]:
         Scenario("5a", "irreducible: python -c 'import boto3'", lambda url: [python, "-c", "import boto3"], 0, None),
         Scenario(
             "5b",
-            "irreducible: boto3 + 1 parallel round of 11",
+            "irreducible: boto3 + 19 reads in 2 rounds",
             lambda url: [python, "-c", PARALLEL_SCRIPT, url],
             0,
             COMPLETE,

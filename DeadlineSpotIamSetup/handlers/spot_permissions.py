@@ -96,7 +96,7 @@ class SpotPermissionsHandler(Handler):
     identity_type = SpotPermissions
 
     def reads(self, identity: SpotPermissions) -> tuple[Read, ...]:
-        return (Read("grants", "principal_policies", (identity.principal, identity.name)),)
+        return (Read("grants", "principal_policies", (identity.principal, identity.name, identity.aws_managed)),)
 
     def plan(self, identity: SpotPermissions, seen: Observed, draft: Draft, context: PlanContext) -> None:
         grants = seen.grants
