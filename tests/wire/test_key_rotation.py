@@ -237,24 +237,27 @@ def test_a_key_that_cannot_be_delivered_is_deleted_and_the_old_key_stays(endpoin
     assert ROTATING_TAG not in {t["Key"] for t in iam.list_user_tags(UserName=USER)["Tags"]}
 
 
-def _rotation_steps(endpoint: str) -> list[str]:
-    """The steps of one undisturbed rotation in the event plugin's mode."""
-    plugin = SpotPlugin()
-    setup_with_key(endpoint, plugin)
-    plugin.steps = []
-    rotate_access_key(
-        Dying(make_gateway(endpoint), plugin),
+def rotate_as_the_plugin(endpoint: str, plugin: SpotPlugin, when: datetime | None = None, dying: bool = True):
+    """One rotation run in the event plugin's mode: deliver, then deactivate the old key at once. ``dying``: through
+    a gateway that dies at the plugin's ``crash_at``; the first run rotates now, a later one (``when``) finishes."""
+    gateway = make_gateway(endpoint)
+    return rotate_access_key(
+        Dying(gateway, plugin) if dying else gateway,
         DESIRED,
         plugin.deliver,
-        RotationOptions(**NO_WAIT, now=True, deactivate_on_delivery=True),
+        RotationOptions(**NO_WAIT, now=when is None, max_age_days=0, deactivate_on_delivery=True),
         plugin.configured,
         plugin.journal_key(),
+        when,
     )
-    return plugin.steps
 
 
 def test_a_rotation_killed_between_any_two_steps_converges_on_the_next_run(endpoint, iam) -> None:
-    steps = _rotation_steps(endpoint)
+    plugin = SpotPlugin()
+    setup_with_key(endpoint, plugin)
+    plugin.steps = []
+    rotate_as_the_plugin(endpoint, plugin)  # undisturbed: its steps are the kill points
+    steps = plugin.steps
     for must in ("write TagUser", "create_access_key", "accepted_as", "journal", "spot settings"):
         assert must in steps, steps
     assert "write UpdateAccessKey" in steps, steps
@@ -264,30 +267,14 @@ def test_a_rotation_killed_between_any_two_steps_converges_on_the_next_run(endpo
         setup_with_key(endpoint, plugin)
         plugin.steps, plugin.crash_at = [], crash_at
         with pytest.raises(Killed):
-            rotate_access_key(
-                Dying(make_gateway(endpoint), plugin),
-                DESIRED,
-                plugin.deliver,
-                RotationOptions(**NO_WAIT, now=True, deactivate_on_delivery=True),
-                plugin.configured,
-                plugin.journal_key(),
-            )
+            rotate_as_the_plugin(endpoint, plugin)
         killed_after = plugin.steps[-1] if plugin.steps else "nothing"
         # Never zero working keys delivered: whatever the Spot plugin holds at the kill still works.
         assert sts_accepts(endpoint, plugin.spot["id"], plugin.spot["secret"]), killed_after
         assert keys(iam)[plugin.spot["id"]] == "Active", killed_after
 
         plugin.crash_at = None
-        later = now() + KEY_ORPHAN_AGE + timedelta(minutes=2)
-        result = rotate_access_key(
-            make_gateway(endpoint),
-            DESIRED,
-            plugin.deliver,
-            RotationOptions(**NO_WAIT, now=False, max_age_days=0, deactivate_on_delivery=True),
-            plugin.configured,
-            plugin.journal_key(),
-            later,
-        )
+        result = rotate_as_the_plugin(endpoint, plugin, now() + KEY_ORPHAN_AGE + timedelta(minutes=2), dying=False)
         active = [key_id for key_id, status in keys(iam).items() if status == "Active"]
         assert active == [plugin.spot["id"]], (killed_after, result, keys(iam))
         assert sts_accepts(endpoint, plugin.spot["id"], plugin.spot["secret"]), killed_after
