@@ -3,6 +3,8 @@
 Where the installed Spot plugin (``events/Spot/Spot.param``) has access-key fields, the key is written into
 them (its field names are read from that file, not assumed). Otherwise the key becomes a named profile in
 this machine's AWS credentials file, and the Spot plugin is set to "Use Local Credentials" with that profile.
+Either way the key is first written into this plugin's own settings (Delivered Access Key ID / Secret), the journal
+a later run finishes an interrupted delivery from (DeadlineSpotIamSetup.rotation).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class KeyHandoff:
     def __init__(self, repository_utils: Any, settings: PluginSettings, own_plugin: str | None = None) -> None:
         self.repository = repository_utils
         self.settings = settings
-        self.own_plugin = own_plugin  # this plugin's name: where a profile-delivered key is kept for every machine
+        self.own_plugin = own_plugin  # this plugin's name: its settings journal every delivered key
         self.spot = settings.spot_plugin_name
         folder = self._spot_folder()
         self.param_file = folder / f"{self.spot}.param" if folder else None
@@ -135,11 +137,17 @@ class KeyHandoff:
             raise InvalidSettings("KeyDelivery is None: no key is created; set it to Automatic to have one delivered")
 
     def __call__(self, key: NewAccessKey) -> None:
-        """Deliver ``key``. When any write fails, what was already written is put back as it was (so the Spot
-        plugin never keeps a key that apply then deletes) and the failure is raised as it is."""
+        """Deliver ``key``: first into this plugin's own settings (the journal: a run stopped after this write is
+        finished by the next check, which finds the key and its secret there; and, for a named profile, every other
+        machine writes it into its own credentials file from there), then where the Spot plugin reads it. When any
+        write fails, what was already written is put back as it was (so the Spot plugin never keeps a key that is
+        then deleted) and the failure is raised as it is."""
         self.validate()
         undo: list[Callable[[], None]] = []
         try:
+            if self.own_plugin:
+                self._set_undoably(DELIVERED_ID, key.access_key_id, undo, self.own_plugin)
+                self._set_undoably(DELIVERED_SECRET, key.secret_access_key, undo, self.own_plugin)
             if self.method == "fields":
                 self._set_undoably(self.fields.access_key_id or "", key.access_key_id, undo)
                 self._set_undoably(self.fields.secret_access_key or "", key.secret_access_key, undo)
@@ -150,9 +158,6 @@ class KeyHandoff:
                 previous = path.read_bytes() if path.exists() else None
                 undo.append(lambda: _restore_file(path, previous))
                 write_profile(path, profile, key.access_key_id, key.secret_access_key)
-                if self.own_plugin:  # every other machine writes it into its own profile from here
-                    self._set_undoably(DELIVERED_ID, key.access_key_id, undo, self.own_plugin)
-                    self._set_undoably(DELIVERED_SECRET, key.secret_access_key, undo, self.own_plugin)
                 self._set_undoably(self.fields.use_local_credentials, "True", undo)
                 self._set_undoably(self.fields.named_profile, profile, undo)
         except Exception as error:

@@ -66,6 +66,18 @@ def admin_to_do(item: str) -> str:
     return f"Admin to do: {item}"
 
 
+def rotation_note(note: str) -> str:
+    return f"Key rotation: {note}."
+
+
+def rotation_waiting(why: str) -> str:
+    return f"Key rotation not finished: {why}; the next check goes on with it."
+
+
+def rotation_failed(error: Exception) -> str:
+    return f"Check failed during the key rotation: {error}"
+
+
 def key_in_use(spot: str, key_id: str, user: str) -> str:
     return f"The {spot} event plugin uses access key {key_id} of user {user}."
 

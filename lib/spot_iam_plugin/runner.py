@@ -1,6 +1,6 @@
 """One house cleaning: decide whether a check is due, run the engine within the run limit (worker.py), log the
-outcome (messages.py), hand a new key to the Spot Event Plugin (handoff.py) and forget the bootstrap credential
-when asked to, once the key is known to work.
+outcome (messages.py), hand a new key to the Spot Event Plugin (handoff.py), rotate the key once it is older than
+RotateKeyAfterDays, and forget the bootstrap credential when asked to, once the key is known to work.
 
 Never raises into Deadline.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
-from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
+from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
-from DeadlineSpotIamSetup.findings import Plan
+from DeadlineSpotIamSetup.findings import Plan, RotationResult
 from DeadlineSpotIamSetup.gateway import connect
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.report import (
@@ -28,6 +28,7 @@ from DeadlineSpotIamSetup.report import (
     manual_text,
     summary_line,
 )
+from DeadlineSpotIamSetup.rotation import RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT
 
@@ -53,6 +54,7 @@ class EngineJob:
         emit: Emit,
         protect: Callable[[str], None],
         cancelled: Callable[[], bool] = lambda: False,
+        now: datetime | None = None,
     ) -> None:
         self.settings = settings
         self.repository = repository_utils
@@ -60,6 +62,7 @@ class EngineJob:
         self.emit = emit
         self.protect = protect  # masks a secret in every later log line
         self.cancelled = cancelled
+        self.now = now  # keys' ages are judged at this time (None: the clock's)
         self.apply_options = ApplyOptions(waits=PLUGIN_APPLY_WAITS, cancelled=cancelled)
 
     def deliver(self, handoff: KeyHandoff, key: NewAccessKey) -> None:
@@ -88,6 +91,8 @@ class EngineJob:
         key_confirmed = False
         created_key = None
         left_to_another_run = False
+        rotation: RotationResult | None = None
+        rotation_failed = False
         if settings.create_missing:
             usable = self._usable_handoff(handoff)
             outcome = apply_changes(
@@ -100,6 +105,20 @@ class EngineJob:
             plan = outcome.after
             created_key = outcome.result.key
             left_to_another_run = outcome.result.key_left_to_another_run
+            if (
+                usable is not None
+                and settings.rotate_key_after_days > 0
+                and created_key is None
+                and not left_to_another_run
+                and self._rotation_wanted(plan, desired, usable)
+            ):
+                try:
+                    rotation = self._rotate(gateway, desired, usable)
+                except SetupError as error:
+                    self.emit(WARNING, messages.rotation_failed(error))
+                    rotation_failed = True
+                if rotation is not None and rotation.done:  # report the state the rotation left
+                    plan = plan_changes(gateway, desired, now=self.now)
             self._report(plan)
             if created_key is not None and handoff is not None:
                 self.emit(INFO, key_delivered_line(created_key, handoff.describe()))
@@ -108,8 +127,10 @@ class EngineJob:
                     key_confirmed = True
             for note in outcome.result.notes:
                 self.emit(WARNING, note)
+            if rotation is not None and usable is not None:
+                key_confirmed = self._report_rotation(rotation, usable) or key_confirmed
         else:
-            plan = plan_changes(gateway, desired)
+            plan = plan_changes(gateway, desired, now=self.now)
             self._report(plan)
             missing = [f"{f.kind} {f.name}" for f in plan.findings if f.status is not Status.OK]
             if missing:
@@ -120,14 +141,84 @@ class EngineJob:
                 item += " (KeyDelivery is None: set it to Automatic to have a key created and delivered)"
             self.emit(WARNING, messages.admin_to_do(item))
         key_delivered = True
+        rotated_key = rotation.key if rotation is not None else None
         if left_to_another_run:
             self.emit(INFO, KEY_LEFT_TO_ANOTHER_RUN)
-        elif handoff is not None and handoff.enabled and created_key is None and self._key_ok(plan):
+        elif (
+            handoff is not None
+            and handoff.enabled
+            and created_key is None
+            and rotated_key is None
+            and self._key_ok(plan)
+        ):
             key_delivered = key_confirmed = self._check_key_in_use(plan, desired, handoff)
         if not user_mode:
             key_confirmed = True  # role mode: no key to deliver
-        status = RunStatus.OK if plan.ok and key_delivered else RunStatus.PENDING
+        if rotation_failed:
+            status = RunStatus.FAILED
+        elif plan.ok and key_delivered and (rotation is None or rotation.settled):
+            status = RunStatus.OK
+        else:
+            status = RunStatus.PENDING
         return RunReport(status, key_confirmed)
+
+    def _journal(self) -> NewAccessKey | None:
+        """The key this plugin last delivered or was delivering (its own settings), with its secret."""
+        settings = self.settings
+        if not (settings.delivered_access_key_id and settings.delivered_secret_access_key):
+            return None
+        return NewAccessKey(
+            settings.spot_user_name, settings.delivered_access_key_id, settings.delivered_secret_access_key
+        )
+
+    def _rotation_wanted(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
+        """Whether to take the rotation's next steps: the Spot plugin uses one of the user's active keys, or the
+        journal holds one (a rotation or a delivery under way). Otherwise the key check reports what is wrong, and
+        a rotation would not help."""
+        key = next((i for i in desired if i.kind is Kind.ACCESS_KEY), None)
+        if key is None or plan.observation is None:
+            return False
+        active = {k.access_key_id for k in plan.observation[key].keys if k.active}
+        journal = self._journal()
+        return bool(active) and (
+            handoff.key_in_use() in active or (journal is not None and journal.access_key_id in active)
+        )
+
+    def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff) -> RotationResult:
+        """The rotation's next steps (DeadlineSpotIamSetup.rotation), the steps done logged like apply's. The key goes
+        through the same hand-off as a new key: journal first, then the Spot plugin (handoff.py)."""
+        result = rotate_access_key(
+            gateway,
+            desired,
+            functools.partial(self.deliver, handoff),
+            RotationOptions(
+                deactivate_on_delivery=True,  # this plugin delivered the new key itself
+                key_verification=PLUGIN_APPLY_WAITS.key_verification,
+                cancelled=self.cancelled,
+            ),
+            configured=handoff.key_in_use,
+            journal=self._journal(),
+            now=self.now,
+        )
+        for line in result.done:
+            self.emit(INFO, f"  done: {line}")
+        return result
+
+    def _report_rotation(self, rotation: RotationResult, handoff: KeyHandoff) -> bool:
+        """Log what the rotation delivered and what is left; True when it delivered a key AWS accepts."""
+        confirmed = False
+        if rotation.key is not None:
+            self.emit(INFO, key_delivered_line(rotation.key, handoff.describe()))
+            if rotation.verified_as:
+                self.emit(INFO, key_accepted_line(rotation.verified_as))
+                confirmed = True
+        for note in rotation.notes:
+            self.emit(INFO, messages.rotation_note(note))
+        for why in rotation.waiting:
+            self.emit(WARNING, messages.rotation_waiting(why))
+        for step in rotation.manual:
+            self.emit(WARNING, messages.admin_to_do(manual_text(step)))
+        return confirmed
 
     def _report(self, plan: Plan) -> None:
         for line in finding_lines(plan.findings):
@@ -203,7 +294,7 @@ def _house_cleaning(
     progress["checked"] = True
     report = run_bounded(
         lambda emit, cancelled: EngineJob(
-            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled
+            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now
         ).run(),
         log,
         run_limit,

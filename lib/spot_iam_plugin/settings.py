@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from DeadlineSpotIamSetup.desired import (
+    MAX_KEY_AGE_DAYS,
     Settings,
     parse_tag,
     validate_assume_role,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.gateway import AwsAccess
-from DeadlineSpotIamSetup.waits import PLUGIN_TIMEOUTS
+from DeadlineSpotIamSetup.waits import KEY_MAX_AGE_DAYS, PLUGIN_TIMEOUTS
 
 USER_MODE, ROLE_MODE = "IAM User", "IAM Role"
 DELIVERY_CHOICES = ("Automatic", "Spot Plugin Fields", "Named Profile", "None")
@@ -44,6 +45,8 @@ class PluginSettings:
     check_interval_hours: int = 24
     forget_bootstrap_credential: bool = False
     key_delivery: str = "Automatic"
+    # Replace the Spot user's access key once it is older than this (days) at a check; 0: never (and no age limit).
+    rotate_key_after_days: int = KEY_MAX_AGE_DAYS
     credentials_profile_name: str = "DeadlineSpotEventPlugin"
     spot_plugin_name: str = "Spot"
     allowed_source_ips: str = ""  # comma- or line-separated CIDRs: the IP-restricted mode; empty: off
@@ -69,6 +72,7 @@ class PluginSettings:
             permissions_boundary=self.permissions_boundary or None,
             tags=self.tags,
             allowed_source_ips=_entries(self.allowed_source_ips) if self.allowed_source_ips else None,
+            key_max_age_days=self.rotate_key_after_days,
         )
 
     def aws_access(self) -> AwsAccess:
@@ -176,6 +180,9 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
             "ForgetBootstrapCredential", text("ForgetBootstrapCredential", str(d.forget_bootstrap_credential))
         ),
         key_delivery=_choice("KeyDelivery", text("KeyDelivery", d.key_delivery), DELIVERY_CHOICES),
+        rotate_key_after_days=_integer(
+            "RotateKeyAfterDays", text("RotateKeyAfterDays", str(d.rotate_key_after_days)), 0, MAX_KEY_AGE_DAYS
+        ),
         credentials_profile_name=text("CredentialsProfileName", d.credentials_profile_name)
         or d.credentials_profile_name,
         spot_plugin_name=text("SpotPluginName", d.spot_plugin_name) or d.spot_plugin_name,

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from spot_iam_plugin.settings import DELIVERY_CHOICES, ROLE_MODE, USER_MODE, PluginSettings, read_settings
 
+from DeadlineSpotIamSetup.desired import MAX_KEY_AGE_DAYS
 from DeadlineSpotIamSetup.errors import InvalidSettings
+from DeadlineSpotIamSetup.waits import KEY_MAX_AGE_DAYS, KEY_RETIRE_GRACE
 
 PARAM_FILE = Path(__file__).resolve().parents[2] / "plugin.param"
 
@@ -30,6 +32,7 @@ CONTRACT_KEYS = (
     "EnableResourceTracker",
     "CheckIntervalHours",
     "ForgetBootstrapCredential",
+    "RotateKeyAfterDays",
 )
 REQUIRED_FIELDS = ("Type", "Label", "Category", "CategoryOrder", "Index", "Description")
 KNOWN_TYPES = {"enum", "boolean", "integer", "float", "string", "password", "multilinestring", "filename", "folder"}
@@ -85,6 +88,7 @@ def test_every_contract_key_is_a_setting(param: configparser.ConfigParser, key: 
         ("EnableResourceTracker", "boolean"),
         ("ForgetBootstrapCredential", "boolean"),
         ("CheckIntervalHours", "integer"),
+        ("RotateKeyAfterDays", "integer"),
         ("BootstrapSecretAccessKey", "password"),
         ("KeyDelivery", "enum"),
         ("SpotCredentialsMode", "enum"),
@@ -142,14 +146,27 @@ def test_boolean_defaults_are_true_or_false(param: configparser.ConfigParser):
             assert param[section]["Default"] in ("True", "False"), section
 
 
-def test_check_interval_bounds_match_what_the_reader_accepts(param: configparser.ConfigParser):
-    interval = param["CheckIntervalHours"]
-    low, high = interval["Minimum"], interval["Maximum"]
-    read_settings(lambda key, default: low if key == "CheckIntervalHours" else default)
-    read_settings(lambda key, default: high if key == "CheckIntervalHours" else default)
+@pytest.mark.parametrize("setting", ["CheckIntervalHours", "RotateKeyAfterDays"])
+def test_integer_bounds_match_what_the_reader_accepts(param: configparser.ConfigParser, setting: str):
+    bounds = param[setting]
+    low, high = bounds["Minimum"], bounds["Maximum"]
+    read_settings(lambda key, default: low if key == setting else default)
+    read_settings(lambda key, default: high if key == setting else default)
     for outside in (str(int(low) - 1), str(int(high) + 1)):
         with pytest.raises(InvalidSettings):
-            read_settings(lambda key, default, value=outside: value if key == "CheckIntervalHours" else default)
+            read_settings(lambda key, default, value=outside: value if key == setting else default)
+
+
+def test_rotate_key_after_days_is_the_engines_age_limit(param: configparser.ConfigParser):
+    rotate = param["RotateKeyAfterDays"]
+    assert (rotate["Category"], rotate["Label"]) == ("Options", "Rotate Key After Days")
+    assert int(rotate["Index"]) == int(param["KeyDelivery"]["Index"]) + 1  # next to Key Delivery
+    assert (int(rotate["Minimum"]), int(rotate["Maximum"])) == (0, MAX_KEY_AGE_DAYS)
+    assert int(rotate["Default"]) == KEY_MAX_AGE_DAYS
+    assert f"{KEY_RETIRE_GRACE.days} days" in rotate["Description"] and "0: never" in rotate["Description"]
+    for days in ("0", rotate["Default"], rotate["Maximum"]):
+        settings = read_settings(lambda key, default, value=days: value if key == "RotateKeyAfterDays" else default)
+        assert settings.engine_settings().key_max_age_days == int(days)
 
 
 def test_the_param_defaults_read_as_the_plugins_defaults(param: configparser.ConfigParser):

@@ -1,0 +1,294 @@
+"""Rotating the Spot user's access key from the event plugin (RotateKeyAfterDays), loaded and driven as in
+test_plugin.py, whose Farm and fixtures this module uses (hence F811: pytest hands them in as arguments of the same
+names).
+
+moto dates a key when it makes it and cannot backdate one, so the farm's proxy makes a key look older in
+ListAccessKeys' replies (``AgingProxy.age``); a house cleaning can also run "days later" (``house_cleaning_at``),
+the runner's ``now``, which the engine judges keys' ages and the rotation's grace period at. Every test checks at
+teardown that no log line holds a secret, the old keys' included."""
+
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import deadline_standin
+import pytest
+from deadline_standin import PluginHost
+from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
+from test_plugin import USER, Farm, all_in_place, caller_arn, checked, host, machine  # noqa: F401 (fixtures)
+
+from DeadlineSpotIamSetup.install import PLUGIN_NAME
+from DeadlineSpotIamSetup.waits import KEY_RETIRE_GRACE
+from tests.support.fault_proxy import FaultProxy
+
+_MEMBER = re.compile(rb"<member>.*?</member>", re.S)
+_CREATED = re.compile(rb"<CreateDate>([^<]+)</CreateDate>")
+
+
+class AgingProxy(FaultProxy):
+    """The farm's counting proxy that also makes chosen access keys look older in ListAccessKeys' replies."""
+
+    def __init__(self, upstream_url: str) -> None:
+        super().__init__(upstream_url)
+        self.aged: dict[str, timedelta] = {}
+
+    def age(self, access_key_id: str, days: int) -> None:
+        self.aged[access_key_id] = timedelta(days=days)
+
+    def _forward(self, method, path, headers, body):
+        status, reason, relayed, payload = super()._forward(method, path, headers, body)
+        if self.aged and b"<ListAccessKeysResponse" in payload:
+            payload = _MEMBER.sub(self._backdate, payload)
+        return status, reason, relayed, payload
+
+    def _backdate(self, member: re.Match) -> bytes:
+        text = member.group(0)
+        by = next((delta for key, delta in self.aged.items() if f"<AccessKeyId>{key}<".encode() in text), None)
+        if by is None:
+            return text
+
+        def earlier(date: re.Match) -> bytes:
+            moment = datetime.fromisoformat(date.group(1).decode().replace("Z", "+00:00")) - by
+            return b"<CreateDate>" + moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode() + b"</CreateDate>"
+
+        return _CREATED.sub(earlier, text)
+
+
+@pytest.fixture
+def aging(endpoint: str) -> Iterator[AgingProxy]:
+    with AgingProxy(endpoint) as running:
+        yield running
+
+
+@pytest.fixture
+def farm(tmp_path: Path, aging: AgingProxy, endpoint: str) -> Iterator[Farm]:
+    yield from checked(Farm(tmp_path / "repository", aging, endpoint))
+
+
+@pytest.fixture
+def shared_farm(tmp_path: Path, aging: AgingProxy, endpoint: str) -> Iterator[Farm]:
+    yield from checked(Farm(tmp_path / "repository", aging, endpoint, database=tmp_path / "deadline-db.json"))
+
+
+def house_cleaning_at(host: PluginHost, when: datetime) -> str | None:
+    """One house cleaning of the installed plugin as plugin.py runs it, but with the runner's clock at ``when``."""
+    module = host.load(PLUGIN_NAME)
+    with host.process_patches(PLUGIN_NAME):
+        listener = module.GetDeadlineEventListener()
+        try:
+            status = module._load_runner().on_house_cleaning(listener, module.RepositoryUtils, PLUGIN_NAME, now=when)
+        finally:
+            module.CleanupDeadlineEventListener(listener)
+    return None if status is None else str(status)
+
+
+def keys(iam) -> dict[str, str]:
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]}
+
+
+def journal(farm: Farm) -> tuple[str, str]:
+    config = farm.fake.config(PLUGIN_NAME)
+    return config.get("DeliveredAccessKeyId", ""), config.get("DeliveredSecretAccessKey", "")
+
+
+def last_result(farm: Farm) -> str:
+    metadata = farm.fake.metadata(PLUGIN_NAME)
+    return metadata[next(k for k in metadata if k.startswith("LastResult"))]
+
+
+def warnings(farm: Farm) -> str:
+    return "\n".join(farm.fake.warnings())
+
+
+def first_key(farm: Farm, host: PluginHost) -> tuple[str, str]:
+    """The first check: everything set up, the key delivered to the Spot plugin's fields (and journalled)."""
+    host.house_cleaning(PLUGIN_NAME)
+    spot = farm.spot()
+    farm.secrets.add(spot["SecretKey"])
+    assert journal(farm) == (spot["AccessID"], spot["SecretKey"])  # the journal is written by every delivery
+    return spot["AccessID"], spot["SecretKey"]
+
+
+def profile_secret(path: Path) -> str:
+    return next(line.split("=", 1)[1].strip() for line in path.read_text().splitlines() if "aws_secret" in line)
+
+
+def test_an_old_key_is_replaced_at_a_check_and_deleted_after_the_grace_period(farm: Farm, host: PluginHost, iam):
+    old, _ = first_key(farm, host)
+    farm.proxy.age(old, days=100)
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+
+    spot = farm.spot()
+    new = spot["AccessID"]
+    assert new != old and caller_arn(farm.endpoint, new, spot["SecretKey"]).endswith(f":user/{USER}")
+    assert journal(farm) == (new, spot["SecretKey"])
+    assert keys(iam) == {old: "Inactive", new: "Active"}
+    log = farm.log()
+    assert f"done: created access key {new} to replace {old} (100 days old)" in log
+    assert f"done: deactivated the old access key {old}" in log
+    assert f"New access key {new} for user {USER} delivered to the Spot event plugin's Security Credentials" in log
+    assert f"AWS accepts the new key as arn:aws:iam::123456789012:user/{USER}." in log
+    # The final report shows the state after the rotation: the old key's age is no longer a finding.
+    assert all_in_place() in log and "days old (limit" not in log
+    assert last_result(farm) == "ok" and farm.fake.warnings() == []
+
+    farm.fake.clear_log()
+    later = datetime.now(timezone.utc) + KEY_RETIRE_GRACE + timedelta(days=1)
+    assert house_cleaning_at(host, later) == "ok"
+    assert keys(iam) == {new: "Active"}
+    assert f"done: deleted access key {old} of user {USER}" in farm.log()
+    assert farm.spot()["AccessID"] == new
+
+
+def test_a_refused_spot_write_leaves_the_old_key_delivered_and_the_new_key_deleted(
+    farm: Farm, host: PluginHost, iam, monkeypatch
+):
+    old, old_secret = first_key(farm, host)
+    farm.proxy.age(old, days=100)
+    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
+
+    def refuse_the_secret(self, name, key, value):
+        if name == "Spot" and key == "SecretKey":
+            raise RuntimeError("the database refused the write")
+        original(self, name, key, value)
+
+    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", refuse_the_secret)
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+
+    assert (farm.spot()["AccessID"], farm.spot()["SecretKey"]) == (old, old_secret)
+    assert journal(farm) == (old, old_secret)  # the journal was put back too
+    assert keys(iam) == {old: "Active"}  # the new key was deleted again
+    failure = [line for line in farm.fake.warnings() if "key rotation" in line]
+    assert len(failure) == 1 and re.fullmatch(
+        f"{PLUGIN_NAME}: Check failed during the key rotation: the new access key AKIA\\w+ was not delivered "
+        r"\(RuntimeError: the database refused the write\); it was deleted again and the old key stays in use",
+        failure[0],
+    ), failure
+    assert last_result(farm) == "failed"
+
+
+class Killed(BaseException):
+    """The RCS process dies here: no clean-up runs (a BaseException: the plugin's `except Exception` lets it by)."""
+
+
+def test_a_rotation_killed_between_the_journal_and_the_spot_write_is_finished_by_the_next_check(
+    farm: Farm, host: PluginHost, iam, monkeypatch
+):
+    old, _ = first_key(farm, host)
+    farm.proxy.age(old, days=100)
+    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
+
+    def die_at_the_spot_write(self, name, key, value):
+        if name == "Spot":
+            # From the kill on, nothing the process would still send reaches AWS (not even a clean-up).
+            farm.proxy.inject(status=403, code="AccessDenied", message="the process is gone", times=None)
+            raise Killed(f"killed while writing {key}")
+        original(self, name, key, value)
+
+    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", die_at_the_spot_write)
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    new, new_secret = journal(farm)
+    farm.secrets.add(new_secret)
+    assert new not in ("", old) and farm.spot()["AccessID"] == old  # journalled, not yet delivered
+    assert keys(iam) == {old: "Active", new: "Active"}
+
+    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", original)
+    farm.proxy.clear_faults()
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+
+    spot = farm.spot()
+    assert (spot["AccessID"], spot["SecretKey"]) == (new, new_secret)
+    assert caller_arn(farm.endpoint, new, new_secret).endswith(f":user/{USER}")
+    assert [key for key, status in keys(iam).items() if status == "Active"] == [new]
+    log = farm.log()
+    assert f"done: delivered access key {new} (finishing the delivery an interrupted run started)" in log
+    assert f"done: deactivated the old access key {old}" in log
+    assert all_in_place() in log and last_result(farm) == "ok"
+
+
+def test_a_rotation_an_inactive_key_of_an_admin_blocks_is_left_to_the_admin_and_pending(
+    farm: Farm, host: PluginHost, iam
+):
+    old, _ = first_key(farm, host)
+    stranger = iam.create_access_key(UserName=USER)["AccessKey"]
+    farm.secrets.add(stranger["SecretAccessKey"])
+    iam.update_access_key(UserName=USER, AccessKeyId=stranger["AccessKeyId"], Status="Inactive")
+    farm.proxy.age(old, days=100)
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    assert keys(iam) == {old: "Active", stranger["AccessKeyId"]: "Inactive"} and farm.spot()["AccessID"] == old
+    assert farm.proxy.counts()["CreateAccessKey"] == 1  # only the first check's key
+    assert any(
+        line.startswith(
+            f"{PLUGIN_NAME}: Admin to do: access-key {USER}: access key {old} is due for rotation, but the "
+            f"inactive key {stranger['AccessKeyId']}, not made by this project, is in the way"
+        )
+        for line in farm.fake.warnings()
+    ), warnings(farm)
+    assert last_result(farm) == "pending"
+
+
+def test_rotate_key_after_days_0_neither_rotates_nor_reports_an_age(farm: Farm, host: PluginHost, iam):
+    farm.configure(RotateKeyAfterDays=0)
+    old, _ = first_key(farm, host)
+    farm.proxy.age(old, days=900)
+    farm.proxy.clear()
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    assert keys(iam) == {old: "Active"} and farm.spot()["AccessID"] == old
+    assert farm.writes() == {} and farm.proxy.counts()["ListUserTags"] == 0  # the rotation is not even looked at
+    assert all_in_place() in farm.log() and "days old" not in farm.log() and farm.fake.warnings() == []
+    assert last_result(farm) == "ok"
+
+
+def test_with_create_missing_off_an_old_key_is_reported_not_rotated(farm: Farm, host: PluginHost, iam):
+    old, _ = first_key(farm, host)
+    farm.configure(CreateMissing=False)
+    farm.proxy.clear()
+    farm.fake.clear_log()
+    assert house_cleaning_at(host, datetime.now(timezone.utc) + timedelta(days=100)) == "pending"
+    assert keys(iam) == {old: "Active"} and farm.writes() == {}
+    assert f"access key {old} is 100 days old (limit 90)" in warnings(farm)
+    assert "Left as they are, CreateMissing is off: access-key" in warnings(farm)
+    assert "rotate-key" in warnings(farm) and "Rotate Key After Days" in warnings(farm)
+
+
+def test_a_rotated_key_reaches_the_named_profile_of_every_machine(shared_farm: Farm, iam, tmp_path: Path):
+    farm = shared_farm
+    farm.fake.write_spot_param(SPOT_PARAM_WITHOUT_KEY_FIELDS)
+    files = {name: tmp_path / name / "credentials" for name in ("rcs-a", "rcs-b")}
+    with (
+        machine(farm, "rcs-a", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-a"])) as a,
+        machine(farm, "rcs-b", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-b"])) as b,
+    ):
+        assert a.house_cleaning()["error"] is None and b.house_cleaning()["error"] is None
+        (old,) = keys(iam)
+        farm.secrets.add(profile_secret(files["rcs-a"]))
+        farm.proxy.age(old, days=100)
+        a.restart()
+        assert a.house_cleaning()["error"] is None  # rcs-a rotates
+        assert b.house_cleaning()["error"] is None  # rcs-b checks nothing now, but takes the key from the journal
+    new = next(key for key, status in keys(iam).items() if status == "Active")
+    assert new != old and keys(iam) == {old: "Inactive", new: "Active"}
+    for path in files.values():
+        text = path.read_text()
+        secret = profile_secret(path)
+        farm.secrets.add(secret)
+        assert f"aws_access_key_id = {new}" in text
+        assert caller_arn(farm.endpoint, new, secret).endswith(f":user/{USER}")
+    assert farm.spot()["UseLocalCredentials"] == "True"
+    assert f"Wrote access key {new} (delivered by this farm's plugin) into profile [DeadlineSpotEventPlugin]" in (
+        farm.log()
+    )
