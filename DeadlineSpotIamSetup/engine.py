@@ -48,19 +48,20 @@ def apply_changes(
     key_sink: KeySink | None = None,
     progress: Callable[[str], None] = lambda line: None,
     options: ApplyOptions | None = None,
+    now: datetime | None = None,
 ) -> Outcome:
     """Plan, apply, and observe again to report what stands afterwards. With nothing to do it makes no
     write call and no second round of reads."""
-    before = plan_changes(gateway, desired, deliver_key=key_sink is not None)
+    before = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
     if not before.actions:
         return Outcome(before, ApplyResult(), before)
     result = apply_plan(gateway, before, key_sink, progress, options)
-    after = plan_changes(gateway, desired, deliver_key=key_sink is not None)
+    after = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
     if before.creates_access_key and _racing_keys(after):
         # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
 
         def settled() -> Plan | None:
-            plan = plan_changes(gateway, desired, deliver_key=key_sink is not None)
+            plan = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
             return None if _racing_keys(plan) else plan
 
         after = poll(settled, KEY_RACE_SETTLE) or after

@@ -41,3 +41,16 @@ Label=Region
 Default=us-west-2
 """
 )
+
+# The Spot Event Plugin's fleet and Resource Tracker settings, added to the samples above when a test needs them.
+SPOT_PARAM_FLEET_SETTINGS = """
+[Config]
+Type=multilinestring
+Label=Spot Fleet Request Configurations
+Default={}
+
+[ResourceTracker]
+Type=boolean
+Label=Use Resource Tracker
+Default=True
+"""

@@ -9,7 +9,6 @@ a later run finishes an interrupted delivery from (DeadlineSpotIamSetup.rotation
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 
 from .credentials_file import credentials_file_path, read_profile_key_id, validate_profile_name, write_profile
 from .settings import PluginSettings
+from .spot_config import event_plugin_folder, plugin_setting, read_param
 
 DELIVERED_ID, DELIVERED_SECRET = "DeliveredAccessKeyId", "DeliveredSecretAccessKey"
 FIELD_NAMES_ID = ("AccessID", "AccessKeyID", "AccessKeyId", "AWSAccessKeyID")
@@ -42,11 +42,8 @@ class SpotFields:
 
 
 def read_spot_fields(param_file: Path) -> SpotFields:
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:
-        parser.read_string(param_file.read_text(encoding="utf-8-sig"))
-    except (OSError, configparser.Error):
+    parser = read_param(param_file)
+    if parser is None:
         return SpotFields()
     key_id = secret = None
     use_local, named = "UseLocalCredentials", "NamedProfile"
@@ -77,11 +74,7 @@ class KeyHandoff:
         self.method = self._method()
 
     def _spot_folder(self) -> Path | None:
-        try:
-            folder = self.repository.GetEventPluginDirectory(self.spot)
-        except Exception:  # the host answers with an error when the plugin is not installed
-            return None
-        return Path(str(folder)) if folder else None
+        return event_plugin_folder(self.repository, self.spot)
 
     def _method(self) -> str:
         choice = self.settings.key_delivery
@@ -114,12 +107,7 @@ class KeyHandoff:
         return self._config(self.spot, key)
 
     def _config(self, plugin: str, key: str) -> str:
-        try:
-            config = self.repository.GetEventPluginConfig(plugin)
-            value = config.GetConfigEntryWithDefault(key, "") if config is not None else ""
-        except Exception:
-            return ""
-        return "" if value is None else str(value).strip()
+        return plugin_setting(self.repository, plugin, key)
 
     def validate(self) -> None:
         """Refuse delivery settings that cannot work, before any AWS write creates a key for them."""

@@ -62,6 +62,10 @@ def left_as_they_are(missing: list[str]) -> str:
     )
 
 
+def fleets_not_audited(why: str) -> str:
+    return f"The Spot Fleet configuration is not audited: {why}."
+
+
 def admin_to_do(item: str) -> str:
     return f"Admin to do: {item}"
 

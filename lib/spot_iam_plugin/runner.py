@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +38,7 @@ from .bookkeeping import Metadata, RunBook
 from .handoff import KeyHandoff
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
+from .spot_config import read_spot_plugin_config
 from .status import RunReport, RunStatus
 from .worker import Emit, left_behind_busy, run_bounded
 
@@ -83,9 +85,18 @@ class EngineJob:
 
     def run(self) -> RunReport:
         settings = self.settings
-        desired = desired_state(settings.engine_settings())
+        spot = read_spot_plugin_config(self.repository, settings.spot_plugin_name)
+        desired = desired_state(
+            replace(
+                settings.engine_settings(),
+                fleet_groups=spot.fleet_groups,
+                spot_uses_resource_tracker=spot.uses_resource_tracker,
+            )
+        )
         gateway = connect(settings.aws_access(), self.cancelled)
         self.emit(INFO, messages.using(settings, gateway.endpoint_description))
+        if spot.why_not_audited:
+            self.emit(INFO, messages.fleets_not_audited(spot.why_not_audited))
         user_mode = settings.spot_credentials_mode != ROLE_MODE
         handoff = KeyHandoff(self.repository, settings, self.plugin_name) if user_mode else None
         key_confirmed = False
@@ -101,6 +112,7 @@ class EngineJob:
                 key_sink=functools.partial(self.deliver, usable) if usable is not None else None,
                 progress=lambda line: self.emit(INFO, f"  done: {line}"),
                 options=self.apply_options,
+                now=self.now,
             )
             plan = outcome.after
             created_key = outcome.result.key
