@@ -73,6 +73,7 @@ demo: venv
 
 bench: venv
 	$(VENV)/bin/python benchmarks/bench_check.py
+	$(VENV)/bin/python benchmarks/bench_accounts.py
 
 clean:
 	rm -rf $(VENV) $(VENV310) build dist *.egg-info .pytest_cache .ruff_cache

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
+from .accounts import DEFAULT_ROLE_NAME, check_account_file
 from .bootstrap_policy import bootstrap_policy
 from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
@@ -150,6 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = command("check", "read-only: report each identity as ok, missing or drift")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    many = check.add_argument_group("many accounts (optional): each one checked as a role assumed from the credential")
+    many.add_argument(
+        "--accounts",
+        type=Path,
+        metavar="FILE",
+        help="one 12-digit account ID or role ARN per line (# comments): check every account, one report",
+    )
+    many.add_argument(
+        "--assume-role-name",
+        metavar="NAME",
+        help=f"the role to assume in an account given by its ID (default: {DEFAULT_ROLE_NAME}); --external-id is "
+        "given to every account's role",
+    )
     plan = command("plan", "print the changes apply would make; changes nothing")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     apply = command("apply", "create what is missing and repair the drift this tool owns")
@@ -337,6 +351,17 @@ def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
     return EXIT_OK if plan.ok and (verdict is None or verdict.passed) else EXIT_PENDING
 
 
+def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
+    """check --accounts FILE (accounts.py): each account's role is assumed from the credential in use."""
+    if args.accounts is None:
+        raise InvalidSettings("--assume-role-name goes with --accounts")
+    if args.role_arn is not None or args.verify_ec2:
+        raise InvalidSettings("--accounts assumes each account's role itself: leave out --role-arn and --verify-ec2")
+    desired = desired_state(settings_from(args))
+    access = AwsAccess(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
+    return check_account_file(access, args.accounts, args.assume_role_name, args.external_id, desired, args.json, out)
+
+
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     desired = desired_state(settings_from(args))
     secret_out = check_secret_destination(args.secret_out) if args.secret_out else None
@@ -452,6 +477,8 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
 
 def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int] | None = None) -> int:
     if args.command == "check":
+        if args.accounts is not None or args.assume_role_name is not None:
+            return run_accounts_check(args, out)
         return run_check(args, out, with_plan=False)
     if args.command == "plan":
         return run_check(args, out, with_plan=True)

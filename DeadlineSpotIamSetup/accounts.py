@@ -1,0 +1,279 @@
+"""Many accounts in one check: ``check --accounts FILE``.
+
+FILE names one account per line: a 12-digit account ID (the role ``--assume-role-name``, by default
+``OrganizationAccountAccessRole``, in that account, in the partition of the credential in use) or a role ARN.
+Each account's role is assumed from the credential in use and the account checked as ``check`` does (the same
+names and options for every account), several accounts at once in a bounded pool; every call is bounded as
+usual (the gateway does that). One report comes out: a table, or JSON.
+
+Exit codes: 0 every account complete, 2 an account falls short, 1 an account could not be checked (the others are
+still reported; 1 wins over 2).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from .desired import DesiredState, name_problems, validate_external_id, validate_role_arn
+from .engine import plan_changes
+from .errors import AccessDenied, InvalidSettings, SetupError
+from .findings import Plan
+from .gateway import AwsAccess, IamGateway, connect
+from .kinds import Status
+from .report import finding_lines, plan_json
+
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"  # the role AWS Organizations creates in the accounts it makes
+
+# Accounts checked at once. Most of one account's time is waiting: assuming its role, then its check's rounds of
+# parallel reads. Its CPU (about 0.2 s: two boto3 sessions and clients, botocore parsing its data files for each
+# session, and the replies) cannot overlap with another account's (the GIL): 8 in flight keep that CPU busy while the
+# others wait, and more only add threads contending for it. The bound also keeps an organisation of hundreds of
+# accounts to about 130 open connections and threads instead of thousands, and its sts:AssumeRole calls (all counted
+# against the credential's own account) to 8 at a time.
+MAX_PARALLEL_ACCOUNTS = 8
+
+OK, SHORT, UNREACHABLE = "ok", "short", "unreachable"
+EXIT_OK, EXIT_UNREACHABLE, EXIT_SHORT = 0, 1, 2
+
+_SHOWN_CHARACTERS = 80  # of a refused line, in the error naming it
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    """One line of the accounts file. ``role_arn`` None: the role ``--assume-role-name`` in ``account``, resolved
+    once the partition of the credential in use is known (:func:`resolve_targets`)."""
+
+    account: str
+    role_arn: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class AccountResult:
+    account: str
+    role_arn: str
+    plan: Plan | None  # None: the account could not be checked
+    error: str | None = None  # why not, in one line
+
+    @property
+    def status(self) -> str:
+        if self.plan is None:
+            return UNREACHABLE
+        return OK if self.plan.ok else SHORT
+
+    @property
+    def pending(self) -> int:
+        """Identities that need attention (missing or drifted)."""
+        return 0 if self.plan is None else sum(1 for f in self.plan.findings if f.status is not Status.OK)
+
+
+# -- the accounts file (pure) -------------------------------------------------------------------------------------
+def parse_accounts(text: str, source: str) -> tuple[AccountTarget, ...]:
+    """The accounts ``text`` names, in its order. Blank lines and ``#`` comments (whole lines or after an entry) are
+    skipped. A line that is neither an account ID nor a role ARN, an account named twice, or no account at all is
+    refused with one line naming ``source`` and the line number."""
+    targets: list[AccountTarget] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        entry = raw.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        target = _target(entry, number, source)
+        if target.account in seen:
+            raise InvalidSettings(
+                f"{source} line {number}: account {target.account} is already on line {seen[target.account]} "
+                "(name each account once)"
+            )
+        seen[target.account] = number
+        targets.append(target)
+    if not targets:
+        raise InvalidSettings(f"{source} names no account: one 12-digit account ID or role ARN per line")
+    return tuple(targets)
+
+
+def _target(entry: str, number: int, source: str) -> AccountTarget:
+    if len(entry) == 12 and entry.isascii() and entry.isdigit():
+        return AccountTarget(entry, None, number)
+    shown = entry if len(entry) <= _SHOWN_CHARACTERS else entry[:_SHOWN_CHARACTERS] + "..."
+    if entry.startswith("arn:"):
+        try:
+            validate_role_arn(entry)
+        except InvalidSettings:
+            raise InvalidSettings(
+                f"{source} line {number}: {shown!r} is not a valid role ARN: expected "
+                "arn:aws:iam::123456789012:role/NAME"
+            ) from None
+        return AccountTarget(entry.split(":")[4], entry, number)
+    raise InvalidSettings(
+        f"{source} line {number}: {shown!r} is neither a 12-digit account ID nor a role ARN "
+        "(arn:aws:iam::123456789012:role/NAME)"
+    )
+
+
+def validate_role_name(name: str) -> str:
+    problems = name_problems("--assume-role-name", name)
+    if problems:
+        raise InvalidSettings(problems[0])
+    return name
+
+
+def resolve_targets(targets: Sequence[AccountTarget], partition: str, role_name: str) -> tuple[AccountTarget, ...]:
+    """Every target with its role ARN: an account ID means the role ``role_name`` in that account."""
+    return tuple(
+        target
+        if target.role_arn
+        else replace(target, role_arn=f"arn:{partition}:iam::{target.account}:role/{role_name}")
+        for target in targets
+    )
+
+
+def read_accounts(path: Path) -> tuple[AccountTarget, ...]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidSettings(f"--accounts {path} cannot be read: {error}") from None
+    return parse_accounts(text, str(path))
+
+
+# -- checking -----------------------------------------------------------------------------------------------------
+Connect = Callable[..., IamGateway]
+PlanChanges = Callable[..., Plan]
+
+
+def check_accounts(
+    access: AwsAccess,
+    targets: Sequence[AccountTarget],
+    desired: DesiredState,
+    external_id: str | None = None,
+    connect: Connect = connect,
+    plan: PlanChanges = plan_changes,
+    max_parallel: int = MAX_PARALLEL_ACCOUNTS,
+) -> list[AccountResult]:
+    """Check each account (``targets`` resolved: every one has its role ARN) as its role, assumed from ``access``,
+    at most ``max_parallel`` at once. Results in the order of ``targets``; an account that cannot be checked is a
+    result with its one-line error, never an exception. Interrupted, no account starts a new call."""
+    stop = threading.Event()
+
+    def check(target: AccountTarget) -> AccountResult:
+        role_arn = target.role_arn or ""
+        try:
+            gateway = connect(replace(access, role_arn=role_arn, external_id=external_id), cancelled=stop.is_set)
+        except AccessDenied:
+            with_id = " and external ID" if external_id else ""
+            return AccountResult(
+                target.account,
+                role_arn,
+                None,
+                f"AWS denied sts:AssumeRole on {role_arn}: the role must exist in account {target.account} and trust "
+                f"the credential in use{with_id}",
+            )
+        except SetupError as error:
+            return AccountResult(target.account, role_arn, None, str(error))
+        try:
+            return AccountResult(target.account, role_arn, plan(gateway, desired, deliver_key=True))
+        except SetupError as error:
+            return AccountResult(target.account, role_arn, None, str(error))
+
+    if not targets:
+        return []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(targets))), thread_name_prefix="account")
+    try:
+        futures = [pool.submit(check, target) for target in targets]
+        return [future.result() for future in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def exit_code(results: Sequence[AccountResult]) -> int:
+    statuses = {result.status for result in results}
+    if UNREACHABLE in statuses:
+        return EXIT_UNREACHABLE
+    return EXIT_SHORT if SHORT in statuses else EXIT_OK
+
+
+# -- the report ---------------------------------------------------------------------------------------------------
+def report_lines(results: Sequence[AccountResult], title: str) -> list[str]:
+    """The table (one row per account), then each failing account's problems, prefixed with the account."""
+    lines = [title, f"  {'account':<12}  {'status':<11}  need attention"]
+    for result in results:
+        pending = "-" if result.plan is None else f"{result.pending} of {len(result.plan.findings)}"
+        lines.append(f"  {result.account:<12}  {result.status:<11}  {pending}")
+    failing = [result for result in results if result.status != OK]
+    if failing:
+        lines.append("")
+        # One alignment for every account's problem lines: their findings rendered together, then dealt out.
+        findings = tuple(f for r in failing if r.plan is not None for f in r.plan.findings if f.status is not Status.OK)
+        rendered = iter(finding_lines(findings) if findings else [])
+        for result in failing:
+            if result.plan is None:
+                lines.append(f"  {result.account}  unreachable: {result.error}")
+            else:
+                lines.extend(f"  {result.account}  {next(rendered)[2:]}" for _ in range(result.pending))
+    lines.append("")
+    lines.append(summary(results))
+    if failing:
+        lines.append("For one account's fixes: plan --role-arn ROLE_ARN with the same options.")
+    return lines
+
+
+def summary(results: Sequence[AccountResult]) -> str:
+    counts = {status: sum(1 for r in results if r.status == status) for status in (OK, SHORT, UNREACHABLE)}
+    if counts[OK] == len(results):
+        return f"All {len(results)} accounts are complete."
+    return (
+        f"{counts[OK]} of {len(results)} accounts complete, {counts[SHORT]} short, {counts[UNREACHABLE]} unreachable."
+    )
+
+
+def report_json(results: Sequence[AccountResult]) -> dict[str, Any]:
+    return {
+        "ok": all(result.status == OK for result in results),
+        "accounts": [
+            {
+                "account": result.account,
+                "role_arn": result.role_arn,
+                "status": result.status,
+                "error": result.error,
+                "report": None if result.plan is None else plan_json(result.plan, with_actions=False),
+            }
+            for result in results
+        ],
+    }
+
+
+# -- the command --------------------------------------------------------------------------------------------------
+def check_account_file(
+    access: AwsAccess,
+    path: Path,
+    role_name: str | None,
+    external_id: str | None,
+    desired: DesiredState,
+    as_json: bool,
+    out: TextIO,
+) -> int:
+    """``check --accounts FILE``: every input refused before any AWS call, then every account checked, one report."""
+    role_name = validate_role_name(DEFAULT_ROLE_NAME if role_name is None else role_name)
+    if external_id is not None:
+        if not external_id:
+            raise InvalidSettings("--external-id is empty: give the external ID or leave the option out")
+        validate_external_id(external_id)
+    targets = read_accounts(path)
+    base = connect(access)  # no call: the partition comes from the region, as for check
+    results = check_accounts(access, resolve_targets(targets, base.partition, role_name), desired, external_id)
+    if as_json:
+        json.dump(report_json(results), out, indent=2)
+        out.write("\n")
+    else:
+        title = f"Deadline Spot Event Plugin identities in {len(results)} account(s) ({base.endpoint_description}):"
+        for line in report_lines(results, title):
+            print(line, file=out)
+    return exit_code(results)

@@ -1,0 +1,332 @@
+"""Benchmark of ``python -m DeadlineSpotIamSetup check --accounts FILE`` as a whole process: does checking 20
+accounts cost about one account's time (the bounded pool), not twenty?
+
+Starts an in-process moto stand-in and a FaultProxy in front of it that waits ``--latency`` seconds before
+answering each request (100 ms by default, like a distant AWS endpoint). ``--accounts`` accounts (20) are set up
+complete once, each by apply as a role assumed in that account, straight against moto. Then it times complete
+subprocesses, every account checked as its role assumed through the proxy:
+
+  1   check --accounts FILE, one account
+  N   check --accounts FILE, N accounts (at most accounts.MAX_PARALLEL_ACCOUNTS at once)
+  Ns  baseline: the same check of the N accounts one at a time (a pool of 1)
+  Na  the same check of the N accounts all at once (a pool of N, no bound)
+
+API calls are counted by the proxy. ``cpu s`` is the child's user + system time; ``server`` is this process's
+during the run: the stand-in and the proxy, which share the machine's cores with the child. Repetitions are
+interleaved (one round runs every scenario once) so machine noise hits all scenarios alike. This script prints
+figures; it asserts nothing about time.
+
+Usage: python3 benchmarks/bench_accounts.py [--latency S] [--accounts N] [--repeat N] [--warmup N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME, MAX_PARALLEL_ACCOUNTS  # noqa: E402
+from DeadlineSpotIamSetup.desired import Settings, desired_state  # noqa: E402
+from DeadlineSpotIamSetup.engine import apply_changes  # noqa: E402
+from DeadlineSpotIamSetup.gateway import AwsAccess, connect  # noqa: E402
+from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
+from tests.support.fault_proxy import FaultProxy  # noqa: E402
+
+PACKAGE = "DeadlineSpotIamSetup"
+RUN_TIMEOUT = 180.0  # seconds; a child running longer is killed and the benchmark stops
+MAX_REPEAT = 100
+MAX_WARMUP = 10
+MAX_ACCOUNTS = 200
+KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+# The same check as `check --accounts FILE`, with the pool's size given: argv = endpoint, FILE, pool size.
+POOL_SCRIPT = """\
+import sys
+from pathlib import Path
+from DeadlineSpotIamSetup import accounts
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.gateway import AwsAccess, connect
+access = AwsAccess(endpoint_url=sys.argv[1])
+targets = accounts.read_accounts(Path(sys.argv[2]))
+targets = accounts.resolve_targets(targets, connect(access).partition, accounts.DEFAULT_ROLE_NAME)
+results = accounts.check_accounts(access, targets, desired_state(Settings()), max_parallel=int(sys.argv[3]))
+for line in accounts.report_lines(results, "accounts:"):
+    print(line)
+sys.exit(accounts.exit_code(results))
+"""
+
+
+def account_ids(count: int) -> list[str]:
+    return [f"{300000000000 + number:012d}" for number in range(1, count + 1)]
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    argv: Callable[[str], list[str]]  # endpoint URL -> command line
+    accounts: int
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    server_cpus: list[float] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+    assumed: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "accounts": self.accounts,
+            "median_s": statistics.median(self.walls),
+            "min_s": min(self.walls),
+            "max_s": max(self.walls),
+            "median_cpu_s": statistics.median(self.cpus),
+            "median_server_cpu_s": statistics.median(self.server_cpus),
+            "calls": int(statistics.median(self.calls)),
+            "assume_role_calls": int(statistics.median(self.assumed)),
+            "runs": [
+                {"wall_s": wall, "cpu_s": cpu, "server_cpu_s": server, "calls": calls}
+                for wall, cpu, server, calls in zip(self.walls, self.cpus, self.server_cpus, self.calls, strict=True)
+            ],
+        }
+
+
+def child_environment() -> dict[str, str]:
+    """The environment of every child: dummy credentials, no profile, no config or credentials file."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    missing = Path(tempfile.gettempdir()) / "bench-accounts-no-such-dir"
+    env.update(
+        AWS_ACCESS_KEY_ID=KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(missing / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(missing / "credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONPATH=str(ROOT),
+    )
+    no_proxy = ",".join(filter(None, [env.get("NO_PROXY") or env.get("no_proxy"), "127.0.0.1", "localhost"]))
+    env["NO_PROXY"] = env["no_proxy"] = no_proxy
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # children keep bytecode caches, as an installed package has them
+    return env
+
+
+class Bench:
+    def __init__(self, latency: float, quiet: bool) -> None:
+        self.latency = latency
+        self.quiet = quiet
+        self.env = child_environment()
+        self.aws = MotoStandIn()
+        self.proxy: FaultProxy | None = None
+
+    def start(self) -> None:
+        self.aws.start()
+        self.proxy = FaultProxy(self.aws.endpoint_url, latency=self.latency).start()
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+        self.aws.stop()
+
+    def converge(self, accounts: list[str]) -> None:
+        """Every account complete: apply as its role, straight against moto (no latency, not counted). moto hands
+        out credentials for any role ARN, acting in that role's account."""
+        desired = desired_state(Settings())
+
+        def apply(account: str) -> None:
+            access = AwsAccess(
+                endpoint_url=self.aws.endpoint_url,
+                region="us-east-1",
+                access_key_id=KEY_ID,
+                secret_access_key=SECRET,
+                role_arn=f"arn:aws:iam::{account}:role/{DEFAULT_ROLE_NAME}",
+            )
+            if not apply_changes(connect(access), desired, key_sink=lambda key: None).ok:
+                raise SystemExit(f"error: apply did not complete account {account}")
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(apply, accounts))
+        if not self.quiet:
+            print(f"set up {len(accounts)} accounts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+    def _run(self, command: list[str], what: str) -> tuple[float, float, float]:
+        """Wall time, the child's CPU time and this process's (the stand-in's and the proxy's) CPU time."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_before = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(
+                command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"error: {what} did not finish within {RUN_TIMEOUT:.0f} s") from None
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_after = resource.getrusage(resource.RUSAGE_SELF)
+        if done.returncode != 0:
+            detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
+            raise SystemExit(f"error: {what} exited {done.returncode}, expected 0:\n{detail}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        server = (server_after.ru_utime - server_before.ru_utime) + (server_after.ru_stime - server_before.ru_stime)
+        return wall, cpu, server
+
+    def measure(self, scenario: Scenario, record: bool) -> None:
+        assert self.proxy is not None
+        self.proxy.clear()
+        wall, cpu, server = self._run(scenario.argv(self.proxy.endpoint_url), scenario.label)
+        counts = self.proxy.counts()
+        if record:
+            scenario.walls.append(wall)
+            scenario.cpus.append(cpu)
+            scenario.server_cpus.append(server)
+            scenario.calls.append(sum(counts.values()))
+            scenario.assumed.append(counts["AssumeRole"])
+        if not self.quiet:
+            tag = "" if record else " (warm-up)"
+            print(f"  {scenario.key:<4} {wall:7.3f} s  {sum(counts.values()):4d} calls{tag}", file=sys.stderr)
+
+
+def scenarios(workdir: Path, accounts: list[str]) -> list[Scenario]:
+    python = sys.executable
+    one, many = workdir / "one-account.txt", workdir / "accounts.txt"
+    one.write_text(f"{accounts[0]}\n", encoding="utf-8")
+    many.write_text("".join(f"{account}\n" for account in accounts), encoding="utf-8")
+    count = len(accounts)
+
+    def check(path: Path) -> Callable[[str], list[str]]:
+        return lambda url: [python, "-m", PACKAGE, "check", "--accounts", str(path), "--endpoint-url", url]
+
+    def pool(size: int) -> Callable[[str], list[str]]:
+        return lambda url: [python, "-c", POOL_SCRIPT, url, str(many), str(size)]
+
+    return [
+        Scenario("1", "check --accounts, 1 account", check(one), 1),
+        Scenario("N", f"check --accounts, {count} accounts (pool of {MAX_PARALLEL_ACCOUNTS})", check(many), count),
+        Scenario("Ns", f"baseline: {count} accounts one at a time (pool of 1)", pool(1), count),
+        Scenario("Na", f"{count} accounts all at once (pool of {count})", pool(count), count),
+    ]
+
+
+def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) -> dict:
+    import boto3
+    import botocore
+    import moto
+
+    summaries = {s.key: s.summary() for s in all_scenarios}
+    one, many = summaries["1"]["median_s"], summaries["N"]["median_s"]
+    return {
+        "python": platform.python_version(),
+        "boto3": boto3.__version__,
+        "botocore": botocore.__version__,
+        "moto": moto.__version__,
+        "cpus": os.cpu_count(),
+        "latency_s": args.latency,
+        "accounts": args.accounts,
+        "pool": MAX_PARALLEL_ACCOUNTS,
+        "repeat": args.repeat,
+        "warmup": args.warmup,
+        "scenarios": [summaries[s.key] for s in all_scenarios],
+        "ratios": {
+            "many_to_one": many / one,
+            "many_to_many_times_one": many / (args.accounts * one),
+            "one_at_a_time_to_pool": summaries["Ns"]["median_s"] / many,
+            "all_at_once_to_pool": summaries["Na"]["median_s"] / many,
+        },
+    }
+
+
+def print_table(doc: dict) -> None:
+    count = doc["accounts"]
+    print(
+        f"accounts benchmark: python {doc['python']}, boto3 {doc['boto3']}, moto {doc['moto']}, {doc['cpus']} CPUs; "
+        f"{doc['latency_s'] * 1000:.0f} ms latency per request; "
+        f"{doc['repeat']} repetition(s) + {doc['warmup']} warm-up round(s), interleaved"
+    )
+    print()
+    header = (
+        f"{'':4} {'scenario':<48} {'median s':>8} {'min s':>7} {'cpu s':>6} {'server':>6} {'calls':>6} {'assume':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for s in doc["scenarios"]:
+        print(
+            f"{s['key']:<4} {s['label']:<48} {s['median_s']:8.3f} {s['min_s']:7.3f} {s['median_cpu_s']:6.2f} "
+            f"{s['median_server_cpu_s']:6.2f} {s['calls']:6d} {s['assume_role_calls']:6d}"
+        )
+    ratios = doc["ratios"]
+    print()
+    print(f"{count} accounts / 1 account (medians, N / 1):            {ratios['many_to_one']:6.2f}")
+    print(f"{count} accounts / {count} x 1 account (N / ({count} x 1)):        {ratios['many_to_many_times_one']:6.2f}")
+    print(f"one at a time / pool of {doc['pool']} (Ns / N):                 {ratios['one_at_a_time_to_pool']:6.2f}")
+    print(f"all at once / pool of {doc['pool']} (Na / N):                   {ratios['all_at_once_to_pool']:6.2f}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--latency", type=float, default=0.1, help="seconds the proxy waits before answering each request (default 0.1)"
+    )
+    parser.add_argument("--accounts", type=int, default=20, help=f"accounts in the big run, 2-{MAX_ACCOUNTS} (20)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help=f"measured repetitions of each scenario, 1-{MAX_REPEAT} (default 3)"
+    )
+    parser.add_argument("--warmup", type=int, default=1, help=f"unmeasured rounds first, 0-{MAX_WARMUP} (default 1)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = parser.parse_args(argv)
+    if not 0 <= args.latency <= 10:
+        parser.error("--latency must be between 0 and 10 seconds")
+    if not 2 <= args.accounts <= MAX_ACCOUNTS:
+        parser.error(f"--accounts must be between 2 and {MAX_ACCOUNTS}")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        parser.error(f"--repeat must be between 1 and {MAX_REPEAT}")
+    if not 0 <= args.warmup <= MAX_WARMUP:
+        parser.error(f"--warmup must be between 0 and {MAX_WARMUP}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    env = child_environment()
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = env["NO_PROXY"]  # for this process's own requests
+    accounts = account_ids(args.accounts)
+    with tempfile.TemporaryDirectory(prefix="bench-accounts-") as folder:
+        all_scenarios = scenarios(Path(folder), accounts)
+        bench = Bench(args.latency, args.quiet)
+        try:
+            bench.start()
+            bench.converge(accounts)
+            for number in range(args.warmup + args.repeat):
+                record = number >= args.warmup
+                if not args.quiet:
+                    name = f"round {number - args.warmup + 1}/{args.repeat}" if record else "warm-up round"
+                    print(f"{name}:", file=sys.stderr)
+                for scenario in all_scenarios:
+                    bench.measure(scenario, record)
+        finally:
+            bench.stop()
+    doc = results_document(args, all_scenarios)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_table(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
