@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
@@ -263,18 +264,36 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_LOADER_LOCK = threading.Lock()
+_SHARED_LOADER: Any = None
+
+
+def _new_session(**params: Any) -> boto3.session.Session:
+    """A boto3 session whose botocore session shares one data loader with every other session of this process:
+    botocore otherwise reads and parses its data files (endpoints, service models) again for each session, about
+    0.15 s of CPU, which threads cannot overlap (one session per assumed role: the multi-account check)."""
+    global _SHARED_LOADER
+    core = botocore.session.get_session()
+    with _LOADER_LOCK:
+        if _SHARED_LOADER is None:
+            _SHARED_LOADER = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _SHARED_LOADER)
+    return boto3.session.Session(botocore_session=core, **params)
+
+
 def _session(access: AwsAccess) -> boto3.session.Session:
     if access.access_key_id or access.secret_access_key:
         if not (access.access_key_id and access.secret_access_key):
             raise InvalidSettings("an access key ID needs its secret access key, and the other way round")
-        return boto3.session.Session(
+        return _new_session(
             aws_access_key_id=access.access_key_id,
             aws_secret_access_key=access.secret_access_key,
             aws_session_token=access.session_token or None,
             region_name=access.region,
         )
     try:
-        return boto3.session.Session(profile_name=access.profile or None, region_name=access.region)
+        return _new_session(profile_name=access.profile or None, region_name=access.region)
     except botocore.exceptions.ProfileNotFound:
         raise InvalidSettings(
             f"AWS profile {access.profile!r} is not in the AWS config or credentials file: "
@@ -329,7 +348,7 @@ def _assume_role(
     if access.external_id:
         params["ExternalId"] = access.external_id
     creds = call(lambda: sts.assume_role(**params), "sts:AssumeRole", f"role {access.role_arn}")["Credentials"]
-    return boto3.session.Session(
+    return _new_session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
@@ -711,7 +730,7 @@ class IamGateway:
         with self._lock:
             sts = self._key_clients.get(key.access_key_id)
             if sts is None:
-                session = boto3.session.Session(
+                session = _new_session(
                     aws_access_key_id=key.access_key_id,
                     aws_secret_access_key=key.secret_access_key,
                     region_name=self.region,
