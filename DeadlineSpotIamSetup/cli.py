@@ -1,4 +1,4 @@
-"""The command line: ``python -m DeadlineSpotIamSetup check|plan|apply|rotate-key|bootstrap-policy|demo``.
+"""The command line: ``python -m DeadlineSpotIamSetup check|plan|apply|rotate-key|bootstrap-policy|export|demo``.
 
 Exit codes (automation depends on them): check and plan: 0 all in place / nothing to do, 2 something missing
 or drifted; apply: 0 everything in place afterwards, 2 something still needs an admin; rotate-key: 0 nothing
@@ -20,10 +20,11 @@ from typing import NoReturn, TextIO
 from . import __version__
 from .accounts import DEFAULT_ROLE_NAME, check_account_file
 from .bootstrap_policy import bootstrap_policy
+from .cloudformation import bootstrap_role_template, template, to_yaml
 from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
-from .errors import InvalidSettings, SetupError
+from .errors import AwsAccessError, InvalidSettings, SetupError
 from .findings import Plan
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
@@ -206,8 +207,27 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--now", action="store_true", help="rotate even though the key is not due yet")
     rotate.add_argument("--json", action="store_true", help="print the outcome as JSON")
     policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
-    policy.add_argument("--partition", default="aws", choices=["aws", "aws-cn", "aws-us-gov"])
-    policy.add_argument("--account", default="*", help="12-digit account ID to scope the resources to")
+    policy.add_argument("--partition", choices=["aws", "aws-cn", "aws-us-gov"], help="(json) the partition (aws)")
+    policy.add_argument("--account", default="*", help="(json) 12-digit account ID to scope the resources to")
+    policy.add_argument(
+        "--format",
+        default="json",
+        choices=["json", "cloudformation"],
+        help="json: the policy (%(default)s); cloudformation: a template creating the bootstrap role with it, in the "
+        "account and partition it is deployed to",
+    )
+    policy.add_argument(
+        "--trust-principal",
+        metavar="ACCOUNT_OR_ARN",
+        help="(cloudformation) who may assume the bootstrap role: a 12-digit account ID or a user or role ARN",
+    )
+    export = command(
+        "export",
+        "print a CloudFormation template creating the identities apply would create (for StackSets); no access key",
+    )
+    export.add_argument("--format", default="cloudformation", choices=["cloudformation"], help="%(default)s (YAML)")
+    export.add_argument("--output", type=Path, metavar="FILE", help="write the template here instead of printing it")
+    export.add_argument("--force", action="store_true", help="let --output replace an existing file")
     command(
         "demo",
         "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)",
@@ -452,11 +472,71 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
+    if args.format == "cloudformation":
+        if not args.trust_principal:
+            raise InvalidSettings("--format cloudformation needs --trust-principal (an account ID or an ARN)")
+        if args.partition is not None or args.account != "*":
+            raise InvalidSettings(
+                "--format cloudformation takes the partition and account from where it is deployed: leave out "
+                "--partition and --account"
+            )
+        desired = desired_state(settings_from(args))
+        out.write(to_yaml(bootstrap_role_template(desired, args.trust_principal)))
+        return EXIT_OK
+    if args.trust_principal is not None:
+        raise InvalidSettings("--trust-principal goes with --format cloudformation")
     if args.account != "*":
         validate_account_id(args.account)
     desired = desired_state(settings_from(args))
-    json.dump(bootstrap_policy(desired, args.partition, args.account), out, indent=2)
+    json.dump(bootstrap_policy(desired, args.partition or "aws", args.account), out, indent=2)
     out.write("\n")
+    return EXIT_OK
+
+
+def _write_output(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole (a temporary file beside it, then renamed over it)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InvalidSettings(f"--output {path} cannot be written: {error.strerror or error}") from None
+
+
+def run_export(args: argparse.Namespace, out: TextIO) -> int:
+    """export --format cloudformation: the template of what apply would create. The IP-restricted copies embed the
+    AWS managed policies as IAM holds them now, so --allowed-source-ips reads them (the only AWS calls)."""
+    desired = desired_state(settings_from(args))
+    if args.output is not None and args.output.exists() and not args.force:
+        raise InvalidSettings(f"--output {args.output} already exists: give a new file, or add --force to replace it")
+    copies = desired.of_kind(Kind.POLICY_COPY)
+    sources: dict[str, dict] = {}
+    partition = "aws"
+    if copies:
+        try:
+            gateway = _gateway(args)
+            partition = gateway.partition
+            for policy_copy in copies:
+                source = policy_copy.source  # type: ignore[union-attr]
+                info = gateway.managed_policy(source.name, source.path)
+                if info is None:
+                    raise InvalidSettings(
+                        f"AWS managed policy {source.name} does not exist in partition {partition}: the IP-restricted "
+                        "mode copies it, leave out --allowed-source-ips"
+                    )
+                sources[source.name] = info.document
+        except AwsAccessError as error:
+            raise AwsAccessError(
+                f"--allowed-source-ips: the template embeds the AWS managed policies it restricts, read from IAM: "
+                f"{error}"
+            ) from None
+    text = to_yaml(template(desired, sources, partition=partition))
+    if args.output is None:
+        out.write(text)
+    else:
+        _write_output(args.output, text)
+        print(f"Wrote the CloudFormation template to {args.output}.", file=out)
     return EXIT_OK
 
 
@@ -488,6 +568,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int
         return run_rotate(args, out)
     if args.command == "bootstrap-policy":
         return run_bootstrap_policy(args, out)
+    if args.command == "export":
+        return run_export(args, out)
     if args.command in ("install", "uninstall"):
         return run_install(args, out)
     if args.command == "demo":

@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     },
     {"handlers"},  # the registry
     {"plan", "observe", "bootstrap_policy", "report"},  # pure: planning and rendering
+    {"cloudformation"},  # pure: templates of the desired state (and of the bootstrap policy)
     {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
     {"retry", "call_deadline"},  # botocore plumbing
     {"gateway"},  # the one module that talks to AWS
@@ -52,6 +53,7 @@ PURE = {
     "plan",
     "report",
     "bootstrap_policy",
+    "cloudformation",
 }
 
 
