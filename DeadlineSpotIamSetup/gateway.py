@@ -293,7 +293,11 @@ def _session(access: AwsAccess) -> boto3.session.Session:
             region_name=access.region,
         )
     try:
-        return _new_session(profile_name=access.profile or None, region_name=access.region)
+        session = _new_session(profile_name=access.profile or None, region_name=access.region)
+        if access.profile and access.profile not in session.available_profiles:
+            # On a botocore session given to it, boto3 leaves the profile to be looked up at the first client.
+            raise botocore.exceptions.ProfileNotFound(profile=access.profile)
+        return session
     except botocore.exceptions.ProfileNotFound:
         raise InvalidSettings(
             f"AWS profile {access.profile!r} is not in the AWS config or credentials file: "
