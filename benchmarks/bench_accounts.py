@@ -22,12 +22,8 @@ Usage: python3 benchmarks/bench_accounts.py [--latency S] [--accounts N] [--repe
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,22 +32,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness  # benchmarks/harness.py; it puts the repository root on sys.path
+from harness import KEY_ID, PACKAGE, ROOT, SECRET
 
-from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME, MAX_PARALLEL_ACCOUNTS  # noqa: E402
-from DeadlineSpotIamSetup.desired import Settings, desired_state  # noqa: E402
-from DeadlineSpotIamSetup.engine import apply_changes  # noqa: E402
-from DeadlineSpotIamSetup.gateway import AwsAccess, connect  # noqa: E402
-from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
-from tests.support.fault_proxy import FaultProxy  # noqa: E402
+from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME, MAX_PARALLEL_ACCOUNTS
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes
+from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 
-PACKAGE = "DeadlineSpotIamSetup"
-RUN_TIMEOUT = 180.0  # seconds; a child running longer is killed and the benchmark stops
-MAX_REPEAT = 100
-MAX_WARMUP = 10
 MAX_ACCOUNTS = 200
-KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 # The same check as `check --accounts FILE`, with the pool's size given: argv = endpoint, FILE, pool size.
 POOL_SCRIPT = """\
@@ -91,9 +80,7 @@ class Scenario:
             "key": self.key,
             "label": self.label,
             "accounts": self.accounts,
-            "median_s": statistics.median(self.walls),
-            "min_s": min(self.walls),
-            "max_s": max(self.walls),
+            **harness.wall_summary(self.walls),
             "median_cpu_s": statistics.median(self.cpus),
             "median_server_cpu_s": statistics.median(self.server_cpus),
             "calls": int(statistics.median(self.calls)),
@@ -105,42 +92,7 @@ class Scenario:
         }
 
 
-def child_environment() -> dict[str, str]:
-    """The environment of every child: dummy credentials, no profile, no config or credentials file."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    missing = Path(tempfile.gettempdir()) / "bench-accounts-no-such-dir"
-    env.update(
-        AWS_ACCESS_KEY_ID=KEY_ID,
-        AWS_SECRET_ACCESS_KEY=SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(missing / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(missing / "credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-        PYTHONPATH=str(ROOT),
-    )
-    no_proxy = ",".join(filter(None, [env.get("NO_PROXY") or env.get("no_proxy"), "127.0.0.1", "localhost"]))
-    env["NO_PROXY"] = env["no_proxy"] = no_proxy
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # children keep bytecode caches, as an installed package has them
-    return env
-
-
-class Bench:
-    def __init__(self, latency: float, quiet: bool) -> None:
-        self.latency = latency
-        self.quiet = quiet
-        self.env = child_environment()
-        self.aws = MotoStandIn()
-        self.proxy: FaultProxy | None = None
-
-    def start(self) -> None:
-        self.aws.start()
-        self.proxy = FaultProxy(self.aws.endpoint_url, latency=self.latency).start()
-
-    def stop(self) -> None:
-        if self.proxy is not None:
-            self.proxy.stop()
-        self.aws.stop()
-
+class Bench(harness.ProxiedStandIn):
     def converge(self, accounts: list[str]) -> None:
         """Every account complete: apply as its role, straight against moto (no latency, not counted). moto hands
         out credentials for any role ARN, acting in that role's account."""
@@ -163,41 +115,15 @@ class Bench:
         if not self.quiet:
             print(f"set up {len(accounts)} accounts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    def _run(self, command: list[str], what: str) -> tuple[float, float, float]:
-        """Wall time, the child's CPU time and this process's (the stand-in's and the proxy's) CPU time."""
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server_before = resource.getrusage(resource.RUSAGE_SELF)
-        started = time.perf_counter()
-        try:
-            done = subprocess.run(
-                command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise SystemExit(f"error: {what} did not finish within {RUN_TIMEOUT:.0f} s") from None
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server_after = resource.getrusage(resource.RUSAGE_SELF)
-        if done.returncode != 0:
-            detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
-            raise SystemExit(f"error: {what} exited {done.returncode}, expected 0:\n{detail}")
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        server = (server_after.ru_utime - server_before.ru_utime) + (server_after.ru_stime - server_before.ru_stime)
-        return wall, cpu, server
-
     def measure(self, scenario: Scenario, record: bool) -> None:
-        assert self.proxy is not None
-        self.proxy.clear()
-        wall, cpu, server = self._run(scenario.argv(self.proxy.endpoint_url), scenario.label)
-        counts = self.proxy.counts()
+        run, counts = self.run_proxied(scenario.argv, scenario.label)
         if record:
-            scenario.walls.append(wall)
-            scenario.cpus.append(cpu)
-            scenario.server_cpus.append(server)
+            scenario.walls.append(run.wall)
+            scenario.cpus.append(run.cpu)
+            scenario.server_cpus.append(run.server_cpu)
             scenario.calls.append(sum(counts.values()))
             scenario.assumed.append(counts["AssumeRole"])
-        if not self.quiet:
-            tag = "" if record else " (warm-up)"
-            print(f"  {scenario.key:<4} {wall:7.3f} s  {sum(counts.values()):4d} calls{tag}", file=sys.stderr)
+        self.progress(scenario.key, run, sum(counts.values()), record, key_width=4, calls_width=4)
 
 
 def scenarios(workdir: Path, accounts: list[str]) -> list[Scenario]:
@@ -222,17 +148,10 @@ def scenarios(workdir: Path, accounts: list[str]) -> list[Scenario]:
 
 
 def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) -> dict:
-    import boto3
-    import botocore
-    import moto
-
     summaries = {s.key: s.summary() for s in all_scenarios}
     one, many = summaries["1"]["median_s"], summaries["N"]["median_s"]
     return {
-        "python": platform.python_version(),
-        "boto3": boto3.__version__,
-        "botocore": botocore.__version__,
-        "moto": moto.__version__,
+        **harness.versions(),
         "cpus": os.cpu_count(),
         "latency_s": args.latency,
         "accounts": args.accounts,
@@ -251,12 +170,7 @@ def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) ->
 
 def print_table(doc: dict) -> None:
     count = doc["accounts"]
-    print(
-        f"accounts benchmark: python {doc['python']}, boto3 {doc['boto3']}, moto {doc['moto']}, {doc['cpus']} CPUs; "
-        f"{doc['latency_s'] * 1000:.0f} ms latency per request; "
-        f"{doc['repeat']} repetition(s) + {doc['warmup']} warm-up round(s), interleaved"
-    )
-    print()
+    harness.print_heading("accounts", doc, machine=f", {doc['cpus']} CPUs")
     header = (
         f"{'':4} {'scenario':<48} {'median s':>8} {'min s':>7} {'cpu s':>6} {'server':>6} {'calls':>6} {'assume':>6}"
     )
@@ -276,55 +190,23 @@ def print_table(doc: dict) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--latency", type=float, default=0.1, help="seconds the proxy waits before answering each request (default 0.1)"
-    )
+    parser = harness.benchmark_parser(__doc__, default_repeat=3)
     parser.add_argument("--accounts", type=int, default=20, help=f"accounts in the big run, 2-{MAX_ACCOUNTS} (20)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help=f"measured repetitions of each scenario, 1-{MAX_REPEAT} (default 3)"
-    )
-    parser.add_argument("--warmup", type=int, default=1, help=f"unmeasured rounds first, 0-{MAX_WARMUP} (default 1)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    args = parser.parse_args(argv)
-    if not 0 <= args.latency <= 10:
-        parser.error("--latency must be between 0 and 10 seconds")
+    args = harness.parse_checked(parser, argv)
     if not 2 <= args.accounts <= MAX_ACCOUNTS:
         parser.error(f"--accounts must be between 2 and {MAX_ACCOUNTS}")
-    if not 1 <= args.repeat <= MAX_REPEAT:
-        parser.error(f"--repeat must be between 1 and {MAX_REPEAT}")
-    if not 0 <= args.warmup <= MAX_WARMUP:
-        parser.error(f"--warmup must be between 0 and {MAX_WARMUP}")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    env = child_environment()
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = env["NO_PROXY"]  # for this process's own requests
+    env = harness.child_environment("bench-accounts", PYTHONPATH=str(ROOT))
     accounts = account_ids(args.accounts)
     with tempfile.TemporaryDirectory(prefix="bench-accounts-") as folder:
         all_scenarios = scenarios(Path(folder), accounts)
-        bench = Bench(args.latency, args.quiet)
-        try:
-            bench.start()
-            bench.converge(accounts)
-            for number in range(args.warmup + args.repeat):
-                record = number >= args.warmup
-                if not args.quiet:
-                    name = f"round {number - args.warmup + 1}/{args.repeat}" if record else "warm-up round"
-                    print(f"{name}:", file=sys.stderr)
-                for scenario in all_scenarios:
-                    bench.measure(scenario, record)
-        finally:
-            bench.stop()
-    doc = results_document(args, all_scenarios)
-    if args.json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print_table(doc)
+        bench = Bench(args.latency, args.quiet, env)
+        harness.run_rounds(bench, all_scenarios, args, setup=lambda: bench.converge(accounts))
+    harness.emit(results_document(args, all_scenarios), args.json, print_table)
     return 0
 
 

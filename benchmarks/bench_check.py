@@ -22,29 +22,18 @@ Usage: python3 benchmarks/bench_check.py [--latency S] [--repeat N] [--warmup N]
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness  # benchmarks/harness.py; it puts the repository root on sys.path
+from harness import KEY_ID, PACKAGE
 
-from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
-from tests.support.fault_proxy import FaultProxy, reset_endpoint  # noqa: E402
-
-PACKAGE = "DeadlineSpotIamSetup"
-RUN_TIMEOUT = 180.0  # seconds; a child running longer is killed and the benchmark stops
-MAX_REPEAT = 100
-MAX_WARMUP = 10
+from tests.support.fault_proxy import reset_endpoint
 
 # Targets for the warm check (scenario 1).
 # 11 reads for the identities by name, 8 for the permission chain (the Spot user, its attached, inline and group
@@ -160,9 +149,7 @@ class Scenario:
         return {
             "key": self.key,
             "label": self.label,
-            "median_s": statistics.median(self.walls),
-            "min_s": min(self.walls),
-            "max_s": max(self.walls),
+            **harness.wall_summary(self.walls),
             "calls": counts,
             "calls_constant": all(c == self.calls[0] for c in self.calls),
             "runs": [
@@ -172,48 +159,14 @@ class Scenario:
         }
 
 
-def child_environment() -> dict[str, str]:
-    """The environment of every child: dummy credentials, no profile, no config or credentials file."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    missing = Path(tempfile.gettempdir()) / "bench-check-no-such-dir"
-    env.update(
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(missing / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(missing / "credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    # Loopback traffic never goes through an HTTP proxy configured for the machine.
-    no_proxy = ",".join(filter(None, [env.get("NO_PROXY") or env.get("no_proxy"), "127.0.0.1", "localhost"]))
-    env["NO_PROXY"] = env["no_proxy"] = no_proxy
-    # Let children keep bytecode caches, as an installed package has them; otherwise each run would
-    # compile the package's sources again and the figures would measure the compiler.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-class Bench:
-    def __init__(self, latency: float, quiet: bool, workdir: Path) -> None:
-        self.latency = latency
-        self.quiet = quiet
+class Bench(harness.ProxiedStandIn):
+    def __init__(self, latency: float, quiet: bool, env: dict[str, str], workdir: Path) -> None:
+        super().__init__(latency, quiet, env)
         self.workdir = workdir
-        self.env = child_environment()
-        self.aws = MotoStandIn()
-        self.proxy: FaultProxy | None = None
         self.state: str | None = None
         self._prime_client = None
 
     # -- stand-in ------------------------------------------------------------------------------------
-    def start(self) -> None:
-        self.aws.start()
-        self.proxy = FaultProxy(self.aws.endpoint_url, latency=self.latency).start()
-
-    def stop(self) -> None:
-        if self.proxy is not None:
-            self.proxy.stop()
-        self.aws.stop()
-
     def _prime(self) -> None:
         """After a reset, moto rebuilds its IAM backend (AWS managed policies) on the first requests, which
         takes about half a second; make those requests here, directly, so no scenario pays for it."""
@@ -224,7 +177,7 @@ class Bench:
                 "iam",
                 endpoint_url=self.aws.endpoint_url,
                 region_name="us-east-1",
-                aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                aws_access_key_id=KEY_ID,
                 aws_secret_access_key="prime",
             )
         for _ in range(3):
@@ -249,7 +202,7 @@ class Bench:
             "--endpoint-url",
             self.aws.endpoint_url,
         ]
-        self._run(command, expected_exit=0, what="converging the account with apply")
+        self.run(command, "converging the account with apply")
         self.state = COMPLETE
 
     def prepare(self, needs: str | None) -> None:
@@ -259,36 +212,16 @@ class Bench:
             self.converge()
 
     # -- runs ----------------------------------------------------------------------------------------
-    def _run(self, command: list[str], expected_exit: int, what: str) -> float:
-        started = time.perf_counter()
-        try:
-            done = subprocess.run(
-                command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise SystemExit(f"error: {what} did not finish within {RUN_TIMEOUT:.0f} s") from None
-        wall = time.perf_counter() - started
-        if done.returncode != expected_exit:
-            detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
-            raise SystemExit(f"error: {what} exited {done.returncode}, expected {expected_exit}:\n{detail}")
-        return wall
-
     def measure(self, scenario: Scenario, record: bool) -> None:
-        assert self.proxy is not None
         self.prepare(scenario.needs)
-        self.proxy.clear()
-        wall = self._run(scenario.argv(self.proxy.endpoint_url), scenario.expected_exit, scenario.label)
-        actions = self.proxy.counts()
+        run, actions = self.run_proxied(scenario.argv, scenario.label, scenario.expected_exit)
         if scenario.leaves is not None:
             self.state = scenario.leaves
         if record:
-            scenario.walls.append(wall)
+            scenario.walls.append(run.wall)
             scenario.calls.append(classify(actions))
             scenario.actions.append({str(name): n for name, n in sorted(actions.items(), key=str)})
-        if not self.quiet:
-            tag = "" if record else " (warm-up)"
-            total = sum(actions.values())
-            print(f"  {scenario.key:<3} {wall:7.3f} s  {total:3d} calls{tag}", file=sys.stderr)
+        self.progress(scenario.key, run, sum(actions.values()), record, key_width=3, calls_width=3)
 
 
 def scenarios(workdir: Path) -> list[Scenario]:
@@ -339,10 +272,6 @@ def round_order(all_scenarios: list[Scenario]) -> list[Scenario]:
 
 
 def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) -> dict:
-    import boto3
-    import botocore
-    import moto
-
     summaries = {s.key: s.summary() for s in all_scenarios}
     warm, irreducible, sequential = summaries["1"], summaries["5b"], summaries["4"]
     cold_apply = summaries["3"]
@@ -350,10 +279,7 @@ def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) ->
     ratio_sequential = warm["median_s"] / sequential["median_s"]
     calls = warm["calls"]
     return {
-        "python": platform.python_version(),
-        "boto3": boto3.__version__,
-        "botocore": botocore.__version__,
-        "moto": moto.__version__,
+        **harness.versions(),
         "latency_s": args.latency,
         "repeat": args.repeat,
         "warmup": args.warmup,
@@ -390,12 +316,7 @@ def results_document(args: argparse.Namespace, all_scenarios: list[Scenario]) ->
 
 
 def print_table(doc: dict) -> None:
-    print(
-        f"check benchmark: python {doc['python']}, boto3 {doc['boto3']}, moto {doc['moto']}; "
-        f"{doc['latency_s'] * 1000:.0f} ms latency per request; "
-        f"{doc['repeat']} repetition(s) + {doc['warmup']} warm-up round(s), interleaved"
-    )
-    print()
+    harness.print_heading("check", doc)
     header = f"{'':3} {'scenario':<44} {'median s':>8} {'min s':>7} {'calls':>6} {'reads':>6} {'writes':>6} {'sts':>4}"
     print(header)
     print("-" * len(header))
@@ -452,53 +373,14 @@ def print_table(doc: dict) -> None:
     line("median / irreducible (5b) median", f"{ratios['cold_apply_to_irreducible']:.2f}", "", None)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--latency", type=float, default=0.1, help="seconds the proxy waits before answering each request (default 0.1)"
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=5, help=f"measured repetitions of each scenario, 1-{MAX_REPEAT} (default 5)"
-    )
-    parser.add_argument("--warmup", type=int, default=1, help=f"unmeasured rounds first, 0-{MAX_WARMUP} (default 1)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    args = parser.parse_args(argv)
-    if not 0 <= args.latency <= 10:
-        parser.error("--latency must be between 0 and 10 seconds")
-    if not 1 <= args.repeat <= MAX_REPEAT:
-        parser.error(f"--repeat must be between 1 and {MAX_REPEAT}")
-    if not 0 <= args.warmup <= MAX_WARMUP:
-        parser.error(f"--warmup must be between 0 and {MAX_WARMUP}")
-    return args
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    env = child_environment()
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = env["NO_PROXY"]  # for this process's own requests
+    args = harness.parse_checked(harness.benchmark_parser(__doc__, default_repeat=5), argv)
+    env = harness.child_environment("bench-check")
     with tempfile.TemporaryDirectory(prefix="bench-check-") as folder:
         workdir = Path(folder)
         all_scenarios = scenarios(workdir)
-        order = round_order(all_scenarios)
-        bench = Bench(args.latency, args.quiet, workdir)
-        try:
-            bench.start()
-            for number in range(args.warmup + args.repeat):
-                record = number >= args.warmup
-                if not args.quiet:
-                    name = f"round {number - args.warmup + 1}/{args.repeat}" if record else "warm-up round"
-                    print(f"{name}:", file=sys.stderr)
-                for scenario in order:
-                    bench.measure(scenario, record)
-        finally:
-            bench.stop()
-    doc = results_document(args, all_scenarios)
-    if args.json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print_table(doc)
+        harness.run_rounds(Bench(args.latency, args.quiet, env, workdir), round_order(all_scenarios), args)
+    harness.emit(results_document(args, all_scenarios), args.json, print_table)
     return 0
 
 
