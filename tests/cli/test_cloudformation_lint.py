@@ -6,35 +6,20 @@ The IP-restricted cases read the AWS managed policies from the embedded stand-in
 
 from __future__ import annotations
 
-import io
-
 import boto3
 import cfnlint.api
 import pytest
 import yaml
 
-from DeadlineSpotIamSetup.cli import build_parser, main, settings_from
 from DeadlineSpotIamSetup.cloudformation import bootstrap_role_template, template, to_yaml
-from DeadlineSpotIamSetup.desired import PolicyCopy, desired_state
+from DeadlineSpotIamSetup.desired import desired_state
+from tests.support.cloudformation_cases import ACCOUNT, CUSTOM_NAMES, RCS, managed_policy_sources, run_cli, settings_of
 
-ACCOUNT = "123456789012"
-RCS = "203.0.113.10/32,2001:db8::/64"
 REGIONS = ["us-east-1", "cn-north-1", "us-gov-west-1"]  # one region of each partition the tool knows
 
 CASES = {
     "defaults": [],
-    "custom names": [
-        "--spot-user",
-        "RenderSpot",
-        "--worker-role",
-        "DeadlineSpotNodes",
-        "--instance-profile",
-        "RenderNodes",
-        "--fleet-role",
-        "DeadlineSpotFleetRole",
-        "--tracker-role",
-        "DeadlineResourceTrackerAccessFarm",
-    ],
+    "custom names": CUSTOM_NAMES,
     "path": ["--path", "/deadline/spot/"],
     "permissions boundary": ["--permissions-boundary", f"arn:aws:iam::{ACCOUNT}:policy/RenderBoundary"],
     "tags": ["--tag", "team=render", "--tag", "cost centre=vfx 42", "--tag", "empty="],
@@ -64,30 +49,13 @@ BOOTSTRAP_CASES = {
 }
 
 
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def settings_of(argv: list[str]):
-    return settings_from(build_parser().parse_args(["export", *argv]))
-
-
 def lint(text: str) -> list[str]:
     return [f"{match.rule.id} {match}" for match in cfnlint.api.lint(text, regions=REGIONS)]
 
 
 def sources(endpoint: str, argv: list[str]) -> dict[str, dict]:
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
-    found = {}
-    for identity in desired_state(settings_of(argv)):
-        if isinstance(identity, PolicyCopy):
-            arn = identity.source.arn("aws")
-            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-            found[identity.source.name] = document
-    return found
+    return managed_policy_sources(iam, desired_state(settings_of(argv)))
 
 
 @pytest.mark.parametrize("case", CASES)

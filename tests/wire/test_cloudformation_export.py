@@ -15,7 +15,6 @@ engine's check must find everything the template creates in place).
 from __future__ import annotations
 
 import ast
-import io
 import json
 import uuid
 from pathlib import Path
@@ -25,17 +24,22 @@ import pytest
 from states import ADMIN, FLEET, TRACKER_ACCESS, TRACKER_ADMIN, WORKER, trust
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.cloudformation import bootstrap_role_template, template
-from DeadlineSpotIamSetup.desired import PolicyCopy, Settings, desired_state
+from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import plan_changes
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from tests.conftest import make_gateway
+from tests.support.cloudformation_cases import (
+    ACCOUNT,
+    BOUNDARY,
+    CUSTOM_NAMES,
+    RCS,
+    SPOT_ROLE,
+    managed_policy_sources,
+    run_cli,
+    settings_of,
+)
 
-ACCOUNT = "123456789012"
-RCS = "203.0.113.10/32,2001:db8::/64"
-SPOT_ROLE = "RcsMachineRole"
-BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/RenderBoundary"
 LINKED = ("spot.amazonaws.com", "spotfleet.amazonaws.com")
 # What the template creates (the access key and the checks are not in it).
 CREATED = {
@@ -51,36 +55,13 @@ OUTPUTS = {Kind.WORKER_ROLE: "WorkerRoleArn", Kind.FLEET_ROLE: "FleetRoleArn", K
 
 CASES = {
     "defaults": [],
-    "custom names": [
-        "--spot-user",
-        "RenderSpot",
-        "--worker-role",
-        "DeadlineSpotNodes",
-        "--instance-profile",
-        "RenderNodes",
-        "--fleet-role",
-        "DeadlineSpotFleetRole",
-        "--tracker-role",
-        "DeadlineResourceTrackerAccessFarm",
-    ],
+    "custom names": CUSTOM_NAMES,
     "path, boundary, tags": ["--path", "/deadline/", "--permissions-boundary", BOUNDARY, "--tag", "team=render"],
     "no Resource Tracker": ["--no-resource-tracker"],
     "source IPs": ["--allowed-source-ips", RCS, "--path", "/deadline/"],
     "spot role": ["--spot-role", SPOT_ROLE],
     "spot role, source IPs": ["--spot-role", SPOT_ROLE, "--allowed-source-ips", RCS],
 }
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def settings_of(argv: list[str]) -> Settings:
-    from DeadlineSpotIamSetup.cli import build_parser, settings_from
-
-    return settings_from(build_parser().parse_args(["export", *argv]))
 
 
 class Stacks:
@@ -113,19 +94,6 @@ def cfn(endpoint):
     stacks = Stacks(endpoint)
     yield stacks
     stacks.delete()
-
-
-def sources(iam, desired) -> dict[str, dict]:
-    """The AWS managed policies the copies restrict, as the export read them (the same moto account)."""
-    found = {}
-    for identity in desired:
-        if isinstance(identity, PolicyCopy):
-            arn = identity.source.arn("aws")
-            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            found[identity.source.name] = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"][
-                "Document"
-            ]
-    return found
 
 
 def resolve(value, parameters: dict[str, str], resources: dict):
@@ -188,7 +156,7 @@ def test_the_template_deploys_and_check_finds_everything_it_creates(case, endpoi
     code, body, err = run_cli("export", *argv, "--endpoint-url", endpoint)
     assert code == 0, err
     outputs = cfn.deploy(body, CreateServiceLinkedRoles="false")
-    document = template(desired, sources(iam, desired))
+    document = template(desired, managed_policy_sources(iam, desired))  # the same moto account the export read
 
     # The deployed account: names, paths, trust, the instance profile's role, the copies.
     for identity in (
