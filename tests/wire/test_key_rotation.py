@@ -193,13 +193,7 @@ def test_a_rotation_refuses_to_touch_an_inactive_key_it_did_not_make(endpoint, i
     setup_with_key(endpoint, plugin)
     stranger = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
     iam.update_access_key(UserName=USER, AccessKeyId=stranger, Status="Inactive")
-    result = rotate_access_key(
-        make_gateway(endpoint),
-        DESIRED,
-        plugin.deliver,
-        RotationOptions(**NO_WAIT, now=True, deactivate_on_delivery=True),
-        plugin.configured,
-    )
+    result = rotate_as_the_plugin(endpoint, plugin, dying=False)
     (step,) = result.manual
     assert stranger in step.problem and "in the way" in step.problem and "delete-access-key" in step.remedy
     assert keys(iam)[stranger] == "Inactive" and len(keys(iam)) == 2
@@ -210,13 +204,7 @@ def test_an_old_key_this_project_did_not_make_is_replaced_but_left_to_the_admin(
     admin_key = iam.create_access_key(UserName=USER)["AccessKey"]
     plugin = SpotPlugin()
     plugin.spot = {"id": admin_key["AccessKeyId"], "secret": admin_key["SecretAccessKey"]}
-    result = rotate_access_key(
-        make_gateway(endpoint),
-        DESIRED,
-        plugin.deliver,
-        RotationOptions(**NO_WAIT, now=True, deactivate_on_delivery=True),
-        plugin.configured,
-    )
+    result = rotate_as_the_plugin(endpoint, plugin, dying=False)
     assert plugin.configured() != admin_key["AccessKeyId"]
     assert keys(iam)[admin_key["AccessKeyId"]] == "Active"  # not ours to deactivate
     (step,) = result.manual
