@@ -51,6 +51,7 @@ from .values import (
     PrincipalPolicies,
     ProfileInfo,
     RoleInfo,
+    as_utc,
 )
 from .waits import CLI_TIMEOUTS, KEY_UNUSED_LIMIT, Timeouts
 
@@ -466,17 +467,8 @@ class IamGateway:
         return self._tags("ListRoleTags", f"role {name}", RoleName=name)
 
     def _tags(self, operation: str, subject: str, **params: str) -> dict[str, str] | None:
-        method = getattr(self._iam, _snake(operation))
-
         def read() -> dict[str, str]:
-            tags: dict[str, str] = {}
-            marker: str | None = None
-            while True:
-                answer = method(**params, **({"Marker": marker} if marker else {}))
-                tags.update({t["Key"]: t["Value"] for t in answer["Tags"]})
-                if not answer.get("IsTruncated"):
-                    return tags
-                marker = answer["Marker"]
+            return {t["Key"]: t["Value"] for t in self._listed(operation, "Tags", **params)}
 
         return self._read(read, f"iam:{operation}", subject)
 
@@ -492,17 +484,8 @@ class IamGateway:
         return self._read(lambda: self._iam.get_user(UserName=name)["User"]["Arn"], "iam:GetUser", f"user {name}")
 
     def _attached(self, operation: str, subject: str, **params: str) -> frozenset[str] | None:
-        method = getattr(self._iam, _snake(operation))
-
         def read() -> frozenset[str]:
-            arns: set[str] = set()
-            marker: str | None = None
-            while True:
-                answer = method(**params, **({"Marker": marker} if marker else {}))
-                arns.update(p["PolicyArn"] for p in answer["AttachedPolicies"])
-                if not answer.get("IsTruncated"):
-                    return frozenset(arns)
-                marker = answer["Marker"]
+            return frozenset(p["PolicyArn"] for p in self._listed(operation, "AttachedPolicies", **params))
 
         return self._read(read, f"iam:{operation}", subject)
 
@@ -688,7 +671,7 @@ class IamGateway:
         cutoff = datetime.now(timezone.utc) - KEY_UNUSED_LIMIT
         return tuple(
             replace(key, usage=self.key_usage(key.access_key_id))
-            if key.active and key.created is not None and _aware(key.created) <= cutoff
+            if key.active and key.created is not None and as_utc(key.created) <= cutoff
             else key
             for key in keys
         )
@@ -745,10 +728,6 @@ class IamGateway:
         except CredentialsRejected:
             return None
         return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _snake(operation: str) -> str:

@@ -30,7 +30,7 @@ from .findings import ManualStep, RotationResult
 from .handlers.access_key import DELIVERED, RETIRED, KeyRecord, format_time, key_records, parse_time, record_key
 from .handlers.base import KEY_RECORD_PREFIX, ROTATING_TAG
 from .kinds import Kind
-from .values import AccessKeyInfo, NewAccessKey
+from .values import AccessKeyInfo, NewAccessKey, as_utc
 from .waits import (
     KEY_LOST_REPLY_SETTLE,
     KEY_MAX_AGE_DAYS,
@@ -59,12 +59,8 @@ class RotationOptions:
     sleep: Callable[[float], None] | None = None  # None: time.sleep (tests pass a no-op)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def _age(key: AccessKeyInfo, now: datetime) -> timedelta:
-    return now - _utc(key.created) if key.created is not None else timedelta(0)
+    return now - as_utc(key.created) if key.created is not None else timedelta(0)
 
 
 class _Rotation:
@@ -144,7 +140,7 @@ class _Rotation:
         keys = self._keys() if self.result.done else keys
         self._retire_inactive(keys)
         keys = self._keys() if self.result.done else keys
-        active = sorted((k for k in keys if k.active), key=lambda k: _utc(k.created or self.now))
+        active = sorted((k for k in keys if k.active), key=lambda k: as_utc(k.created or self.now))
         if not active:
             self.result.manual.append(
                 self._step("the user has no active access key", "run apply (it creates and delivers one)")
@@ -168,7 +164,7 @@ class _Rotation:
             if self.journal is not None and self.journal.access_key_id == key.access_key_id:
                 self._deliver(self.journal, "finishing the delivery an interrupted run started")
                 continue
-            if self.mark is None or key.created is None or _utc(key.created) < self.mark - CLOCK_SKEW:
+            if self.mark is None or key.created is None or as_utc(key.created) < self.mark - CLOCK_SKEW:
                 continue  # made before any rotation of ours: an admin's key, left to them
             if _age(key, self.now) < self.options.orphan_age:
                 self.result.waiting.append(
@@ -177,7 +173,7 @@ class _Rotation:
                 )
                 return False
             self._start(f"settling access key {key.access_key_id}")
-            if self.gateway.key_usage(key.access_key_id).used_since(_utc(key.created)):
+            if self.gateway.key_usage(key.access_key_id).used_since(as_utc(key.created)):
                 self._record(key.access_key_id, DELIVERED)
                 self.result.done.append(
                     f"adopted access key {key.access_key_id}: an interrupted rotation made it and it is in use"
@@ -189,7 +185,7 @@ class _Rotation:
     def _retire_inactive(self, keys: tuple[AccessKeyInfo, ...]) -> None:
         """Delete a retired key once its successor has been used, or after the grace period."""
         active_ours = [k for k in keys if k.active and k.access_key_id in self.records]
-        successor = max(active_ours, key=lambda k: _utc(k.created or self.now), default=None)
+        successor = max(active_ours, key=lambda k: as_utc(k.created or self.now), default=None)
         for key in keys:
             record = self.records.get(key.access_key_id)
             if key.active or record is None:
@@ -385,7 +381,7 @@ class _Rotation:
         for key in self._keys():
             if key.access_key_id in self.records or key.created is None:
                 continue
-            if _utc(key.created) >= self.mark - CLOCK_SKEW:
+            if as_utc(key.created) >= self.mark - CLOCK_SKEW:
                 self._delete(key.access_key_id, "CreateAccessKey's reply with its secret was lost")
         self._untag([ROTATING_TAG])
 

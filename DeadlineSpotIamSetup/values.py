@@ -30,6 +30,11 @@ class ProfileInfo:
     role_names: tuple[str, ...]
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` with a time zone: a naive time (as some endpoints answer) is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 @dataclass(frozen=True)
 class KeyUsage:
     """When and where an access key was last used (IAM's GetAccessKeyLastUsed); ``last_used`` None: never."""
@@ -42,8 +47,7 @@ class KeyUsage:
         so only another service's call shows that the Spot Event Plugin itself uses the key)."""
         if self.last_used is None or (self.service or "").lower() in ("", "n/a", "sts"):
             return False
-        last = self.last_used if self.last_used.tzinfo else self.last_used.replace(tzinfo=timezone.utc)
-        return last > moment
+        return as_utc(self.last_used) > moment
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..desired import AccessKey
 from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
-from ..values import AccessKeyInfo, NewAccessKey, Observed
+from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
 from .base import KEY_RECORD_PREFIX, ApplyRun, Handler, Permissions, Sleep
 
@@ -41,7 +41,7 @@ MAX_KEYS_PER_USER = 2  # IAM's quota
 def _utc(moment: datetime | None) -> datetime:
     if moment is None:
         return datetime.max.replace(tzinfo=timezone.utc)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return as_utc(moment)
 
 
 DELIVERED, RETIRED = "delivered", "retired"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from DeadlineSpotIamSetup.values import as_utc
 from DeadlineSpotIamSetup.waits import PLUGIN_RETRY_AFTER_FAILURE as RETRY_AFTER_FAILURE
 
 from .status import RunStatus
@@ -95,7 +96,7 @@ def _parse(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return as_utc(moment)
 
 
 def _ago(delta: timedelta) -> str:
