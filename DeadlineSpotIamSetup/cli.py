@@ -322,9 +322,9 @@ def _dry_run_access(args: argparse.Namespace) -> AwsAccess:
     )
 
 
-def _dry_run(args: argparse.Namespace, plan: Plan, gateway: IamGateway) -> DryRunVerdict:
-    access = _dry_run_access(args)
-    settings = settings_from(args)
+def _dry_run(
+    args: argparse.Namespace, settings: Settings, access: AwsAccess, plan: Plan, gateway: IamGateway
+) -> DryRunVerdict:
     account = (plan.observation.account if plan.observation else None) or gateway.account
     iam = f"arn:{gateway.partition}:iam::{account}"
     profile = settings.instance_profile or settings.worker_role
@@ -339,13 +339,13 @@ def _dry_run(args: argparse.Namespace, plan: Plan, gateway: IamGateway) -> DryRu
 
 
 def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
-    desired = desired_state(settings_from(args))
-    verify = getattr(args, "verify_ec2", False)
-    if verify:
-        _dry_run_access(args)  # refuse incomplete options before any call
+    settings = settings_from(args)
+    desired = desired_state(settings)
+    # The Spot credentials for --verify-ec2: incomplete options are refused here, before any call.
+    spot_access = _dry_run_access(args) if getattr(args, "verify_ec2", False) else None
     gateway = _gateway(args)
     plan = plan_changes(gateway, desired, deliver_key=True)
-    verdict = _dry_run(args, plan, gateway) if verify else None
+    verdict = _dry_run(args, settings, spot_access, plan, gateway) if spot_access is not None else None
     if args.json:
         document = plan_json(plan, with_actions=with_plan)
         if verdict is not None:
