@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+import DeadlineSpotIamSetup.gateway as gateway_module
 from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, connect
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import FaultProxy, reset_endpoint
@@ -126,6 +127,20 @@ def proxy(endpoint: str) -> Iterator[FaultProxy]:
 def iam(endpoint: str):
     """A plain boto3 IAM client straight to moto, to arrange and inspect state behind the engine's back."""
     return boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def gateway_calls(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Records any attempt to build the AWS gateway (and stops it there): input refused before any AWS call."""
+    calls: list = []
+
+    class NoAws:
+        def __init__(self, *args, **kwargs):
+            calls.append((args, kwargs))
+            raise RuntimeError("no AWS in unit tests")
+
+    monkeypatch.setattr(gateway_module, "IamGateway", NoAws)
+    return calls
 
 
 FAST = Timeouts(connect=1.0, read=2.0, call_budget=4.0, call_deadline=6.0, max_attempts=6)

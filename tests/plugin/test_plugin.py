@@ -9,10 +9,11 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
+import deadline_standin
 import pytest
 from conftest import DUMMY_SECRET
 from deadline_standin import FakeDeadline, PluginHost
@@ -112,6 +113,21 @@ def all_in_place(**settings) -> str:
     plugin's ``settings`` (PluginSettings fields)."""
     count = len(desired_state(PluginSettings(**settings).engine_settings()).identities)
     return f"All {count} identities are in place."
+
+
+def intercept_setting_writes(monkeypatch: pytest.MonkeyPatch, before: Callable[[str, str], None]) -> Callable[[], None]:
+    """Every write of an event plugin's setting first calls ``before(plugin, key)``, which may raise (a database
+    refusing the write, a process dying there). Returns what ends the interception."""
+    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
+
+    def write(self, name, key, value):
+        before(name, key)
+        original(self, name, key, value)
+
+    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", write)
+    return lambda: monkeypatch.setattr(
+        deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", original
+    )
 
 
 def caller_arn(endpoint: str, key_id: str, secret: str) -> str:

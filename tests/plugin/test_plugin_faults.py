@@ -11,10 +11,18 @@ from __future__ import annotations
 import threading
 import time
 
-import deadline_standin
 import pytest
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
-from test_plugin import BOOTSTRAP_SECRET, USER, Farm, farm, host, machine, shared_farm  # noqa: F401 (fixtures)
+from test_plugin import (  # noqa: F401 (fixtures)
+    BOOTSTRAP_SECRET,
+    USER,
+    Farm,
+    farm,
+    host,
+    intercept_setting_writes,
+    machine,
+    shared_farm,
+)
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 
@@ -49,14 +57,11 @@ def test_delivery_settings_that_cannot_work_create_no_key_and_name_the_setting(
 
 
 def test_a_hand_off_failing_half_way_leaves_the_spot_plugin_as_it_was(farm: Farm, host, iam, monkeypatch):
-    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
-
-    def flaky(self, name, key, value):
+    def flaky(name, key):
         if name == "Spot" and key == "UseLocalCredentials":
             raise RuntimeError("the database refused the write")
-        original(self, name, key, value)
 
-    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", flaky)
+    intercept_setting_writes(monkeypatch, flaky)
     farm.fake.set_config("Spot", AccessID="", SecretKey="")
     host.house_cleaning(PLUGIN_NAME)
     assert farm.spot().get("AccessID") == "" and farm.spot().get("SecretKey") == ""
@@ -66,14 +71,11 @@ def test_a_hand_off_failing_half_way_leaves_the_spot_plugin_as_it_was(farm: Farm
 
 def test_a_bookkeeping_failure_is_reported_as_such_and_the_work_is_not_redone(farm: Farm, host, monkeypatch):
     farm.configure(ForgetBootstrapCredential=True)
-    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
-
-    def refuse_forgetting(self, name, key, value):
+    def refuse_forgetting(name, key):
         if name == PLUGIN_NAME and key.startswith("Bootstrap"):
             raise RuntimeError("settings are read-only")
-        original(self, name, key, value)
 
-    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", refuse_forgetting)
+    intercept_setting_writes(monkeypatch, refuse_forgetting)
     host.house_cleaning(PLUGIN_NAME)
     log = farm.log()
     assert "nothing changed by it" not in log

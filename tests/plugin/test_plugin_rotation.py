@@ -16,11 +16,19 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import deadline_standin
 import pytest
 from deadline_standin import PluginHost
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
-from test_plugin import USER, Farm, all_in_place, caller_arn, checked, host, machine  # noqa: F401 (fixtures)
+from test_plugin import (  # noqa: F401 (fixtures)
+    USER,
+    Farm,
+    all_in_place,
+    caller_arn,
+    checked,
+    host,
+    intercept_setting_writes,
+    machine,
+)
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 from DeadlineSpotIamSetup.waits import KEY_RETIRE_GRACE
@@ -152,14 +160,11 @@ def test_a_refused_spot_write_leaves_the_old_key_delivered_and_the_new_key_delet
 ):
     old, old_secret = first_key(farm, host)
     farm.proxy.age(old, days=100)
-    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
-
-    def refuse_the_secret(self, name, key, value):
+    def refuse_the_secret(name, key):
         if name == "Spot" and key == "SecretKey":
             raise RuntimeError("the database refused the write")
-        original(self, name, key, value)
 
-    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", refuse_the_secret)
+    intercept_setting_writes(monkeypatch, refuse_the_secret)
     host.restart()
     host.house_cleaning(PLUGIN_NAME)
 
@@ -184,16 +189,13 @@ def test_a_rotation_killed_between_the_journal_and_the_spot_write_is_finished_by
 ):
     old, _ = first_key(farm, host)
     farm.proxy.age(old, days=100)
-    original = deadline_standin._RepositoryUtils.AddOrUpdateEventPluginConfigSetting
-
-    def die_at_the_spot_write(self, name, key, value):
+    def die_at_the_spot_write(name, key):
         if name == "Spot":
             # From the kill on, nothing the process would still send reaches AWS (not even a clean-up).
             farm.proxy.inject(status=403, code="AccessDenied", message="the process is gone", times=None)
             raise Killed(f"killed while writing {key}")
-        original(self, name, key, value)
 
-    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", die_at_the_spot_write)
+    revive = intercept_setting_writes(monkeypatch, die_at_the_spot_write)
     host.restart()
     host.house_cleaning(PLUGIN_NAME)
     new, new_secret = journal(farm)
@@ -201,7 +203,7 @@ def test_a_rotation_killed_between_the_journal_and_the_spot_write_is_finished_by
     assert new not in ("", old) and farm.spot()["AccessID"] == old  # journalled, not yet delivered
     assert keys(iam) == {old: "Active", new: "Active"}
 
-    monkeypatch.setattr(deadline_standin._RepositoryUtils, "AddOrUpdateEventPluginConfigSetting", original)
+    revive()
     farm.proxy.clear_faults()
     farm.fake.clear_log()
     host.restart()

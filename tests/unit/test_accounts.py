@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-import DeadlineSpotIamSetup.gateway as gateway_module
 from DeadlineSpotIamSetup.accounts import (
     DEFAULT_ROLE_NAME,
     MAX_PARALLEL_ACCOUNTS,
@@ -129,20 +128,6 @@ def test_an_account_id_means_the_named_role_in_the_credentials_partition_and_an_
 
 
 # -- the command line refuses bad input before any AWS call ---------------------------------------------------------
-@pytest.fixture
-def gateway_calls(monkeypatch) -> list:
-    """Records any attempt to build the AWS gateway (and stops it there)."""
-    calls: list = []
-
-    class NoAws:
-        def __init__(self, *args, **kwargs):
-            calls.append((args, kwargs))
-            raise RuntimeError("no AWS in unit tests")
-
-    monkeypatch.setattr(gateway_module, "IamGateway", NoAws)
-    return calls
-
-
 @pytest.mark.parametrize(
     ("content", "options", "fragment"),
     [

@@ -7,23 +7,8 @@ import json
 
 import pytest
 
-import DeadlineSpotIamSetup.gateway as gateway_module
 from DeadlineSpotIamSetup.cli import build_parser, main, settings_from
 from DeadlineSpotIamSetup.desired import Settings
-
-
-@pytest.fixture
-def gateway_calls(monkeypatch) -> list:
-    """Records any attempt to build the AWS gateway (and stops it there)."""
-    calls: list = []
-
-    class NoAws:
-        def __init__(self, *args, **kwargs):
-            calls.append((args, kwargs))
-            raise RuntimeError("no AWS in unit tests")
-
-    monkeypatch.setattr(gateway_module, "IamGateway", NoAws)
-    return calls
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
