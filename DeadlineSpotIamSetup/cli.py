@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -42,9 +43,9 @@ from .report import (
     rotation_lines,
     summary_line,
 )
-from .rotation import RotationOptions
-from .secret_file import check_secret_destination, write_secret_file
-from .waits import CLI_APPLY_WAITS
+from .rotation import KeyHolder, RotationOptions
+from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, write_secret_file
+from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -193,18 +194,33 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--json", action="store_true", help="print the outcome as JSON")
     rotate = command(
         "rotate-key",
-        "replace the Spot user's access key when it is older than --key-max-age-days (or --now); run it again to "
-        "finish: the old key is deactivated once the new one has been used, and deleted later",
+        "replace the Spot user's access key: the new key goes to --secret-out; once you have entered it in the Spot "
+        "Event Plugin, run rotate-key --finish, and the old key is deactivated once nothing uses it, deleted later",
     )
     rotate.add_argument(
         "--secret-out",
         type=Path,
-        required=True,
         metavar="FILE",
-        help="write the new access key here (JSON, mode 0600)",
+        help="write the new access key here (JSON, mode 0600); it appears once the key is recorded",
     )
     rotate.add_argument("--force", action="store_true", help="let --secret-out replace an existing file")
-    rotate.add_argument("--now", action="store_true", help="rotate even though the key is not due yet")
+    rotate.add_argument(
+        "--if-due",
+        action="store_true",
+        help="rotate only a key older than --key-max-age-days (for a scheduler); otherwise a key is rotated now",
+    )
+    rotate.add_argument("--now", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old scripts
+    rotate.add_argument(
+        "--finish",
+        action="store_true",
+        help="confirm that the new key is entered in the Spot Event Plugin: the old key is deactivated once it has "
+        "gone unused long enough to be sure nothing else holds it",
+    )
+    rotate.add_argument(
+        "--abandon",
+        action="store_true",
+        help="delete the new key of a rotation that waits to be entered (its file was lost); the old key stays",
+    )
     rotate.add_argument("--json", action="store_true", help="print the outcome as JSON")
     policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
     policy.add_argument("--partition", choices=["aws", "aws-cn", "aws-us-gov"], help="(json) the partition (aws)")
@@ -344,7 +360,7 @@ def run_check(args: argparse.Namespace, out: TextIO, with_plan: bool) -> int:
     # The Spot credentials for --verify-ec2: incomplete options are refused here, before any call.
     spot_access = _dry_run_access(args) if getattr(args, "verify_ec2", False) else None
     gateway = _gateway(args)
-    plan = plan_changes(gateway, desired, deliver_key=True)
+    plan = plan_changes(gateway, desired, deliver_key=True, now=_now(args))
     verdict = _dry_run(args, settings, spot_access, plan, gateway) if spot_access is not None else None
     if args.json:
         document = plan_json(plan, with_actions=with_plan)
@@ -397,7 +413,7 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     if not args.json:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
     sink = (lambda key: write_secret_file(secret_out, key)) if secret_out else None
-    outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress)
+    outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, now=_now(args))
     key = outcome.result.key
     if args.json:
         document = plan_json(outcome.after, with_actions=False)
@@ -436,20 +452,51 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if outcome.ok else EXIT_PENDING
 
 
-def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
-    desired = desired_state(settings_from(args))
+def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
+    """Where this run hands a new key: the --secret-out file, refused before any AWS call when it cannot be written
+    or would replace a file without --force; nowhere for --finish and --abandon, which start no rotation."""
+    if args.finish and args.abandon:
+        raise InvalidSettings(
+            "--finish and --abandon exclude each other: --finish keeps the new key, --abandon deletes it"
+        )
+    if args.finish or args.abandon:
+        if args.secret_out is not None:
+            raise InvalidSettings(
+                f"--secret-out starts a new rotation; {'--finish' if args.finish else '--abandon'} only ends the one "
+                "under way: leave out --secret-out"
+            )
+        return NoKeyHolder(), None
+    if args.secret_out is None:
+        raise InvalidSettings(
+            "rotate-key needs --secret-out FILE (where the new key is written), or --finish (the new key is entered "
+            "in the Spot Event Plugin) or --abandon"
+        )
     secret_out = check_secret_destination(args.secret_out)
     if secret_out.exists() and not args.force:
         raise InvalidSettings(
             f"--secret-out {secret_out} already exists: give a new file (it may hold the key in use now), or add "
             "--force to replace it when a new key is made"
         )
+    return SecretFileHolder(secret_out), secret_out
+
+
+def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
+    desired = desired_state(settings_from(args))
+    holder, secret_out = _rotation_holder(args)
     gateway = _gateway(args)
     result = rotate_access_key(
         gateway,
         desired,
-        lambda key: write_secret_file(secret_out, key),
-        RotationOptions(now=args.now, key_verification=CLI_APPLY_WAITS.key_verification),
+        holder,
+        RotationOptions(
+            if_due=args.if_due,
+            start=not (args.finish or args.abandon),
+            confirm_entered=args.finish,
+            abandon=args.abandon,
+            key_verification=CLI_APPLY_WAITS.key_verification,
+            call_deadline=CLI_TIMEOUTS.call_deadline,
+        ),
+        now=_now(args),
     )
     if args.json:
         json.dump(rotation_json(result, str(secret_out)), out, indent=2)
@@ -460,15 +507,26 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
             print(line, file=out)
         if result.key is not None:
             destination = (
-                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, then "
-                "delete the file"
+                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's settings, run "
+                "rotate-key --finish, then delete the file"
             )
             print("\n" + key_delivered_line(result.key, destination), file=out)
             if result.verified_as:
                 print(key_accepted_line(result.verified_as), file=out)
-        finished = "The rotation is complete." if result.settled else "The rotation is not finished (see above)."
+        if result.complete:
+            finished = "The rotation is complete."
+        elif result.settled:
+            finished = "The switch-over is done; a later rotate-key run deletes the old key (see above)."
+        else:
+            finished = "The rotation is not finished (see above)."
         print("\n" + finished, file=out)
     return EXIT_OK if result.settled else EXIT_PENDING
+
+
+def _now(args: argparse.Namespace) -> datetime | None:
+    """AWS's time as the tests set it (``main(clock=...)``); None: as the gateway reads it from AWS's replies."""
+    clock = getattr(args, "clock", None)
+    return clock() if clock is not None else None
 
 
 def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
@@ -594,11 +652,14 @@ def main(
     out: TextIO | None = None,
     err: TextIO | None = None,
     demo: Callable[[TextIO], int] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> int:
+    """``clock``: AWS's time for the run, as tests move it (None: read from AWS's replies)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
+        args.clock = clock
         code = dispatch(args, out, demo)
         out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
         return code

@@ -14,8 +14,7 @@ from .gateway import IamGateway
 from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
-from .rotation import RotationOptions, RotationResult, rotate_key
-from .values import NewAccessKey
+from .rotation import KeyHolder, RotationOptions, RotationResult, rotate_key
 from .waits import KEY_RACE_SETTLE, poll
 
 
@@ -25,6 +24,7 @@ def plan_changes(
     """Observe the account and plan. Read-only. The partition comes from the ARNs IAM returned or, in an account
     holding none of the identities, from the region in use (botocore's endpoint data: no call)."""
     observation = observe(gateway, desired)
+    now = now or gateway.aws_now()  # the replies just read told AWS's time: marks and records are in it
     account = None
     if desired.of_kind(Kind.POLICY_COPY) or desired.of_kind(Kind.FLEET_GROUP):  # ARNs that name the account
         account = observation.account or gateway.account
@@ -82,18 +82,16 @@ def _racing_keys(plan: Plan) -> bool:
 def rotate_access_key(
     gateway: IamGateway,
     desired: DesiredState,
-    key_sink: KeySink,
+    holder: KeyHolder,
     options: RotationOptions | None = None,
-    configured: Callable[[], str | None] = lambda: None,
-    journal: NewAccessKey | None = None,
     now: datetime | None = None,
 ) -> RotationResult:
     """The next steps of the Spot user's key rotation (:mod:`rotation`), the age limit taken from the desired
-    state."""
+    state; ``now``: AWS's time (None: as the gateway reads it from AWS's replies)."""
     key = next((identity for identity in desired if isinstance(identity, AccessKey)), None)
     if key is None:
         raise InvalidSettings(
             "there is no access key to rotate: the Spot credentials are a role, or no access key is expected"
         )
     options = replace(options or RotationOptions(), max_age_days=key.max_age_days)
-    return rotate_key(gateway, key.user_name, key_sink, options, configured, journal, now)
+    return rotate_key(gateway, key.user_name, holder, options, now)

@@ -150,8 +150,14 @@ class RotationResult:
     waiting: list[str] = field(default_factory=list)  # why the rotation is not finished yet (nothing failed)
     manual: list[ManualStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    remaining: list[str] = field(default_factory=list)  # what a later run finishes by itself (deleting the old key)
 
     @property
     def settled(self) -> bool:
-        """Nothing left for a later run or an admin."""
+        """Nothing left for an admin, nor any step a later run waits for but the old key's deletion."""
         return not self.waiting and not self.manual
+
+    @property
+    def complete(self) -> bool:
+        """Nothing at all is left of the rotation."""
+        return self.settled and not self.remaining

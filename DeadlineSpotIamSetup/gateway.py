@@ -16,7 +16,8 @@ import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import boto3
@@ -376,10 +377,24 @@ class IamGateway:
         self._lock = threading.Lock()
         self._sts: Any = None
         self._account: str | None = None
-        self._key_clients: dict[str, Any] = {}
+        self._key_clients: dict[tuple[str, str], Any] = {}
         self._ec2_client: Any = None
         self._iam = _client(session, "iam", self.access)
         self._call = _Caller(self.access.timeouts, lambda: self.endpoint_description, cancelled)
+        self._clock_offset: timedelta | None = None  # AWS's clock minus this machine's, from IAM's Date headers
+        self._iam.meta.events.register("after-call.iam", self._read_server_date)
+
+    def _read_server_date(self, http_response: Any = None, **_: Any) -> None:
+        """Every IAM reply carries the server's time in its HTTP Date header (RFC 9110, 6.6.1): remember how far this
+        machine's clock is from AWS's."""
+        offset = server_clock_offset(getattr(http_response, "headers", None) or {}, datetime.now(timezone.utc))
+        if offset is not None:
+            self._clock_offset = offset
+
+    def aws_now(self) -> datetime:
+        """AWS's time now: this machine's clock corrected by the offset the last IAM reply showed (to the second);
+        this machine's clock before any reply, or when the endpoint sends no Date header."""
+        return datetime.now(timezone.utc) + (self._clock_offset or timedelta(0))
 
     @property
     def region(self) -> str:
@@ -658,7 +673,7 @@ class IamGateway:
 
         def read() -> KeyUsage:
             answer = self._iam.get_access_key_last_used(AccessKeyId=access_key_id)["AccessKeyLastUsed"]
-            return KeyUsage(answer.get("LastUsedDate"), answer.get("ServiceName"))
+            return KeyUsage(answer.get("LastUsedDate"), answer.get("ServiceName"), answer.get("Region"))
 
         return self._call(read, "iam:GetAccessKeyLastUsed", f"access key {access_key_id}")
 
@@ -715,19 +730,35 @@ class IamGateway:
         """Who AWS says ``key`` is (sts:GetCallerIdentity signed with it); None while AWS rejects it (a new key
         takes seconds to propagate)."""
         with self._lock:
-            sts = self._key_clients.get(key.access_key_id)
+            pair = (key.access_key_id, key.secret_access_key)  # the exact pair: the same ID with another secret is
+            sts = self._key_clients.get(pair)  # another credential, which AWS must judge on its own
             if sts is None:
                 session = _new_session(
                     aws_access_key_id=key.access_key_id,
                     aws_secret_access_key=key.secret_access_key,
                     region_name=self.region,
                 )
-                sts = self._key_clients[key.access_key_id] = _client(session, "sts", self.access)
+                sts = self._key_clients[pair] = _client(session, "sts", self.access)
         try:
             answer = self._call(sts.get_caller_identity, "sts:GetCallerIdentity", "the new access key")
         except CredentialsRejected:
             return None
         return CallerIdentity(account=answer["Account"], arn=answer["Arn"])
+
+
+def server_clock_offset(headers: Any, received: datetime) -> timedelta | None:
+    """How far the server's clock (its HTTP Date header) is ahead of ``received``, this machine's time when the reply
+    came; None without a readable Date header."""
+    text = (headers.get("Date") or headers.get("date")) if hasattr(headers, "get") else None
+    if not text:
+        return None
+    try:
+        server = parsedate_to_datetime(str(text))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if server is None:
+        return None
+    return as_utc(server) - received
 
 
 def _snake(operation: str) -> str:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .errors import InvalidSettings, SetupError
+from .rotation import KeyHolder
 from .values import NewAccessKey
 from .waits import (
     PRIVATE_FILE_COMMAND_TIMEOUT,
@@ -94,11 +95,9 @@ def _replace(source: str, target: Path) -> None:
         delay = min(delay * 2, REPLACE_RETRY_MAX_DELAY)
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``, readable by its owner only: a temporary file in the same folder, made
-    private (mode 0600; on Windows an ACL for the current user alone) before anything is written to it, flushed to
-    disk, then an atomic rename, so a reader never sees half a file and the content is never readable by others,
-    not even for a moment."""
+def _write_aside(path: Path, text: str) -> str:
+    """Write ``text`` to a new private file beside ``path`` (mode 0600; on Windows an ACL for the current user
+    alone, set before anything is written), flushed to disk; returns its name."""
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=str(path.parent))
     except OSError as error:
@@ -109,16 +108,69 @@ def write_private_file(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as error:
+        _remove(temporary)
+        raise SetupError(f"cannot write {path}: {error.strerror or error}") from None
+    return temporary
+
+
+def _remove(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def _move_into_place(temporary: str, path: Path) -> None:
+    try:
         _replace(temporary, path)
     except OSError as error:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        _remove(temporary)
         raise SetupError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by its owner only: a temporary file in the same folder, made
+    private before anything is written to it, flushed to disk, then an atomic rename, so a reader never sees half a
+    file and the content is never readable by others, not even for a moment."""
+    _move_into_place(_write_aside(path, text), path)
+
+
+def _key_document(key: NewAccessKey) -> str:
+    document = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+    return json.dumps(document, indent=2) + "\n"
 
 
 def write_secret_file(path: Path, key: NewAccessKey) -> None:
     """Write ``{"AccessKeyId", "SecretAccessKey"}`` as JSON with mode 0600, atomically."""
-    document = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
-    write_private_file(path, json.dumps(document, indent=2) + "\n")
+    write_private_file(path, _key_document(key))
+
+
+class SecretFileHolder(KeyHolder):
+    """The command line's hand-over of a rotated key: the --secret-out file an admin copies it from. The file
+    appears only once the key is recorded as this project's (written aside by ``stage``, renamed into place by
+    ``publish``), so it never holds a key a later run deletes as one nobody holds."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._aside: str | None = None
+
+    def stage(self, key: NewAccessKey) -> None:
+        self._aside = _write_aside(self.path, _key_document(key))
+
+    def publish(self, key: NewAccessKey) -> None:
+        aside, self._aside = self._aside, None
+        if aside is not None:
+            _move_into_place(aside, self.path)
+
+    def withdraw(self, key: NewAccessKey) -> None:
+        aside, self._aside = self._aside, None
+        if aside is not None:
+            _remove(aside)
+
+
+class NoKeyHolder(KeyHolder):
+    """A run that starts no rotation (``rotate-key --finish``, ``--abandon``): it hands no key over."""
+
+    def stage(self, key: NewAccessKey) -> None:
+        raise SetupError("this run hands no new key over")

@@ -41,13 +41,7 @@ class KeyUsage:
 
     last_used: datetime | None
     service: str | None = None
-
-    def used_since(self, moment: datetime) -> bool:
-        """Used after ``moment`` by something other than STS (this tool checks a new key with sts:GetCallerIdentity,
-        so only another service's call shows that the Spot Event Plugin itself uses the key)."""
-        if self.last_used is None or (self.service or "").lower() in ("", "n/a", "sts"):
-            return False
-        return as_utc(self.last_used) > moment
+    region: str | None = None
 
 
 @dataclass(frozen=True)

@@ -91,13 +91,24 @@ KEY_RACE_SETTLE = 5.0
 # used for a month is probably not the one it is configured with.
 KEY_MAX_AGE_DAYS = 90
 KEY_UNUSED_LIMIT = timedelta(days=30)
-# After a rotation, the old key is deactivated, and deleted once the new key has been used by the Spot Event Plugin
-# or after this grace period (an inactive key can be switched on again in IAM if something still needed it).
+# After a rotation, the old key is deactivated, and deleted by a run after this grace period, unless something tried
+# to use it since (an inactive key can be switched on again in IAM if something still needed it).
 KEY_RETIRE_GRACE = timedelta(days=7)
-# A key created by a rotation that was interrupted before recording it (its secret is lost): a run older than this
-# has ended for certain (the plugin's runs end within PLUGIN_RUN_LIMIT, the command line's within a few call
-# deadlines), so a younger one may be a racing run's key in the middle of its rotation and is left alone.
-KEY_ORPHAN_AGE = timedelta(minutes=5)
+# The command line retires the old key only once an admin confirmed the new key is entered (rotate-key --finish) and
+# the old key has gone unused for this long since its last recorded use: IAM records a key's use at most once per
+# 15 minutes ("When an access key is used more than once in a 15-minute span, only the first use is recorded", IAM
+# User Guide, Getting credential reports), and IAM's last-used data shows recent activity "usually within four hours"
+# (IAM API Reference, GenerateServiceLastAccessedDetails): a use by something still holding the old key shows up
+# within this time, and the old key is kept.
+KEY_IDLE_BEFORE_RETIRING = timedelta(hours=4)
+# A rotation run that marked itself on the Spot user ends within this many call deadlines after the mark: its
+# CreateAccessKey, the new key's verification, its hand-over and record, and the clean-up of a key it cannot hand
+# over. It starts no step that could end later. Past that the mark is void, whatever ended the run.
+ROTATION_RUN_CALLS = 6
+# Named-profile delivery puts the key in each RCS/Pulse machine's own credentials file: the event plugin deactivates
+# the old key only once every machine that ran a check within this time holds the new one (a machine retired from
+# the farm stops counting after it).
+KEY_HOLDER_REPORT_WINDOW = timedelta(days=7)
 
 
 # Writing a private file on Windows: icacls restricts its ACL (it answers in well under a second; a hung one must

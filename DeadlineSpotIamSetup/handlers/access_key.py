@@ -18,20 +18,31 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..desired import AccessKey
-from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
+from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost
 from ..findings import Action, Draft, PlanContext, Read, Stage
+from ..key_records import (
+    DELIVERED,
+    ENTERED,
+    ROTATING_TAG,
+    KeyRecord,
+    RotationMark,
+    format_time,
+    key_records,
+    parse_mark,
+    record_key,
+)
 from ..kinds import Kind
 from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
-from .base import KEY_RECORD_PREFIX, ApplyRun, Handler, Permissions, Sleep
+from .base import ApplyRun, Handler, Permissions, Sleep
 
+ROTATE_COMMAND = "rotate-key"
 ROTATE_HINT = (
-    "`python -m DeadlineSpotIamSetup rotate-key --secret-out FILE`, or let the event plugin do it (Rotate Key "
+    f"`python -m DeadlineSpotIamSetup {ROTATE_COMMAND} --secret-out FILE`, or let the event plugin do it (Rotate Key "
     "After Days, with Create Missing Identities on)"
 )
 
@@ -44,65 +55,6 @@ def _utc(moment: datetime | None) -> datetime:
     return as_utc(moment)
 
 
-DELIVERED, RETIRED = "delivered", "retired"
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """What the Spot user's tags say about one of its keys: made and delivered by this project, or retired."""
-
-    state: str  # DELIVERED or RETIRED
-    at: datetime
-
-
-def parse_time(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return _utc(moment)
-
-
-def format_time(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def key_records(tags: dict[str, str]) -> dict[str, KeyRecord]:
-    """The key records among the user's tags, by access key ID (an unreadable one is no record)."""
-    records = {}
-    for name, value in tags.items():
-        if not name.startswith(KEY_RECORD_PREFIX):
-            continue
-        state, _, when = value.partition(" ")
-        moment = parse_time(when)
-        if state in (DELIVERED, RETIRED) and moment is not None:
-            records[name[len(KEY_RECORD_PREFIX) :]] = KeyRecord(state, moment)
-    return records
-
-
-def record_key(
-    gateway: Any,
-    user: str,
-    access_key_id: str,
-    state: str,
-    notes: list[str] | None = None,
-    at: datetime | None = None,
-) -> None:
-    """Tag the Spot user with ``state`` for the key, as of ``at`` (default: now). With ``notes``, a refusal is noted
-    instead of raised (the key works; without the record a later rotation leaves it to an admin)."""
-    moment = format_time(at or datetime.now(timezone.utc))
-    tag = {"Key": KEY_RECORD_PREFIX + access_key_id, "Value": f"{state} {moment}"}
-    try:
-        gateway.write("TagUser", {"UserName": user, "Tags": [tag]}, f"user {user}")
-    except SetupError as error:
-        if notes is None:
-            raise
-        notes.append(
-            f"access key {access_key_id} works, but recording that this project made it failed ({error}): a "
-            "rotation will leave the key to an admin"
-        )
-
-
 class AccessKeyHandler(Handler):
     kind = Kind.ACCESS_KEY
     identity_type = AccessKey
@@ -112,17 +64,19 @@ class AccessKeyHandler(Handler):
         self._rounds = rounds
 
     def reads(self, identity: AccessKey) -> tuple[Read, ...]:
-        return (Read("keys", "access_keys_with_usage", (identity.user_name,)),)
+        # The user's tags: which keys this project made, and the mark of a rotation run (key_records).
+        return (
+            Read("keys", "access_keys_with_usage", (identity.user_name,)),
+            Read("tags", "user_tags", (identity.user_name,)),
+        )
 
     def plan(self, identity: AccessKey, seen: Observed, draft: Draft, context: PlanContext) -> None:
         draft.exists = bool(seen.keys)  # "missing" when there is no key at all, "drift" when all are inactive
-        active = [k.access_key_id for k in seen.keys if k.active]
+        tags = seen.tags or {}
+        self._plan_rotation_mark(identity, parse_mark(tags.get(ROTATING_TAG)), draft, context)
+        active = [k for k in seen.keys if k.active]
         if len(active) > 1:
-            draft.needs_admin(
-                f"the user has {len(active)} active access keys ({', '.join(active)})",
-                "the Spot Event Plugin uses one of them: deactivate and delete the other in IAM "
-                f"(aws iam delete-access-key --user-name {identity.user_name} --access-key-id ID)",
-            )
+            self._plan_two_keys(identity, active, key_records(tags), draft)
         if active:
             self._plan_lifecycle(identity, [k for k in seen.keys if k.active], draft, context)
             return
@@ -148,6 +102,46 @@ class AccessKeyHandler(Handler):
             draft.leave_to_admin(
                 "no access key is created without somewhere safe to deliver its secret",
                 "give the key a destination (the command line's --secret-out, the plugin's KeyDelivery)",
+            )
+
+    @staticmethod
+    def _plan_rotation_mark(identity: AccessKey, mark: Any, draft: Draft, context: PlanContext) -> None:
+        """A rotation run's mark outlives its run only when the run was killed or lost a reply: report it."""
+        if mark is None or not mark.over(context.now):
+            return
+        run = f"run {mark.run} at {format_time(mark.at)}" if isinstance(mark, RotationMark) else f"'{mark.text}'"
+        draft.needs_admin(
+            f"an interrupted key rotation ({run}) left its mark on the user",
+            f"run {ROTATE_COMMAND} (or let the event plugin's next check do it): it deletes the key that run made if "
+            "nothing uses it, and removes the mark",
+        )
+
+    @staticmethod
+    def _plan_two_keys(
+        identity: AccessKey, active: list[AccessKeyInfo], records: dict[str, KeyRecord], draft: Draft
+    ) -> None:
+        newest = max(active, key=lambda k: _utc(k.created))
+        others = ", ".join(k.access_key_id for k in active if k is not newest)
+        record = records.get(newest.access_key_id)
+        if record is None:
+            ids = ", ".join(k.access_key_id for k in active)
+            draft.needs_admin(
+                f"the user has {len(active)} active access keys ({ids})",
+                "the Spot Event Plugin uses one of them: deactivate and delete the other in IAM "
+                f"(aws iam delete-access-key --user-name {identity.user_name} --access-key-id ID)",
+            )
+        elif record.state == ENTERED:
+            draft.needs_admin(
+                f"a key rotation is under way: the new access key {newest.access_key_id} is entered in the Spot Event "
+                f"Plugin; the old key {others} stays active until it has gone unused for a while",
+                f"run {ROTATE_COMMAND} again later: it deactivates the old key once nothing uses it",
+            )
+        else:
+            draft.needs_admin(
+                f"a key rotation is under way: the old key {others} stays active until the Spot Event Plugin is shown "
+                f"to hold the new access key {newest.access_key_id}",
+                "enter the new key in the Spot Event Plugin's settings, then run "
+                f"{ROTATE_COMMAND} --finish (a rotation the event plugin started, it finishes itself)",
             )
 
     @staticmethod
@@ -214,7 +208,7 @@ class AccessKeyHandler(Handler):
                             "reached; it was deleted again"
                         )
                     line = f"{action.summary}: {run.deliver(key)}"
-                    record_key(gateway, user, key.access_key_id, DELIVERED, run.result.notes)
+                    record_key(gateway, user, key.access_key_id, DELIVERED, gateway.aws_now(), run.result.notes)
                     return line
             except KeyDeliveryFailed:
                 raise  # the executor deleted the key already

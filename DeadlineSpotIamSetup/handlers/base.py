@@ -151,13 +151,6 @@ def creation_extras(options: CreationOptions, boundary: bool = True) -> dict[str
 ATTACHED_TAG_PREFIX = "DeadlineSpotIamSetup:attached:"
 
 
-# Tagged on the Spot user for each access key this project made and delivered ("delivered <time>") or retired
-# ("retired <time>"): a rotation deactivates and deletes only keys recorded so. ROTATING_TAG marks a rotation under
-# way ("<time>"), so that a key it made but could not record (the run was killed) is recognised and deleted.
-KEY_RECORD_PREFIX = "DeadlineSpotIamSetup:key:"
-ROTATING_TAG = "DeadlineSpotIamSetup:rotating"
-
-
 def attached_tag(policy: ManagedPolicy) -> str:
     return ATTACHED_TAG_PREFIX + policy.name
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from ..desired import SpotUser
 from ..findings import Draft, PlanContext, Read, Stage
+from ..key_records import KEY_RECORD_PREFIX, ROTATING_TAG
 from ..kinds import Kind
 from ..values import Observed
 from .base import (
-    KEY_RECORD_PREFIX,
-    ROTATING_TAG,
     USER_ATTACHMENTS,
     Handler,
     Permissions,

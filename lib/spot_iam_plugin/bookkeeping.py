@@ -89,6 +89,41 @@ class RunBook:
         self.metadata.write(self._key("ProcessIdentity"), identity or process_identity())
         self.metadata.write(self._key("LastCheckUtc"), now.astimezone(timezone.utc).isoformat(timespec="seconds"))
         self.metadata.write(self._key("LastResult"), str(result))
+        self._join()
+
+    # -- every machine's entries ----------------------------------------------------------------------
+    # Deadline's listener API reads metadata by key only (GetMetaDataEntry), so the machines that run this plugin
+    # are listed in one entry, each adding itself when it is missing (a machine whose addition a racing write lost
+    # adds itself again at its next house cleaning).
+    def hosts(self) -> list[str]:
+        return [host for host in self.metadata.read(HOSTS_KEY).split() if host]
+
+    def _join(self) -> None:
+        hosts = self.hosts()
+        if self.host not in hosts:
+            self.metadata.write(HOSTS_KEY, " ".join([*hosts, self.host]))
+
+    def last_check(self, host: str) -> datetime | None:
+        return _parse(self.metadata.read(f"LastCheckUtc.{host}"))
+
+    def record_profile_key(self, access_key_id: str) -> None:
+        """Named-profile delivery: this machine's credentials file holds ``access_key_id`` (the delivered pair)."""
+        if self.metadata.read(self._key("ProfileKey")) != access_key_id:
+            self.metadata.write(self._key("ProfileKey"), access_key_id)
+        self._join()
+
+    def profile_holders(self, now: datetime, window: timedelta) -> dict[str, str]:
+        """The key each machine's named profile holds, for the machines that checked within ``window``; "" for one
+        that reported none."""
+        holders = {}
+        for host in self.hosts():
+            last = self.last_check(host)
+            if last is not None and now - last <= window:
+                holders[host] = self.metadata.read(f"ProfileKey.{host}")
+        return holders
+
+
+HOSTS_KEY = "Hosts"
 
 
 def _parse(text: str) -> datetime | None:

@@ -75,21 +75,36 @@ def _with_profile(lines: list[str], profile: str, values: dict[str, str], newlin
     return lines[:start] + [header] + missing + body + lines[end:]
 
 
-def read_profile_key_id(path: Path, profile: str) -> str | None:
-    """The aws_access_key_id of ``profile`` in the file, if any (never reads out the secret)."""
+def _profile_values(path: Path, profile: str) -> dict[str, str]:
+    """The key settings of ``profile`` in the file (``aws_access_key_id``, ``aws_secret_access_key``) that it has."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return None
+        return {}
     inside = False
+    values: dict[str, str] = {}
     for line in lines:
         header = _HEADER.match(line)
         if header:
             inside = header.group(1) == profile
             continue
-        if inside and _key_of(line) == "aws_access_key_id":
-            return re.split(r"[=:]", line, maxsplit=1)[1].strip()
-    return None
+        key = _key_of(line) if inside else None
+        if key in _KEYS and key not in values:
+            values[key] = re.split(r"[=:]", line, maxsplit=1)[1].strip()
+    return values
+
+
+def read_profile_key_id(path: Path, profile: str) -> str | None:
+    """The aws_access_key_id of ``profile`` in the file, if any (never reads out the secret)."""
+    return _profile_values(path, profile).get("aws_access_key_id") or None
+
+
+def read_profile_pair(path: Path, profile: str) -> tuple[str, str] | None:
+    """The access key ID and secret of ``profile`` in the file, when it has both (to check with STS that AWS accepts
+    exactly what the Spot Event Plugin will sign with)."""
+    values = _profile_values(path, profile)
+    key_id, secret = values.get("aws_access_key_id"), values.get("aws_secret_access_key")
+    return (key_id, secret) if key_id and secret else None
 
 
 def write_profile(path: Path, profile: str, access_key_id: str, secret_access_key: str) -> None:

@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
+from DeadlineSpotIamSetup.rotation import HeldKey, KeyHolder
 from DeadlineSpotIamSetup.secret_file import write_private_file
 from DeadlineSpotIamSetup.values import NewAccessKey
 
-from .credentials_file import credentials_file_path, read_profile_key_id, validate_profile_name, write_profile
+from .credentials_file import (
+    credentials_file_path,
+    read_profile_key_id,
+    read_profile_pair,
+    validate_profile_name,
+    write_profile,
+)
 from .settings import PluginSettings
 from .spot_config import event_plugin_folder, plugin_setting, read_param
 
@@ -125,11 +132,16 @@ class KeyHandoff:
             raise InvalidSettings("KeyDelivery is None: no key is created; set it to Automatic to have one delivered")
 
     def __call__(self, key: NewAccessKey) -> None:
+        """Deliver ``key`` (see :meth:`deliver`): the key sink of apply."""
+        self.deliver(key)
+
+    def deliver(self, key: NewAccessKey) -> Callable[[], None]:
         """Deliver ``key``: first into this plugin's own settings (the journal: a run stopped after this write is
         finished by the next check, which finds the key and its secret there; and, for a named profile, every other
         machine writes it into its own credentials file from there), then where the Spot plugin reads it. When any
         write fails, what was already written is put back as it was (so the Spot plugin never keeps a key that is
-        then deleted) and the failure is raised as it is."""
+        then deleted) and the failure is raised as it is. Returns what puts it all back later (raising when a write
+        fails), for a key that is then deleted after all."""
         self.validate()
         undo: list[Callable[[], None]] = []
         try:
@@ -149,18 +161,23 @@ class KeyHandoff:
                 self._set_undoably(self.fields.use_local_credentials, "True", undo)
                 self._set_undoably(self.fields.named_profile, profile, undo)
         except Exception as error:
-            stuck = []
-            for step in reversed(undo):
-                try:
-                    step()
-                except Exception as undo_error:  # keep putting back the rest; say what could not be
-                    stuck.append(f"{type(undo_error).__name__}: {undo_error}")
+            stuck = _put_back(undo)
             if stuck:
                 raise SetupError(
                     f"{type(error).__name__}: {error}; putting back what was written failed too ({'; '.join(stuck)}): "
                     f"check the {self.spot} event plugin's credentials settings and the credentials file"
                 ) from None
             raise
+
+        def take_back() -> None:
+            stuck = _put_back(undo)
+            if stuck:
+                raise SetupError(
+                    f"putting back the {self.spot} event plugin's credentials failed ({'; '.join(stuck)}): check its "
+                    "settings and the credentials file"
+                )
+
+        return take_back
 
     def _set_undoably(
         self, key: str, value: str, undo: list[Callable[[], None]], plugin: str | None = None
@@ -185,14 +202,82 @@ class KeyHandoff:
 
     def key_in_use(self) -> str | None:
         """The access key ID the Spot plugin is configured with, whichever way (None when it has none)."""
+        held = self.held()
+        return held.access_key_id if held is not None else self._held_id()
+
+    def _held_id(self) -> str | None:
         if self._spot_config(self.fields.use_local_credentials).lower() == "true":
             profile = self._spot_config(self.fields.named_profile)
-            if profile:
-                return read_profile_key_id(credentials_file_path(), profile)
-            return None
+            return read_profile_key_id(credentials_file_path(), profile) if profile else None
         if self.fields.access_key_id:
             return self._spot_config(self.fields.access_key_id) or None
         return None
+
+    def held(self) -> HeldKey | None:
+        """The access key pair the Spot plugin is configured with (its fields, or its named profile in this
+        machine's credentials file); None when it holds no complete pair."""
+        if self._spot_config(self.fields.use_local_credentials).lower() == "true":
+            profile = self._spot_config(self.fields.named_profile)
+            pair = read_profile_pair(credentials_file_path(), profile) if profile else None
+            return HeldKey(*pair) if pair is not None else None
+        if self.fields.access_key_id and self.fields.secret_access_key:
+            key_id = self._spot_config(self.fields.access_key_id)
+            secret = self._spot_config(self.fields.secret_access_key)
+            if key_id and secret:
+                return HeldKey(key_id, secret)
+        return None
+
+
+class PluginKeyHolder(KeyHolder):
+    """The event plugin's side of the key rotation (DeadlineSpotIamSetup.rotation): it hands the new key to the Spot
+    plugin itself (journal first), reads back the pair the Spot plugin holds, and names the machines that have not
+    taken a delivered named-profile key yet."""
+
+    def __init__(
+        self,
+        handoff: KeyHandoff,
+        journal: NewAccessKey | None,
+        deliver: Callable[[NewAccessKey], Callable[[], None]],
+        not_yet_holding: Callable[[str], list[str]] = lambda key_id: [],
+    ) -> None:
+        self.handoff = handoff
+        self._journal = journal
+        self._deliver = deliver
+        self._not_yet_holding = not_yet_holding
+        self._take_back: Callable[[], None] | None = None
+
+    @property
+    def automatic(self) -> bool:
+        return True
+
+    def stage(self, key: NewAccessKey) -> None:
+        self._take_back = self._deliver(key)
+        self._journal = key
+
+    def withdraw(self, key: NewAccessKey) -> None:
+        take_back, self._take_back = self._take_back, None
+        if take_back is not None:
+            take_back()
+
+    def journal(self) -> NewAccessKey | None:
+        return self._journal
+
+    def held(self) -> HeldKey | None:
+        return self.handoff.held()
+
+    def not_yet_holding(self, access_key_id: str) -> list[str]:
+        return self._not_yet_holding(access_key_id)
+
+
+def _put_back(undo: list[Callable[[], None]]) -> list[str]:
+    """Run the undo steps, newest first, all of them; the failures, one line each."""
+    stuck = []
+    for step in reversed(undo):
+        try:
+            step()
+        except Exception as undo_error:  # keep putting back the rest; say what could not be
+            stuck.append(f"{type(undo_error).__name__}: {undo_error}")
+    return stuck
 
 
 def _restore_file(path: Path, previous: bytes | None) -> None:

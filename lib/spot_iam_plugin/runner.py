@@ -20,6 +20,7 @@ from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_acce
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
 from DeadlineSpotIamSetup.findings import Plan, RotationResult
 from DeadlineSpotIamSetup.gateway import connect
+from DeadlineSpotIamSetup.key_records import ROTATING_TAG, key_records
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.report import (
     KEY_LEFT_TO_ANOTHER_RUN,
@@ -30,12 +31,12 @@ from DeadlineSpotIamSetup.report import (
     summary_line,
 )
 from DeadlineSpotIamSetup.rotation import RotationOptions
-from DeadlineSpotIamSetup.values import NewAccessKey
-from DeadlineSpotIamSetup.waits import PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT
+from DeadlineSpotIamSetup.values import NewAccessKey, Observed
+from DeadlineSpotIamSetup.waits import KEY_HOLDER_REPORT_WINDOW, PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT, PLUGIN_TIMEOUTS
 
 from . import messages
 from .bookkeeping import Metadata, RunBook
-from .handoff import KeyHandoff
+from .handoff import KeyHandoff, PluginKeyHolder
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
 from .spot_config import read_spot_plugin_config
@@ -57,6 +58,8 @@ class EngineJob:
         protect: Callable[[str], None],
         cancelled: Callable[[], bool] = lambda: False,
         now: datetime | None = None,
+        profile_holders: dict[str, str] | None = None,
+        host: str = "",
     ) -> None:
         self.settings = settings
         self.repository = repository_utils
@@ -65,6 +68,8 @@ class EngineJob:
         self.protect = protect  # masks a secret in every later log line
         self.cancelled = cancelled
         self.now = now  # keys' ages are judged at this time (None: the clock's)
+        self.profile_holders = profile_holders or {}  # machine: the key its named profile holds (bookkeeping.py)
+        self.host = host  # this machine
         self.apply_options = ApplyOptions(waits=PLUGIN_APPLY_WAITS, cancelled=cancelled)
 
     def deliver(self, handoff: KeyHandoff, key: NewAccessKey) -> None:
@@ -117,19 +122,15 @@ class EngineJob:
             plan = outcome.after
             created_key = outcome.result.key
             left_to_another_run = outcome.result.key_left_to_another_run
-            if (
-                usable is not None
-                and settings.rotate_key_after_days > 0
-                and created_key is None
-                and not left_to_another_run
-                and self._rotation_wanted(plan, desired, usable)
-            ):
-                try:
-                    rotation = self._rotate(gateway, desired, usable)
-                except SetupError as error:
-                    self.emit(WARNING, messages.rotation_failed(error))
-                    rotation_failed = True
-                if rotation is not None and rotation.done:  # report the state the rotation left
+            if usable is not None and created_key is None and not left_to_another_run:
+                start = self._rotation_may_start(plan, desired, usable)
+                if start or self._rotation_under_way(plan, desired):
+                    try:
+                        rotation = self._rotate(gateway, desired, usable, start)
+                    except SetupError as error:
+                        self.emit(WARNING, messages.rotation_failed(error))
+                        rotation_failed = True
+                    # Report the state the rotation's steps left, whatever they did or whichever failed.
                     plan = plan_changes(gateway, desired, now=self.now)
             self._report(plan)
             if created_key is not None and handoff is not None:
@@ -183,33 +184,66 @@ class EngineJob:
             settings.spot_user_name, settings.delivered_access_key_id, settings.delivered_secret_access_key
         )
 
-    def _rotation_wanted(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
-        """Whether to take the rotation's next steps: the Spot plugin uses one of the user's active keys, or the
-        journal holds one (a rotation or a delivery under way). Otherwise the key check reports what is wrong, and
-        a rotation would not help."""
+    @staticmethod
+    def _observed_key(plan: Plan, desired: DesiredState) -> Observed | None:
         key = next((i for i in desired if i.kind is Kind.ACCESS_KEY), None)
         if key is None or plan.observation is None:
+            return None
+        return plan.observation[key]
+
+    def _rotation_may_start(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
+        """Whether this check may start a rotation (once the key is older than RotateKeyAfterDays): the Spot plugin
+        uses one of the user's active keys, or the journal holds one (a delivery under way). Otherwise the key check
+        reports what is wrong, and a rotation would not help."""
+        seen = self._observed_key(plan, desired)
+        if self.settings.rotate_key_after_days <= 0 or seen is None:
             return False
-        active = {k.access_key_id for k in plan.observation[key].keys if k.active}
+        active = {k.access_key_id for k in seen.keys if k.active}
         journal = self._journal()
         return bool(active) and (
             handoff.key_in_use() in active or (journal is not None and journal.access_key_id in active)
         )
 
-    def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff) -> RotationResult:
+    def _rotation_under_way(self, plan: Plan, desired: DesiredState) -> bool:
+        """A rotation has steps left, whoever started it (this plugin, another machine, the command line): a second
+        active key, a retired key to delete, or a rotation run's mark. Its finishing steps run even with
+        RotateKeyAfterDays 0."""
+        seen = self._observed_key(plan, desired)
+        if seen is None:
+            return False
+        tags = seen.tags or {}
+        records = key_records(tags)
+        return (
+            ROTATING_TAG in tags
+            or sum(1 for k in seen.keys if k.active) > 1
+            or any(not k.active and k.access_key_id in records for k in seen.keys)
+        )
+
+    def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff, start: bool) -> RotationResult:
         """The rotation's next steps (DeadlineSpotIamSetup.rotation), the steps done logged like apply's. The key goes
         through the same hand-off as a new key: journal first, then the Spot plugin (handoff.py)."""
+
+        def deliver(key: NewAccessKey) -> Callable[[], None]:
+            self.protect(key.secret_access_key)
+            return handoff.deliver(key)
+
+        def not_yet_holding(key_id: str) -> list[str]:
+            if handoff.method != "profile":
+                return []  # the Spot plugin's own settings: one place for every machine
+            return sorted(h for h, held in self.profile_holders.items() if h != self.host and held != key_id)
+
+        holder = PluginKeyHolder(handoff, self._journal(), deliver, not_yet_holding)
         result = rotate_access_key(
             gateway,
             desired,
-            functools.partial(self.deliver, handoff),
+            holder,
             RotationOptions(
-                deactivate_on_delivery=True,  # this plugin delivered the new key itself
+                if_due=True,
+                start=start,
                 key_verification=PLUGIN_APPLY_WAITS.key_verification,
+                call_deadline=PLUGIN_TIMEOUTS.call_deadline,
                 cancelled=self.cancelled,
             ),
-            configured=handoff.key_in_use,
-            journal=self._journal(),
             now=self.now,
         )
         for line in result.done:
@@ -230,6 +264,8 @@ class EngineJob:
             self.emit(WARNING, messages.rotation_waiting(why))
         for step in rotation.manual:
             self.emit(WARNING, messages.admin_to_do(manual_text(step)))
+        for line in rotation.remaining:
+            self.emit(INFO, messages.rotation_note(line))
         return confirmed
 
     def _report(self, plan: Plan) -> None:
@@ -297,16 +333,17 @@ def _house_cleaning(
     log.add_secret(settings.delivered_secret_access_key)
     if left_behind_busy(log):
         return None
-    _sync_local_profile(settings, repository_utils, plugin_name, log)
+    _sync_local_profile(settings, repository_utils, plugin_name, log, book)
     reason = book.due(now, settings.check_interval_hours)
     if reason is None:
         return None
+    holders = _profile_holders(book, now, log)
     log.info(messages.checking(reason))
     started = time.monotonic()
     progress["checked"] = True
     report = run_bounded(
         lambda emit, cancelled: EngineJob(
-            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now
+            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now, holders, book.host
         ).run(),
         log,
         run_limit,
@@ -318,9 +355,13 @@ def _house_cleaning(
     return report.status
 
 
-def _sync_local_profile(settings: PluginSettings, repository_utils: Any, plugin_name: str, log: PluginLog) -> None:
+def _sync_local_profile(
+    settings: PluginSettings, repository_utils: Any, plugin_name: str, log: PluginLog, book: RunBook
+) -> None:
     """Named-profile delivery: the key lives in each machine's own credentials file. Every machine writes the key
-    another machine delivered into its own profile (no AWS call), so the Spot plugin finds it wherever it runs."""
+    another machine delivered into its own profile (no AWS call), so the Spot plugin finds it wherever it runs, and
+    reports which key its profile holds: a rotation deactivates the old key only once every machine holds the new
+    one."""
     if settings.spot_credentials_mode == ROLE_MODE or not settings.delivered_access_key_id:
         return
     handoff = KeyHandoff(repository_utils, settings, plugin_name)
@@ -331,6 +372,25 @@ def _sync_local_profile(settings: PluginSettings, repository_utils: Any, plugin_
         return
     if written is not None:
         log.info(messages.profile_written(settings.delivered_access_key_id, *written))
+    held = handoff.held() if handoff.method == "profile" else None
+    if (
+        held is not None
+        and held.access_key_id == settings.delivered_access_key_id
+        and held.secret_access_key == settings.delivered_secret_access_key
+    ):
+        try:
+            book.record_profile_key(held.access_key_id)
+        except Exception as error:
+            log.warning(messages.bookkeeping_failed(error))
+
+
+def _profile_holders(book: RunBook, now: datetime, log: PluginLog) -> dict[str, str]:
+    """Which key each machine that checked lately holds in its named profile (read here, in Deadline's thread)."""
+    try:
+        return book.profile_holders(now, KEY_HOLDER_REPORT_WINDOW)
+    except Exception as error:
+        log.warning(messages.bookkeeping_failed(error))
+        return {}
 
 
 def _forget_bootstrap_credential(

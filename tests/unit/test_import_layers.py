@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
     {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
-    {"source_ip", "policy_eval", "fleet_config"},  # policy documents: restricted copies, evaluation; fleet configs
+    {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
     {"desired"},  # settings → desired state
     {"findings"},  # what a plan is made of
     {"handlers.base"},
@@ -48,6 +48,7 @@ PURE = {
     "source_ip",
     "policy_eval",
     "fleet_config",
+    "key_records",
     "desired",
     "findings",
     "plan",

@@ -9,8 +9,7 @@ import pytest
 
 from DeadlineSpotIamSetup.desired import AccessKey, DesiredState, Settings, desired_state
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.handlers.access_key import DELIVERED, RETIRED, key_records
-from DeadlineSpotIamSetup.handlers.base import KEY_RECORD_PREFIX
+from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX, DELIVERED, ENTERED, RETIRED, key_records
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.values import AccessKeyInfo, KeyUsage, Observation, Observed
@@ -60,27 +59,19 @@ def test_a_used_key_or_a_young_unused_key_is_not_suspicious():
     assert plan_for(key(31)).ok  # usage not looked up: nothing is claimed
 
 
-def test_only_a_call_of_another_service_than_sts_counts_as_use():
-    delivered = NOW - timedelta(days=1)
-    assert KeyUsage(NOW, "ec2").used_since(delivered)
-    assert not KeyUsage(NOW, "sts").used_since(delivered)  # this tool's own verification of the key
-    assert not KeyUsage(NOW, "N/A").used_since(delivered)
-    assert not KeyUsage(delivered - timedelta(hours=1), "ec2").used_since(delivered)
-    assert not KeyUsage(None).used_since(delivered)
-    assert KeyUsage(NOW.replace(tzinfo=None), "iam").used_since(delivered)  # naive times are UTC
-
-
 def test_key_records_are_read_from_the_users_tags_and_odd_ones_are_no_record():
     tags = {
         KEY_RECORD_PREFIX + "AKIAONE": "delivered 2026-11-01T10:00:00Z",
         KEY_RECORD_PREFIX + "AKIATWO": "retired 2026-11-02T10:00:00Z",
+        KEY_RECORD_PREFIX + "AKIATHREE": "entered 2026-11-03T10:00:00Z",
         KEY_RECORD_PREFIX + "AKIABAD": "delivered yesterday",
         KEY_RECORD_PREFIX + "AKIAODD": "stolen 2026-11-02T10:00:00Z",
         "team": "render",
     }
     records = key_records(tags)
-    assert set(records) == {"AKIAONE", "AKIATWO"}
+    assert set(records) == {"AKIAONE", "AKIATWO", "AKIATHREE"}
     assert records["AKIAONE"].state == DELIVERED and records["AKIATWO"].state == RETIRED
+    assert records["AKIATHREE"].state == ENTERED
     assert records["AKIAONE"].at == datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
 
 
