@@ -45,7 +45,7 @@ from .report import (
 )
 from .rotation import KeyHolder, RotationOptions
 from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, write_secret_file
-from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS
+from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -495,6 +495,8 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
             abandon=args.abandon,
             key_verification=CLI_APPLY_WAITS.key_verification,
             call_deadline=CLI_TIMEOUTS.call_deadline,
+            sleep=_clock(args).sleep,
+            monotonic=_clock(args).monotonic,
         ),
         now=_now(args),
     )
@@ -523,10 +525,14 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if result.settled else EXIT_PENDING
 
 
+def _clock(args: argparse.Namespace) -> Clock:
+    return getattr(args, "clock", REAL_CLOCK)
+
+
 def _now(args: argparse.Namespace) -> datetime | None:
-    """AWS's time as the tests set it (``main(clock=...)``); None: as the gateway reads it from AWS's replies."""
-    clock = getattr(args, "clock", None)
-    return clock() if clock is not None else None
+    """AWS's time as a test sets it (``main(clock=...)``); None: as the gateway reads it from AWS's replies."""
+    aws_now = _clock(args).aws_now
+    return aws_now() if aws_now is not None else None
 
 
 def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
@@ -652,9 +658,9 @@ def main(
     out: TextIO | None = None,
     err: TextIO | None = None,
     demo: Callable[[TextIO], int] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock = REAL_CLOCK,
 ) -> int:
-    """``clock``: AWS's time for the run, as tests move it (None: read from AWS's replies)."""
+    """``clock``: where the run reads the time and waits (tests move time with their own)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:

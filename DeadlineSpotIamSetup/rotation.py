@@ -268,12 +268,9 @@ class _Rotation:
         """Keys no record names: the journal's key is delivered again; a key an interrupted rotation made (inside
         its mark's window) is deleted once that run has ended, if nothing uses it. Then a void mark is removed.
         False: another run is rotating right now, so this run stops here."""
-        for key in keys:
-            if not key.active or key.access_key_id in self.records:
-                continue
-            journalled = self._journal_key(key.access_key_id)
-            if journalled is not None:
-                self._deliver(journalled, fresh=False, why="finishing the delivery an interrupted run started")
+        journal = self.holder.journal()
+        if journal is not None and any(k.active and k.access_key_id == journal.access_key_id for k in keys):
+            self._redeliver_journal(journal)
         mark = self.mark
         if mark is None:
             return True
@@ -290,7 +287,7 @@ class _Rotation:
             assert isinstance(mark, RotationMark)
             self._start(f"settling access key {key.access_key_id}")
             usage = self.gateway.key_usage(key.access_key_id)
-            if usage.last_used is not None:
+            if not self._nobody_holds(usage):
                 self.result.manual.append(
                     self._step(
                         f"access key {key.access_key_id} was created while the interrupted rotation run {mark.run} "
@@ -310,6 +307,33 @@ class _Rotation:
         self.result.done.append(f"removed the mark of an interrupted key rotation ({what})")
         self.mark = None
         return True
+
+    def _redeliver_journal(self, journal: NewAccessKey) -> None:
+        """The event plugin's journal names an active key whose delivery a stopped run left unfinished: the key is not
+        recorded yet, or the Spot Event Plugin holds its ID with another secret (Deadline writes one setting at a
+        time). Deliver it again, unless the Spot Event Plugin holds a key this project did not make (an admin's
+        choice, left alone)."""
+        held = self.holder.held()
+        if held is not None and held.access_key_id != journal.access_key_id and held.access_key_id not in self.records:
+            return
+        half_written = (
+            held is not None
+            and held.access_key_id == journal.access_key_id
+            and held.secret_access_key != journal.secret_access_key
+        )
+        if journal.access_key_id not in self.records:
+            self._deliver(journal, fresh=False, why="finishing the delivery an interrupted run started")
+        elif half_written:
+            self._deliver(journal, fresh=False, why="the Spot Event Plugin's settings held the key half-written")
+
+    def _nobody_holds(self, usage: KeyUsage) -> bool:
+        """Whether an interrupted run's unrecorded key can be held by nobody. Never used: its secret went down with
+        the run. Used by STS only, when this holder keeps a journal (the event plugin): the run's own verification;
+        had the key been handed to the Spot Event Plugin, the journal (written first) would name it. Any other use:
+        something holds it."""
+        if usage.last_used is None:
+            return True
+        return self.holder.automatic and (usage.service or "").lower() == "sts"
 
     def _retire_inactive(self, keys: tuple[AccessKeyInfo, ...]) -> None:
         """Delete a retired key once it has gone unused for the grace period since it was deactivated."""
@@ -390,7 +414,11 @@ class _Rotation:
         """The event plugin: the Spot Event Plugin's settings hold the new key's exact pair, and STS accepts it."""
         held = self.holder.held()
         journalled = self._journal_key(new.access_key_id)
-        if (held is None or held.access_key_id != new.access_key_id) and journalled is not None:
+        if (
+            journalled is not None
+            and (held is None or held.access_key_id != new.access_key_id)
+            and (held is None or held.access_key_id in self.records)
+        ):
             self._deliver(journalled, fresh=False, why="the Spot Event Plugin did not hold the newest key")
             held = self.holder.held()
         if held is None or held.access_key_id != new.access_key_id:
@@ -627,13 +655,14 @@ class _Rotation:
 
     def _deliver(self, key: NewAccessKey, fresh: bool, why: str) -> None:
         """Verify, hand over, record as delivered, publish, clear this run's mark. A fresh key that cannot be
-        verified, handed over or recorded is withdrawn and deleted again; a journalled one is left for the next run
-        (the Spot Event Plugin may hold it already)."""
+        verified, handed over, recorded or published is withdrawn and deleted again; a journalled one is left for the
+        next run (the Spot Event Plugin may hold it already)."""
         try:
             self._start(f"delivering access key {key.access_key_id}")
             self._verify(key)
             self.holder.stage(key)
             self._record(key.access_key_id, DELIVERED)
+            self.holder.publish(key)
         except BaseException as error:
             if not fresh:
                 raise
@@ -646,7 +675,6 @@ class _Rotation:
                 f"({str(cause).replace(key.secret_access_key, '****')}); it was deleted again and the old key stays "
                 "in use"
             ) from None
-        self.holder.publish(key)
         if self.own_mark is not None:
             self.own_mark = None
             self._untag([ROTATING_TAG])
@@ -654,13 +682,17 @@ class _Rotation:
         self.result.done.append(f"delivered access key {key.access_key_id} ({why})")
 
     def _take_back(self, key: NewAccessKey) -> None:
-        """Undo a fresh key's hand-over and delete it (cleaning up: done even once cancelled); the mark goes too."""
+        """Undo a fresh key's hand-over and delete it (cleaning up: done even once cancelled), with its record and
+        this run's mark. When the hand-over cannot be undone, the key stays: the Spot Event Plugin may hold it, and
+        the journal lets the next run finish its delivery."""
+        self.holder.withdraw(key)
+        self.gateway.delete_access_key(self.user, key.access_key_id, cleanup=True)
+        self.records.pop(key.access_key_id, None)
         try:
-            self.holder.withdraw(key)
-        finally:
-            self.gateway.delete_access_key(self.user, key.access_key_id, cleanup=True)
-            self.records.pop(key.access_key_id, None)
-            self._drop_own_mark()
+            self._untag([KEY_RECORD_PREFIX + key.access_key_id])  # written, or its reply lost, before the failure
+        except SetupError:
+            pass  # the next run forgets the records of deleted keys
+        self._drop_own_mark()
 
     def _verify(self, key: NewAccessKey) -> None:
         def attempt() -> Any:

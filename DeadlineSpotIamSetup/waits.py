@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -118,6 +118,19 @@ PRIVATE_FILE_COMMAND_TIMEOUT = 10.0
 REPLACE_RETRY_ATTEMPTS = 8
 REPLACE_RETRY_FIRST_DELAY = 0.05
 REPLACE_RETRY_MAX_DELAY = 1.0
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where a run reads the time and waits: the real clocks, or those of a test that moves time itself.
+    ``aws_now`` None: AWS's time as the gateway reads it from AWS's replies."""
+
+    aws_now: Callable[[], datetime] | None = None
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+REAL_CLOCK = Clock()
 
 
 def poll(

@@ -26,10 +26,11 @@ from .credentials_file import (
     validate_profile_name,
     write_profile,
 )
-from .settings import PluginSettings
+from .settings import PluginSettings, journal_check
 from .spot_config import event_plugin_folder, plugin_setting, read_param
 
 DELIVERED_ID, DELIVERED_SECRET = "DeliveredAccessKeyId", "DeliveredSecretAccessKey"
+DELIVERED_CHECK = "DeliveredKeyCheck"
 FIELD_NAMES_ID = ("AccessID", "AccessKeyID", "AccessKeyId", "AWSAccessKeyID")
 FIELD_NAMES_SECRET = ("SecretKey", "SecretAccessKey", "AWSSecretAccessKey", "SecretAccessKeyID")
 
@@ -145,9 +146,14 @@ class KeyHandoff:
         self.validate()
         undo: list[Callable[[], None]] = []
         try:
+            # Deadline writes one setting at a time. The journal's check goes last: a journal cut short is known as
+            # such. The Spot plugin's key ID goes before its secret: cut short, it names the new key, whose whole pair
+            # the journal holds, and the next run writes it again (DeadlineSpotIamSetup.rotation).
             if self.own_plugin:
-                self._set_undoably(DELIVERED_ID, key.access_key_id, undo, self.own_plugin)
                 self._set_undoably(DELIVERED_SECRET, key.secret_access_key, undo, self.own_plugin)
+                self._set_undoably(DELIVERED_ID, key.access_key_id, undo, self.own_plugin)
+                check = journal_check(key.access_key_id, key.secret_access_key)
+                self._set_undoably(DELIVERED_CHECK, check, undo, self.own_plugin)
             if self.method == "fields":
                 self._set_undoably(self.fields.access_key_id or "", key.access_key_id, undo)
                 self._set_undoably(self.fields.secret_access_key or "", key.secret_access_key, undo)
@@ -190,9 +196,10 @@ class KeyHandoff:
     def sync_local_profile(self) -> tuple[str, Path] | None:
         """Named-profile delivery on a machine that did not deliver the key: write the delivered key into this
         machine's profile when it holds another one (or none). Returns (profile, file) when it wrote."""
-        key_id, secret = self.settings.delivered_access_key_id, self.settings.delivered_secret_access_key
-        if self.method != "profile" or not (key_id and secret):
+        journal = self.settings.journal
+        if self.method != "profile" or journal is None:
             return None
+        key_id, secret = journal
         profile = validate_profile_name(self.settings.credentials_profile_name)
         path = credentials_file_path()
         if read_profile_key_id(path, profile) == key_id:

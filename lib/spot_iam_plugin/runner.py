@@ -32,7 +32,14 @@ from DeadlineSpotIamSetup.report import (
 )
 from DeadlineSpotIamSetup.rotation import RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey, Observed
-from DeadlineSpotIamSetup.waits import KEY_HOLDER_REPORT_WINDOW, PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT, PLUGIN_TIMEOUTS
+from DeadlineSpotIamSetup.waits import (
+    KEY_HOLDER_REPORT_WINDOW,
+    PLUGIN_APPLY_WAITS,
+    PLUGIN_RUN_LIMIT,
+    PLUGIN_TIMEOUTS,
+    REAL_CLOCK,
+    Clock,
+)
 
 from . import messages
 from .bookkeeping import Metadata, RunBook
@@ -67,7 +74,7 @@ class EngineJob:
         self.emit = emit
         self.protect = protect  # masks a secret in every later log line
         self.cancelled = cancelled
-        self.now = now  # keys' ages are judged at this time (None: the clock's)
+        self.now = now  # AWS's time, as tests set it (None: as the gateway reads it from AWS's replies)
         self.profile_holders = profile_holders or {}  # machine: the key its named profile holds (bookkeeping.py)
         self.host = host  # this machine
         self.apply_options = ApplyOptions(waits=PLUGIN_APPLY_WAITS, cancelled=cancelled)
@@ -178,11 +185,8 @@ class EngineJob:
     def _journal(self) -> NewAccessKey | None:
         """The key this plugin last delivered or was delivering (its own settings), with its secret."""
         settings = self.settings
-        if not (settings.delivered_access_key_id and settings.delivered_secret_access_key):
-            return None
-        return NewAccessKey(
-            settings.spot_user_name, settings.delivered_access_key_id, settings.delivered_secret_access_key
-        )
+        journal = settings.journal
+        return NewAccessKey(settings.spot_user_name, *journal) if journal is not None else None
 
     @staticmethod
     def _observed_key(plan: Plan, desired: DesiredState) -> Observed | None:
@@ -220,30 +224,17 @@ class EngineJob:
         )
 
     def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff, start: bool) -> RotationResult:
-        """The rotation's next steps (DeadlineSpotIamSetup.rotation), the steps done logged like apply's. The key goes
-        through the same hand-off as a new key: journal first, then the Spot plugin (handoff.py)."""
-
-        def deliver(key: NewAccessKey) -> Callable[[], None]:
-            self.protect(key.secret_access_key)
-            return handoff.deliver(key)
-
-        def not_yet_holding(key_id: str) -> list[str]:
-            if handoff.method != "profile":
-                return []  # the Spot plugin's own settings: one place for every machine
-            return sorted(h for h, held in self.profile_holders.items() if h != self.host and held != key_id)
-
-        holder = PluginKeyHolder(handoff, self._journal(), deliver, not_yet_holding)
-        result = rotate_access_key(
+        """The rotation's next steps, the steps done logged like apply's."""
+        result = rotate_as_plugin(
             gateway,
             desired,
-            holder,
-            RotationOptions(
-                if_due=True,
-                start=start,
-                key_verification=PLUGIN_APPLY_WAITS.key_verification,
-                call_deadline=PLUGIN_TIMEOUTS.call_deadline,
-                cancelled=self.cancelled,
-            ),
+            handoff,
+            journal=self._journal(),
+            protect=self.protect,
+            profile_holders=self.profile_holders,
+            host=self.host,
+            start=start,
+            cancelled=self.cancelled,
             now=self.now,
         )
         for line in result.done:
@@ -290,10 +281,58 @@ class EngineJob:
         return False
 
 
+def rotate_as_plugin(
+    gateway: Any,
+    desired: DesiredState,
+    handoff: KeyHandoff,
+    *,
+    journal: NewAccessKey | None,
+    protect: Callable[[str], None],
+    profile_holders: dict[str, str],
+    host: str,
+    start: bool,
+    cancelled: Callable[[], bool] = lambda: False,
+    now: datetime | None = None,
+    clock: Clock = REAL_CLOCK,
+) -> RotationResult:
+    """The key rotation's next steps as this plugin takes them (DeadlineSpotIamSetup.rotation): the new key goes
+    through the same hand-off as a new key (journal first, then the Spot plugin: handoff.py), and the old key is
+    retired once the Spot plugin's settings hold the new pair and STS accepts it, and, for a named profile, every
+    machine in ``profile_holders`` (machine: the key its profile holds) other than ``host`` holds it too."""
+
+    def deliver(key: NewAccessKey) -> Callable[[], None]:
+        protect(key.secret_access_key)
+        return handoff.deliver(key)
+
+    def not_yet_holding(key_id: str) -> list[str]:
+        if handoff.method != "profile":
+            return []  # the Spot plugin's own settings: one place for every machine
+        return sorted(machine for machine, held in profile_holders.items() if machine != host and held != key_id)
+
+    return rotate_access_key(
+        gateway,
+        desired,
+        PluginKeyHolder(handoff, journal, deliver, not_yet_holding),
+        RotationOptions(
+            if_due=True,
+            start=start,
+            key_verification=PLUGIN_APPLY_WAITS.key_verification,
+            call_deadline=PLUGIN_TIMEOUTS.call_deadline,
+            cancelled=cancelled,
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
+        ),
+        now=now,
+    )
+
+
 def on_house_cleaning(
     listener: Any, repository_utils: Any, plugin_name: str, now: datetime | None = None, run_limit: float | None = None
 ) -> RunStatus | None:
-    """The event plugin's house-cleaning handler. Returns the run's status, or None when nothing was due."""
+    """The event plugin's house-cleaning handler. Returns the run's status, or None when nothing was due.
+
+    ``now``: the time of this house cleaning as tests move it, taken for AWS's time too; None: this machine's clock
+    for the bookkeeping, and AWS's time as the gateway reads it from AWS's replies for keys and rotation marks."""
     log = PluginLog(listener.LogInfo, listener.LogWarning, prefix=f"{plugin_name}: ")
     progress: dict[str, bool] = {"checked": False}
     try:
@@ -302,7 +341,7 @@ def on_house_cleaning(
             repository_utils,
             plugin_name,
             log,
-            now or datetime.now(timezone.utc),
+            now,
             RUN_LIMIT if run_limit is None else run_limit,
             progress,
         )
@@ -316,10 +355,11 @@ def _house_cleaning(
     repository_utils: Any,
     plugin_name: str,
     log: PluginLog,
-    now: datetime,
+    aws_now: datetime | None,
     run_limit: float,
     progress: dict[str, bool],
 ) -> RunStatus | None:
+    now = aws_now or datetime.now(timezone.utc)
     book = RunBook(Metadata(listener.GetMetaDataEntry, listener.AddMetaDataEntry, listener.DeleteMetaDataEntry))
     try:
         settings = read_settings(listener.GetConfigEntryWithDefault)
@@ -343,7 +383,7 @@ def _house_cleaning(
     progress["checked"] = True
     report = run_bounded(
         lambda emit, cancelled: EngineJob(
-            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now, holders, book.host
+            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, aws_now, holders, book.host
         ).run(),
         log,
         run_limit,
@@ -362,7 +402,8 @@ def _sync_local_profile(
     another machine delivered into its own profile (no AWS call), so the Spot plugin finds it wherever it runs, and
     reports which key its profile holds: a rotation deactivates the old key only once every machine holds the new
     one."""
-    if settings.spot_credentials_mode == ROLE_MODE or not settings.delivered_access_key_id:
+    journal = settings.journal
+    if settings.spot_credentials_mode == ROLE_MODE or journal is None:
         return
     handoff = KeyHandoff(repository_utils, settings, plugin_name)
     try:
@@ -371,13 +412,9 @@ def _sync_local_profile(
         log.warning(f"Admin to do: {error}")
         return
     if written is not None:
-        log.info(messages.profile_written(settings.delivered_access_key_id, *written))
+        log.info(messages.profile_written(journal[0], *written))
     held = handoff.held() if handoff.method == "profile" else None
-    if (
-        held is not None
-        and held.access_key_id == settings.delivered_access_key_id
-        and held.secret_access_key == settings.delivered_secret_access_key
-    ):
+    if held is not None and (held.access_key_id, held.secret_access_key) == journal:
         try:
             book.record_profile_key(held.access_key_id)
         except Exception as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -54,6 +55,18 @@ class PluginSettings:
     # RCS/Pulse machine can write it into its own credentials file.
     delivered_access_key_id: str = ""
     delivered_secret_access_key: str = field(default="", repr=False)
+    delivered_key_check: str = ""  # written last: journal_check() of the two above (empty: written by 0.1)
+
+    @property
+    def journal(self) -> tuple[str, str] | None:
+        """The delivered key's ID and secret when all three settings were written (Deadline writes one setting at a
+        time: a run killed between them leaves a check that does not match); None otherwise."""
+        key_id, secret = self.delivered_access_key_id, self.delivered_secret_access_key
+        if not (key_id and secret):
+            return None
+        if self.delivered_key_check and self.delivered_key_check != journal_check(key_id, secret):
+            return None
+        return key_id, secret
 
     def engine_settings(self) -> Settings:
         role_mode = self.spot_credentials_mode == ROLE_MODE
@@ -141,6 +154,12 @@ def _tags(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(parse_tag(line) for line in lines if line)
 
 
+def journal_check(access_key_id: str, secret_access_key: str) -> str:
+    """A fingerprint of the delivered pair, written after it: it tells a whole journal from a half-written one
+    without the secret (16 hex digits of SHA-256, which cannot be turned back into the secret)."""
+    return hashlib.sha256(f"{access_key_id}:{secret_access_key}".encode()).hexdigest()[:16]
+
+
 def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
     """Read every setting through ``get(key, default)`` (the listener's GetConfigEntryWithDefault)."""
     d = PluginSettings()
@@ -189,4 +208,5 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         allowed_source_ips=text("AllowedSourceIps", ""),
         delivered_access_key_id=text("DeliveredAccessKeyId", ""),
         delivered_secret_access_key=text("DeliveredSecretAccessKey", ""),
+        delivered_key_check=text("DeliveredKeyCheck", ""),
     )

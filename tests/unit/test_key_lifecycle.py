@@ -9,7 +9,7 @@ import pytest
 
 from DeadlineSpotIamSetup.desired import AccessKey, DesiredState, Settings, desired_state
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX, DELIVERED, ENTERED, RETIRED, key_records
+from DeadlineSpotIamSetup.key_records import DELIVERED, ENTERED, KEY_RECORD_PREFIX, RETIRED, key_records
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.values import AccessKeyInfo, KeyUsage, Observation, Observed
