@@ -201,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret-out",
         type=Path,
         metavar="FILE",
-        help="write the new access key here (JSON, mode 0600); it appears once the key is recorded",
+        help="start a rotation: write the new access key here (JSON, mode 0600; it appears once the key is "
+        "recorded); without it, only the next steps of a rotation under way are taken",
     )
     rotate.add_argument("--force", action="store_true", help="let --secret-out replace an existing file")
     rotate.add_argument(
@@ -454,22 +455,18 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
 
 def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
     """Where this run hands a new key: the --secret-out file, refused before any AWS call when it cannot be written
-    or would replace a file without --force; nowhere for --finish and --abandon, which start no rotation."""
+    or would replace a file without --force. Without it (and with --finish or --abandon) the run starts no rotation:
+    it takes the next steps of the one under way."""
     if args.finish and args.abandon:
         raise InvalidSettings(
             "--finish and --abandon exclude each other: --finish keeps the new key, --abandon deletes it"
         )
-    if args.finish or args.abandon:
-        if args.secret_out is not None:
-            raise InvalidSettings(
-                f"--secret-out starts a new rotation; {'--finish' if args.finish else '--abandon'} only ends the one "
-                "under way: leave out --secret-out"
-            )
-        return NoKeyHolder(), None
     if args.secret_out is None:
+        return NoKeyHolder(), None
+    if args.finish or args.abandon:
         raise InvalidSettings(
-            "rotate-key needs --secret-out FILE (where the new key is written), or --finish (the new key is entered "
-            "in the Spot Event Plugin) or --abandon"
+            f"--secret-out starts a new rotation; {'--finish' if args.finish else '--abandon'} only ends the one "
+            "under way: leave out --secret-out"
         )
     secret_out = check_secret_destination(args.secret_out)
     if secret_out.exists() and not args.force:
@@ -490,7 +487,7 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
         holder,
         RotationOptions(
             if_due=args.if_due,
-            start=not (args.finish or args.abandon),
+            start=secret_out is not None,
             confirm_entered=args.finish,
             abandon=args.abandon,
             key_verification=CLI_APPLY_WAITS.key_verification,

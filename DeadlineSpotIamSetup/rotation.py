@@ -487,7 +487,8 @@ class _Rotation:
             return False
         self._start(f"looking at the old access key {old.access_key_id}'s last use")
         usage = self.gateway.key_usage(old.access_key_id)
-        last = as_utc(usage.last_used) if usage.last_used is not None else None
+        # Both times to the second, as the record keeps them.
+        last = as_utc(usage.last_used).replace(microsecond=0) if usage.last_used is not None else None
         if last is not None and last > record.at:
             self.result.waiting.append(
                 f"the old access key {old.access_key_id} was used after you confirmed at {_when(record.at)} that the "
@@ -564,6 +565,10 @@ class _Rotation:
             )
             return
         if not options.start:
+            self.result.notes.append(
+                f"no rotation is under way: access key {current.access_key_id} is the only active key (give "
+                "--secret-out FILE to rotate it)"
+            )
             return
         if self.holder.automatic:
             held = self.holder.held()
