@@ -125,16 +125,25 @@ def run_demo(out: TextIO, cli: Callable[..., int]) -> int:
             ),
             step(
                 "7. rotate the access key",
-                "A new key, verified and written to a new file; the old key stays active until the Spot Event Plugin "
-                "has used the new one (run rotate-key again then). Exit 2: waiting for that.",
+                "A new key, verified, recorded, then written to a new file. The old key stays active: you enter the "
+                "new one in the Spot Event Plugin's settings and confirm with rotate-key --finish. Exit 2: waiting "
+                "for that.",
                 "rotate-key",
-                "--now",
                 "--secret-out",
                 str(Path(folder) / "spot-credentials-2.json"),
                 *endpoint,
             ),
+            step(
+                "8. confirm the new key is entered",
+                "rotate-key --finish records it. The old key was used moments ago, so it stays active until it has "
+                "gone unused long enough for IAM to show any use by something still holding it; a later rotate-key "
+                "deactivates it. Exit 2: waiting for that.",
+                "rotate-key",
+                "--finish",
+                *endpoint,
+            ),
         ]
-    expected = [2, 2, 0, 0, 0, 2, 2]
+    expected = [2, 2, 0, 0, 0, 2, 2, 2]
     if codes != expected:
         print(f"\nDemo FAILED: exit codes {codes}, expected {expected}.", file=out)
         return 1

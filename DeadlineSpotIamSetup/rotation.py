@@ -277,10 +277,18 @@ class _Rotation:
         now = self.clock()
         if not mark.over(now):
             assert isinstance(mark, RotationMark)
-            self.result.waiting.append(
-                f"another run ({mark.run}) is rotating the access key right now: run again after {_when(mark.ends)}"
-            )
-            return False
+            if not any(mark.may_have_made(k) and k.access_key_id in self.records for k in keys):
+                self.result.waiting.append(
+                    f"another run ({mark.run}) is rotating the access key right now: run again after "
+                    f"{_when(mark.ends)}"
+                )
+                return False
+            # That run's key is delivered and recorded (its journal let this run finish the delivery): the mark has
+            # served, whether that run still lives or not.
+            self._start("removing the rotation mark of a delivered key")
+            self._untag([ROTATING_TAG])
+            self.mark = None
+            return True
         for key in keys:
             if key.access_key_id in self.records or not key.active or not mark.may_have_made(key):
                 continue
@@ -583,15 +591,16 @@ class _Rotation:
         inactive = [k for k in keys if not k.active]
         if inactive:
             blocker = inactive[0]
+            rotated = "is due for rotation" if options.if_due else "is to be rotated"
             if blocker.access_key_id in self.records:
                 self.result.waiting.append(
-                    f"access key {current.access_key_id} is to be rotated, but the retired key {blocker.access_key_id} "
+                    f"access key {current.access_key_id} {rotated}, but the retired key {blocker.access_key_id} "
                     "still fills IAM's second slot: it is deleted first"
                 )
             else:
                 self.result.manual.append(
                     self._step(
-                        f"access key {current.access_key_id} is to be rotated, but the inactive key "
+                        f"access key {current.access_key_id} {rotated}, but the inactive key "
                         f"{blocker.access_key_id}, not made by this project, is in the way (IAM allows two keys per "
                         "user)",
                         f"delete it if nothing uses it (aws iam delete-access-key --user-name {self.user} "

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -30,7 +31,7 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.errors import AccessDenied
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
-from DeadlineSpotIamSetup.waits import Timeouts
+from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Clock, Timeouts
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = Timeouts(connect=2.0, read=5.0, call_budget=5.0, call_deadline=10.0, max_attempts=3)
@@ -165,26 +166,26 @@ SHIPPED = ROOT / "policies" / "bootstrap-policy.json"
 
 def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     """The command line's whole life cycle as the bootstrap user: ``apply --secret-out``, then a key rotation through
-    all its runs (``rotate-key --now``; the Spot user signs with the new key; ``rotate-key`` switches over, then
-    deletes the old key), then ``check --spot-config`` with the Spot user in a group. (exit code of the first run
-    that failed, else 0; its stderr.)"""
+    all its runs (``rotate-key --secret-out``; ``rotate-key --finish`` once the old key is idle switches over; a
+    later ``rotate-key`` deletes the old key), then ``check --spot-config`` with the Spot user in a group. (exit code
+    of the first run that failed, else 0; its stderr.)"""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.bootstrap["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
 
-    def run(*argv: str) -> tuple[int, str]:
+    def run(*argv: str, at: datetime | None = None) -> tuple[int, str]:
         out, err = io.StringIO(), io.StringIO()
-        return main([*argv, "--endpoint-url", server.url], out=out, err=err), err.getvalue()
+        clock = Clock(aws_now=lambda: at) if at is not None else Clock()
+        return main([*argv, "--endpoint-url", server.url], out=out, err=err, clock=clock), err.getvalue()
 
     code, err = run("apply", "--secret-out", str(folder / "key.json"))
     if code != 0:
         return code, err
-    code, err = run("rotate-key", "--now", "--secret-out", str(folder / "rotated.json"))
-    if code != 2:  # waiting for the new key's first use
+    code, err = run("rotate-key", "--secret-out", str(folder / "rotated.json"))
+    if code != 2:  # waiting for the new key to be entered
         return code, err
-    rotated = json.loads((folder / "rotated.json").read_text())
-    server.client(rotated["AccessKeyId"], rotated["SecretAccessKey"], "ec2").describe_spot_fleet_requests()
-    for _ in range(2):
-        code, err = run("rotate-key", "--secret-out", str(folder / "unused.json"))
+    later = datetime.now(timezone.utc) + KEY_IDLE_BEFORE_RETIRING + timedelta(minutes=1)
+    for argv, at in ((("rotate-key", "--finish"), later), (("rotate-key",), later + KEY_RETIRE_GRACE)):
+        code, err = run(*argv, at=at)  # the old key deactivated once idle, then deleted
         if code != 0:
             return code, err
     # check reads the policies of the Spot user's groups, and every instance profile a fleet configuration names.

@@ -31,9 +31,18 @@ def test_no_other_retry_interval_is_quoted_for_the_plugin():
 
 
 def test_the_readme_states_the_access_keys_life_as_defined():
-    from DeadlineSpotIamSetup.waits import KEY_MAX_AGE_DAYS, KEY_ORPHAN_AGE, KEY_RETIRE_GRACE, KEY_UNUSED_LIMIT
+    from DeadlineSpotIamSetup.waits import (
+        KEY_HOLDER_REPORT_WINDOW,
+        KEY_IDLE_BEFORE_RETIRING,
+        KEY_MAX_AGE_DAYS,
+        KEY_RETIRE_GRACE,
+        KEY_UNUSED_LIMIT,
+    )
 
     assert f"`--key-max-age-days DAYS` ({KEY_MAX_AGE_DAYS}; 0 = no limit)" in README
     assert f"A key at least {KEY_UNUSED_LIMIT.days} days old that has never been used" in README
-    assert f"or after {KEY_RETIRE_GRACE.days} days." in README
-    assert f"once it is over {int(KEY_ORPHAN_AGE.total_seconds() // 60)} minutes old and unused" in README
+    flat = " ".join(README.split())  # the phrases, wherever the lines break
+    assert f"once it is {KEY_RETIRE_GRACE.days} days old and unused since it was deactivated" in flat
+    hours = int(KEY_IDLE_BEFORE_RETIRING.total_seconds() // 3600)
+    assert f"has gone unused for {hours} hours since its last recorded use" in flat
+    assert f"every RCS/Pulse machine that ran a check in the last {KEY_HOLDER_REPORT_WINDOW.days} days" in flat

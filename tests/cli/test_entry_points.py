@@ -31,8 +31,8 @@ def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Comple
 def test_the_demo_runs_every_step_and_exits_0(tmp_path: Path):
     done = run_python("-m", "DeadlineSpotIamSetup", "demo", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Demo finished: exit codes were as expected (2, 2, 0, 0, 0, 2, 2)." in done.stdout
-    assert done.stdout.count("\n=== ") == 7
+    assert "Demo finished: exit codes were as expected (2, 2, 0, 0, 0, 2, 2, 2)." in done.stdout
+    assert done.stdout.count("\n=== ") == 8
     assert "Traceback" not in done.stdout + done.stderr
     assert list(tmp_path.iterdir()) == []  # the secret file went to a temporary folder, now gone
 

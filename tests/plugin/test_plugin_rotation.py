@@ -11,6 +11,7 @@ teardown that no log line holds a secret, the old keys' included."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -30,8 +31,10 @@ from test_plugin import (  # noqa: F401 (fixtures)
     machine,
 )
 
+from DeadlineSpotIamSetup import cli
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 from DeadlineSpotIamSetup.waits import KEY_RETIRE_GRACE
+from tests.support.exact_pair_proxy import ExactPairProxy
 from tests.support.fault_proxy import FaultProxy
 
 _MEMBER = re.compile(rb"<member>.*?</member>", re.S)
@@ -71,6 +74,19 @@ class AgingProxy(FaultProxy):
 def aging(endpoint: str) -> Iterator[AgingProxy]:
     with AgingProxy(endpoint) as running:
         yield running
+
+
+@pytest.fixture
+def exact(endpoint: str) -> Iterator[ExactPairProxy]:
+    with ExactPairProxy(endpoint, USER) as running:
+        yield running
+
+
+@pytest.fixture
+def exact_farm(tmp_path: Path, exact: ExactPairProxy, endpoint: str) -> Iterator[Farm]:
+    """A farm whose AWS judges signatures as AWS does: plugin -> AgingProxy -> ExactPairProxy -> moto."""
+    with AgingProxy(exact.endpoint_url) as aging:
+        yield from checked(Farm(tmp_path / "repository", aging, endpoint))
 
 
 @pytest.fixture
@@ -250,7 +266,8 @@ def test_rotate_key_after_days_0_neither_rotates_nor_reports_an_age(farm: Farm, 
     host.restart()
     host.house_cleaning(PLUGIN_NAME)
     assert keys(iam) == {old: "Active"} and farm.spot()["AccessID"] == old
-    assert farm.writes() == {} and farm.proxy.counts()["ListUserTags"] == 0  # the rotation is not even looked at
+    # The rotation is not even looked at: the check's own read of the keys (and their records), nothing more.
+    assert farm.writes() == {} and farm.proxy.counts()["ListAccessKeys"] == 1
     assert all_in_place() in farm.log() and "days old" not in farm.log() and farm.fake.warnings() == []
     assert last_result(farm) == "ok"
 
@@ -281,9 +298,14 @@ def test_a_rotated_key_reaches_the_named_profile_of_every_machine(shared_farm: F
         farm.proxy.age(old, days=100)
         a.restart()
         assert a.house_cleaning()["error"] is None  # rcs-a rotates
+        (new,) = [key for key in keys(iam) if key != old]
+        # rcs-b's Spot plugin still reads the old key from its own credentials file: the old key stays active.
+        assert keys(iam) == {old: "Active", new: "Active"}
+        assert "not yet in the credentials file of rcs-b" in warnings(farm), warnings(farm)
         assert b.house_cleaning()["error"] is None  # rcs-b checks nothing now, but takes the key from the journal
-    new = next(key for key, status in keys(iam).items() if status == "Active")
-    assert new != old and keys(iam) == {old: "Inactive", new: "Active"}
+        a.restart()
+        assert a.house_cleaning()["error"] is None  # every machine holds the new key: the old one is retired
+    assert keys(iam) == {old: "Inactive", new: "Active"}
     for path in files.values():
         text = path.read_text()
         secret = profile_secret(path)
@@ -294,3 +316,46 @@ def test_a_rotated_key_reaches_the_named_profile_of_every_machine(shared_farm: F
     assert f"Wrote access key {new} (delivered by this farm's plugin) into profile [DeadlineSpotEventPlugin]" in (
         farm.log()
     )
+
+
+def test_a_key_rotate_key_made_is_retired_only_once_the_spot_plugin_holds_its_exact_pair(
+    exact_farm: Farm, exact: ExactPairProxy, iam, tmp_path: Path
+):
+    """The plugin delivered K1; an admin rotates on the command line (K2 goes to a file). The plugin never claims K2's
+    secret is somewhere it is not, and retires K1 only once STS accepts the exact pair in the Spot plugin's settings."""
+    farm = exact_farm
+    with PluginHost(farm.fake, register_as=PLUGIN_NAME) as host:
+        old, old_secret = first_key(farm, host)
+        secret_out = tmp_path / "k2.json"
+        code = cli.main(["rotate-key", "--secret-out", str(secret_out), "--endpoint-url", exact.endpoint_url])
+        assert code == 2
+        new = json.loads(secret_out.read_text())
+        new_id, new_secret = new["AccessKeyId"], new["SecretAccessKey"]
+        farm.secrets.add(new_secret)
+
+        farm.fake.clear_log()
+        host.restart()
+        host.house_cleaning(PLUGIN_NAME)
+        assert "Delivered Secret Access Key" not in farm.log()
+        assert f"the newest access key {new_id} is not in the Spot Event Plugin's settings" in warnings(farm)
+        assert "--secret-out file of the rotate-key run that made it" in warnings(farm)
+        assert keys(iam) == {old: "Active", new_id: "Active"} and last_result(farm) == "pending"
+
+        # The admin enters K2's ID but keeps K1's secret: AWS refuses that pair, so K1 stays.
+        farm.fake.set_config("Spot", AccessID=new_id)
+        farm.fake.clear_log()
+        host.restart()
+        host.house_cleaning(PLUGIN_NAME)
+        assert keys(iam) == {old: "Active", new_id: "Active"}, farm.log()
+        assert f"hold access key {new_id} with a secret AWS does not accept" in warnings(farm)
+        assert (new_id, "SignatureDoesNotMatch") in exact.refused
+
+        farm.fake.set_config("Spot", SecretKey=new_secret)
+        farm.fake.clear_log()
+        host.restart()
+        host.house_cleaning(PLUGIN_NAME)
+        assert keys(iam) == {old: "Inactive", new_id: "Active"}, farm.log()
+        assert f"done: deactivated the old access key {old}" in farm.log()
+        assert caller_arn(farm.endpoint, new_id, new_secret).endswith(f":user/{USER}")
+        assert (farm.spot()["AccessID"], farm.spot()["SecretKey"]) == (new_id, new_secret)
+        assert old_secret not in farm.log()

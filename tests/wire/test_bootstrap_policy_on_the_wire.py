@@ -9,9 +9,9 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 import pytest
 from conftest import make_gateway
 from states import BREAKAGES
@@ -20,8 +20,9 @@ from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
 from DeadlineSpotIamSetup.desired import SERVICE_LINKED_ROLES, Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.fleet_config import parse_fleet_config
-from DeadlineSpotIamSetup.rotation import RotationOptions
+from DeadlineSpotIamSetup.rotation import HeldKey, KeyHolder, RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey
+from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE
 from tests.support.policy_evaluator import allowed
 
 ACCOUNT = "123456789012"
@@ -256,25 +257,43 @@ def test_every_call_of_check_with_a_grouped_user_and_a_fleet_configuration_is_al
     assert_allowed(recorder, settings, iam)
 
 
+class Handed(KeyHolder):
+    """Where a rotation hands its keys: ``delivered``; ``automatic``: the event plugin's way (it holds the pair and
+    reads it back), otherwise the command line's (an admin enters the key and confirms with --finish)."""
+
+    def __init__(self, delivered: list[NewAccessKey], automatic: bool) -> None:
+        self.delivered = delivered
+        self._automatic = automatic
+
+    @property
+    def automatic(self) -> bool:
+        return self._automatic
+
+    def stage(self, key: NewAccessKey) -> None:
+        self.delivered.append(key)
+
+    def held(self) -> HeldKey | None:
+        key = self.delivered[-1] if self._automatic and self.delivered else None
+        return HeldKey(key.access_key_id, key.secret_access_key) if key is not None else None
+
+
 def rotate_through(recorder: Recorder, endpoint: str, desired, delivered: list[NewAccessKey]) -> None:
-    """Both front ends' rotations, each through all their runs: create, verify, deliver, record, switch over once the
-    new key is used, delete the retired key."""
-    options = RotationOptions(now=True, key_verification=5.0, sleep=lambda seconds: None)
-    for deactivate_on_delivery in (False, True):  # the command line's rotation, then the event plugin's
-        rotation = replace(options, deactivate_on_delivery=deactivate_on_delivery)
-        result = rotate_access_key(recorder.gateway(endpoint), desired, delivered.append, rotation)
-        new = delivered[-1]
-        boto3.client(  # the Spot Event Plugin signs with the new key: the switch-over may go ahead
-            "ec2",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=new.access_key_id,
-            aws_secret_access_key=new.secret_access_key,
-        ).describe_spot_fleet_requests()
-        finishing = replace(rotation, now=False)
-        for _ in range(2):
-            result = rotate_access_key(recorder.gateway(endpoint), desired, delivered.append, finishing)
-        assert result.settled, result
+    """Both front ends' rotations, each through all their runs: create, verify, deliver, record, switch over (the
+    command line once confirmed and the old key idle), delete the retired key after the grace period."""
+    options = RotationOptions(key_verification=5.0, sleep=lambda seconds: None)
+    start = datetime.now(timezone.utc)
+    for automatic in (False, True):  # the command line's rotation, then the event plugin's
+        holder = Handed(delivered, automatic)
+        rotate_access_key(recorder.gateway(endpoint), desired, holder, options, now=start)
+        later = start + KEY_IDLE_BEFORE_RETIRING + timedelta(minutes=1)
+        finishing = replace(options, start=False, confirm_entered=not automatic)
+        rotate_access_key(recorder.gateway(endpoint), desired, holder, finishing, now=later)
+        done = rotate_access_key(
+            recorder.gateway(endpoint), desired, holder, replace(finishing, confirm_entered=False),
+            now=later + KEY_RETIRE_GRACE + timedelta(days=1),
+        )  # fmt: skip
+        assert done.complete, done
+        start = later + KEY_RETIRE_GRACE + timedelta(days=2)
 
 
 def test_every_call_of_a_key_rotation_is_allowed(endpoint, iam):

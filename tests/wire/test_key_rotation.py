@@ -3,8 +3,10 @@ event plugin's deliver-then-verify switch-over, the mark a run leaves, lost repl
 two steps, after which the next run converges on one delivered key that AWS accepts.
 
 Time is moved by the tests' own clock (``main(clock=...)``, ``rotate_access_key(now=...)``), never by sleeping. moto
-records a key's every use (AWS records at most one per 15 minutes) and its STS accepts any secret: the exact-pair cases
-run through ExactPairProxy (odd_servers.py), which judges STS's and EC2's signatures as AWS does."""
+records a key's every use (AWS records at most one per 15 minutes, which the in-memory model of
+tests/plugin/test_rotation_state_machine.py follows) and its STS accepts any secret: the event plugin's exact-pair cases
+(tests/plugin/test_plugin_rotation.py) run through tests/support/exact_pair_proxy.py, which judges signatures as AWS
+does."""
 
 from __future__ import annotations
 

@@ -18,12 +18,12 @@ import uuid
 import boto3
 import pytest
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, empty_iam, make_gateway
-from odd_servers import QuietHandler, Running, forward, relay
 
 from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
+from tests.support.http_relay import QuietHandler, Running, forward, relay
 
 COMPLETE, DRIFTED, UNREACHABLE = "210000000001", "210000000002", "210000000003"
 WORKER_POLICY = "arn:aws:iam::aws:policy/AWSThinkboxDeadlineSpotEventPluginWorkerPolicy"
