@@ -123,6 +123,7 @@ class RotationOptions:
     sleep: Callable[[float], None] | None = None  # None: time.sleep (tests pass a no-op)
     monotonic: Callable[[], float] = time.monotonic
     run_id: str | None = None  # None: this host's name and a random part
+    progress: Callable[[str], None] = lambda line: None  # each step done, as it is done
 
     @property
     def run_budget(self) -> timedelta:
@@ -218,13 +219,18 @@ class _Rotation:
         self.gateway.delete_access_key(self.user, key_id, cleanup=True)
         self._untag([KEY_RECORD_PREFIX + key_id] if key_id in self.records else [])
         self.records.pop(key_id, None)
-        self.result.done.append(f"deleted access key {key_id} of user {self.user} ({why})")
+        self._done(f"deleted access key {key_id} of user {self.user} ({why})")
 
     def _keys(self) -> tuple[AccessKeyInfo, ...]:
         keys = self.gateway.access_keys(self.user)
         if keys is None:
             raise AwsAccessError(f"user {self.user} does not exist: run apply first")
         return keys
+
+    def _done(self, line: str) -> None:
+        """A step done: in the result, and told at once (a run that fails later has still done it)."""
+        self.result.done.append(line)
+        self.options.progress(line)
 
     def _step(self, problem: str, remedy: str) -> ManualStep:
         return ManualStep(Kind.ACCESS_KEY, self.user, problem, remedy)
@@ -312,7 +318,7 @@ class _Rotation:
         self._start("removing the void rotation mark")
         self._untag([ROTATING_TAG])
         what = f"run {mark.run}" if isinstance(mark, RotationMark) else f"'{mark.text}'"
-        self.result.done.append(f"removed the mark of an interrupted key rotation ({what})")
+        self._done(f"removed the mark of an interrupted key rotation ({what})")
         self.mark = None
         return True
 
@@ -482,7 +488,7 @@ class _Rotation:
             self._start(f"recording that access key {new.access_key_id} is entered")
             self._record(new.access_key_id, ENTERED)
             record = self.records[new.access_key_id]
-            self.result.done.append(
+            self._done(
                 f"recorded that access key {new.access_key_id} is entered in the Spot Event Plugin"
             )
         if record.state != ENTERED:
@@ -557,7 +563,7 @@ class _Rotation:
             f"access key {old.access_key_id} of user {self.user}",
         )
         self._record(old.access_key_id, RETIRED)
-        self.result.done.append(f"deactivated the old access key {old.access_key_id}")
+        self._done(f"deactivated the old access key {old.access_key_id}")
         self.result.remaining.append(
             f"the old access key {old.access_key_id} is inactive; a run after "
             f"{_when(self.records[old.access_key_id].at + self.options.retire_grace)} deletes it, unless something "
@@ -640,7 +646,7 @@ class _Rotation:
         except BaseException:
             self._drop_own_mark()
             raise
-        self.result.done.append(
+        self._done(
             f"created access key {key.access_key_id} to replace {old.access_key_id} ({age.days} days old)"
         )
         self._deliver(key, fresh=True, why="rotation")
@@ -693,7 +699,7 @@ class _Rotation:
             self.own_mark = None
             self._untag([ROTATING_TAG])
         self.result.key = key
-        self.result.done.append(f"delivered access key {key.access_key_id} ({why})")
+        self._done(f"delivered access key {key.access_key_id} ({why})")
 
     def _take_back(self, key: NewAccessKey) -> None:
         """Undo a fresh key's hand-over and delete it (cleaning up: done even once cancelled), with its record and

@@ -224,8 +224,8 @@ class EngineJob:
         )
 
     def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff, start: bool) -> RotationResult:
-        """The rotation's next steps, the steps done logged like apply's."""
-        result = rotate_as_plugin(
+        """The rotation's next steps, each step done logged as it is done, like apply's."""
+        return rotate_as_plugin(
             gateway,
             desired,
             handoff,
@@ -236,10 +236,8 @@ class EngineJob:
             start=start,
             cancelled=self.cancelled,
             now=self.now,
+            progress=lambda line: self.emit(INFO, f"  done: {line}"),
         )
-        for line in result.done:
-            self.emit(INFO, f"  done: {line}")
-        return result
 
     def _report_rotation(self, rotation: RotationResult, handoff: KeyHandoff) -> bool:
         """Log what the rotation delivered and what is left; True when it delivered a key AWS accepts."""
@@ -294,6 +292,7 @@ def rotate_as_plugin(
     cancelled: Callable[[], bool] = lambda: False,
     now: datetime | None = None,
     clock: Clock = REAL_CLOCK,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> RotationResult:
     """The key rotation's next steps as this plugin takes them (DeadlineSpotIamSetup.rotation): the new key goes
     through the same hand-off as a new key (journal first, then the Spot plugin: handoff.py), and the old key is
@@ -321,6 +320,7 @@ def rotate_as_plugin(
             cancelled=cancelled,
             sleep=clock.sleep,
             monotonic=clock.monotonic,
+            progress=progress,
         ),
         now=now,
     )

@@ -33,6 +33,7 @@ from test_plugin import (  # noqa: F401 (fixtures)
 
 from DeadlineSpotIamSetup import cli
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
+from DeadlineSpotIamSetup.key_records import ROTATING_TAG, RotationMark
 from DeadlineSpotIamSetup.waits import KEY_RETIRE_GRACE
 from tests.support.exact_pair_proxy import ExactPairProxy
 from tests.support.fault_proxy import FaultProxy
@@ -359,3 +360,41 @@ def test_a_key_rotate_key_made_is_retired_only_once_the_spot_plugin_holds_its_ex
         assert caller_arn(farm.endpoint, new_id, new_secret).endswith(f":user/{USER}")
         assert (farm.spot()["AccessID"], farm.spot()["SecretKey"]) == (new_id, new_secret)
         assert old_secret not in farm.log()
+
+
+def leave_a_killed_runs_mark(iam, old: str, minutes_ago: int = 10) -> RotationMark:
+    """The mark of a rotation run killed between its mark and its create, ``minutes_ago``: long over."""
+    at = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    mark = RotationMark("rcs-9-killed", at, at + timedelta(seconds=10), at + timedelta(minutes=1), old)
+    iam.tag_user(UserName=USER, Tags=[{"Key": ROTATING_TAG, "Value": mark.encode()}])
+    return mark
+
+
+def test_a_mark_that_outlived_its_run_is_reported_with_create_missing_off(farm: Farm, host: PluginHost, iam):
+    old, _ = first_key(farm, host)
+    leave_a_killed_runs_mark(iam, old)
+    farm.configure(CreateMissing=False)
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    assert "an interrupted key rotation (run rcs-9-killed at " in warnings(farm), farm.log()
+    assert ROTATING_TAG in {t["Key"] for t in iam.list_user_tags(UserName=USER)["Tags"]}  # reported, not touched
+    assert last_result(farm) == "pending"
+
+
+def test_after_a_failed_rotation_the_log_shows_the_state_the_run_left(farm: Farm, host: PluginHost, iam):
+    """The rotation removed a void mark, then AWS refused its CreateAccessKey: the final report is of the account as
+    the run left it (no mark), not of the plan made before the rotation."""
+    old, _ = first_key(farm, host)
+    leave_a_killed_runs_mark(iam, old)
+    farm.proxy.age(old, days=100)
+    farm.proxy.inject(status=403, code="AccessDenied", message="not allowed", action="CreateAccessKey", times=1)
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    log = farm.log()
+    assert "done: removed the mark of an interrupted key rotation (run rcs-9-killed)" in log
+    assert "Check failed during the key rotation: AWS denied iam:CreateAccessKey" in warnings(farm), log
+    assert "left its mark on the user" not in log, log  # the drift the plan before the rotation saw
+    assert ROTATING_TAG not in {t["Key"] for t in iam.list_user_tags(UserName=USER)["Tags"]}
+    assert keys(iam) == {old: "Active"} and last_result(farm) == "failed"
