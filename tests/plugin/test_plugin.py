@@ -33,11 +33,20 @@ USER = "DeadlineSpotEventPluginAdmin"
 class Farm:
     """A Deadline repository with the plugin installed, an AWS stand-in behind a counting proxy."""
 
-    def __init__(self, root: Path, proxy: FaultProxy, endpoint: str, database: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        proxy: FaultProxy,
+        endpoint: str,
+        database: Path | None = None,
+        before_install: Callable[[Path], object] = lambda root: None,
+    ) -> None:
+        """``before_install(root)`` runs once the repository's folders exist, before the plugin is installed."""
         (root / "custom").mkdir(parents=True)
         self.root = root
         self.database = database
         self.fake = FakeDeadline(root, echo=False, database=database)
+        before_install(root)
         install(root)
         self.fake.enable(PLUGIN_NAME)
         self.proxy = proxy
