@@ -100,8 +100,8 @@ def other_account() -> Iterator[OtherAccount]:
         pytest.fail(f"these tests need the unprivileged account {UNPRIVILEGED!r}, which this machine lacks")
     if not os.access(PYTHON, os.X_OK):
         pytest.fail(f"no Python at {PYTHON} for {UNPRIVILEGED!r}: install one there or set DSIS_UNPRIVILEGED_PYTHON")
-    previous_umask = os.umask(0o022)
     shared = Path(tempfile.mkdtemp(prefix="dsis-other-account-"))
+    previous_umask = os.umask(0o022)  # what follows is made readable by everyone
     try:
         os.chmod(shared, 0o755)
         environment = shared / "python"
@@ -121,13 +121,14 @@ def other_account() -> Iterator[OtherAccount]:
         (shared / "standin").mkdir()
         for part in ("host_process.py", "deadline_standin.py"):
             shutil.copy(HERE / part, shared / "standin" / part)
+        os.umask(previous_umask)
         other = OtherAccount(UNPRIVILEGED, account.pw_uid, account.pw_gid, python, shared, checkout)
         answer = other.run("-c", "import boto3, sys; print(sys.version_info >= (3, 7))")
         if answer.stdout.strip() != "True":
             pytest.fail(f"{UNPRIVILEGED!r} cannot run {python} with boto3: {(answer.stderr or answer.stdout).strip()}")
         yield other
     finally:
-        os.umask(previous_umask)
+        os.umask(previous_umask)  # again, when a step above failed
         shutil.rmtree(shared, ignore_errors=True)
 
 

@@ -74,7 +74,7 @@ def other_group() -> int:
 # -- POSIX: the mode (and group) of custom/events ----------------------------------------------------------------
 
 
-def test_installed_as_root_with_umask_077_into_a_0755_events_folder_everyone_may_read_it(tmp_path, umask):
+def test_installed_with_umask_077_into_a_0755_events_folder_the_plugin_is_readable_by_everyone(tmp_path, umask):
     target = install(repository_with(tmp_path, events_mode=0o755))
     assert modes(target) == {"folders": {"0o755"}, "files": {"0o644"}}
 
@@ -113,18 +113,9 @@ def test_a_reinstall_gives_the_same_permissions(tmp_path, umask):
     assert modes(install(repository)) == first == {"folders": {"0o775"}, "files": {"0o664"}}
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give files to another account")
-def test_root_gives_the_tree_the_owner_and_group_of_the_events_folder(tmp_path, umask):
-    repository = repository_with(tmp_path, events_mode=0o700)  # the repository belongs to the RCS account alone
-    events = repository / "custom" / "events"
-    os.chown(events, 65534, other_group())
-    target = install(repository)
-    assert owners(target) == {(65534, other_group())}
-    assert modes(target) == {"folders": {"0o700"}, "files": {"0o600"}}
-
-
 # The ownership rule itself (chown(2): only a privileged process may change a file's owner; an unprivileged one may
-# set the group only to one it belongs to), without needing root.
+# set the group only to one it belongs to), without needing root. Root giving the tree to the owner of custom/events
+# is shown on the files in tests/plugin/test_plugin_other_account.py.
 
 
 def test_root_takes_the_owner_and_the_group_of_the_reference_folder():
@@ -206,17 +197,18 @@ def one_line(error: pytest.ExceptionInfo) -> str:
     return message
 
 
+@pytest.mark.parametrize(("operation", "refused_call"), [(install, "mkdir"), (uninstall, "rename")])
 def test_an_events_folder_this_account_may_not_write_gives_one_line_naming_it_and_what_to_do(
-    installed_once, monkeypatch
+    installed_once, monkeypatch, operation, refused_call
 ):
     repository, before = installed_once
     events = repository / "custom" / "events"
-    refuse(monkeypatch, "mkdir", PermissionError(errno.EACCES, "Permission denied"))
+    refuse(monkeypatch, refused_call, PermissionError(errno.EACCES, "Permission denied"))
     with pytest.raises(SetupError) as refused:
-        install(repository)
+        operation(repository)
     message = one_line(refused)
     assert f"{events} is not writable by " in message
-    assert "run install as an account that may write to that folder" in message
+    assert f"run {operation.__name__} as an account that may write to that folder" in message
     assert "repository's administrator" in message
     assert listing(events) == before
 
@@ -355,17 +347,6 @@ def test_an_events_path_that_is_a_file_is_refused(tmp_path):
     (repository / "custom" / "events").write_text("", encoding="utf-8")
     with pytest.raises(SetupError, match="is not a folder"):
         install(repository)
-
-
-def test_uninstall_an_events_folder_this_account_may_not_write_gives_one_line(installed_once, monkeypatch):
-    repository, before = installed_once
-    events = repository / "custom" / "events"
-    refuse(monkeypatch, "rename", PermissionError(errno.EACCES, "Permission denied"))
-    with pytest.raises(SetupError) as refused:
-        uninstall(repository)
-    message = one_line(refused)
-    assert f"{events} is not writable by " in message and "run uninstall as an account" in message
-    assert listing(events) == before
 
 
 def test_uninstall_moves_the_plugin_out_of_deadlines_sight_first_then_deletes_it(installed_once, monkeypatch):
