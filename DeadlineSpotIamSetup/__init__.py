@@ -4,4 +4,6 @@ The engine is importable without Deadline and runs on Python 3.10 with only boto
 same code serves the command line (``python -m DeadlineSpotIamSetup``) and the Deadline event plugin.
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ error, one line on stderr, no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -500,7 +501,8 @@ def _write_output(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
         raise InvalidSettings(f"--output {path} cannot be written: {error.strerror or error}") from None
 
 

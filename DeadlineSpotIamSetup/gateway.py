@@ -590,7 +590,8 @@ class IamGateway:
                 for policy_arn in sorted(arns)
             ]
             boundary = pool.submit(self._labelled_policy, boundary_arn) if boundary_arn else None
-            documents += [document for _, future in managed if (document := future.result()) is not None]
+            results = [future.result() for _, future in managed]
+            documents += [document for document in results if document is not None]
             boundary_document = boundary.result() if boundary is not None else None
         if boundary_arn and boundary_document is None:  # a boundary that does not exist allows nothing
             boundary_document = (f"permissions boundary {boundary_arn} (does not exist)", {})

@@ -10,7 +10,6 @@ else from the source checkout this package runs from.
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 import shutil
 import tempfile
@@ -48,7 +47,7 @@ def _plugin_files(root: Path) -> dict[str, Path]:
 
 def _sources() -> dict[str, Path]:
     """Where each part of the installed folder comes from: the installed package first, the checkout second."""
-    bundled = Path(str(importlib.resources.files(__package__).joinpath(_BUNDLED)))
+    bundled = _PACKAGE / _BUNDLED
     for root in (bundled, _SOURCE_ROOT):
         files = _plugin_files(root)
         if all(path.exists() for path in files.values()):

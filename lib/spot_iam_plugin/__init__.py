@@ -4,3 +4,5 @@ the logging bridge and the hand-off of a new access key to the Spot Event Plugin
 Nothing here imports Deadline: the event plugin passes in its listener and Deadline's RepositoryUtils, so this
 code runs (and is tested) on any Python 3.10+ with boto3.
 """
+
+from __future__ import annotations

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
-    {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
+    {"compat", "kinds", "errors", "waits", "values", "trust"},  # plain names and values; newer Pythons' built-ins
     {"source_ip", "policy_eval", "fleet_config"},  # policy documents: restricted copies, evaluation; fleet configs
     {"desired"},  # settings → desired state
     {"findings"},  # what a plan is made of
@@ -40,6 +40,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
 ]
 PURE = {
+    "compat",
     "kinds",
     "errors",
     "waits",
