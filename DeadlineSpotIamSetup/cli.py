@@ -29,7 +29,7 @@ from .errors import AwsAccessError, InvalidSettings, SetupError
 from .findings import Plan
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
-from .install import PLUGIN_NAME, install, uninstall
+from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
 from .kinds import Kind
 from .report import (
     action_lines,
@@ -546,6 +546,11 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "install":
         target = install(args.repository)
         print(f"Installed the {PLUGIN_NAME} event plugin in {target}.", file=out)
+        print(
+            f"Supported: {SUPPORTED_DEADLINE} (on Deadline 10.1 and 10.2 the plugin runs under Deadline's Python 3; "
+            "loaded by an older Python it logs one line and does nothing).",
+            file=out,
+        )
         print(
             f"Next: Deadline Monitor > Tools > Configure Events > {PLUGIN_NAME}: set State to Global Enabled, "
             "and Create Missing Identities plus a bootstrap credential if it should create what is missing.",
