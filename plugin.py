@@ -23,6 +23,8 @@ _HERE = os.path.dirname(os.path.realpath(__file__))
 _PLUGIN_NAME = os.path.basename(_HERE)
 OLDEST_PYTHON = (3, 7)
 SUPPORTED = "Deadline 10.1.12 or later running Python 3.7 or later"
+# The oldest boto3 the code in lib/ supports (lib/DeadlineSpotIamSetup/old_botocore.py).
+OLDEST_BOTO3 = "boto3 1.20.0 (botocore 1.23.0)"
 
 
 def unsupported_python_line(version_info=None, version=None):
@@ -31,6 +33,19 @@ def unsupported_python_line(version_info=None, version=None):
         return None
     return "{0}: needs {1}; it was loaded by Python {2}, so it does nothing (see its README)".format(
         _PLUGIN_NAME, SUPPORTED, version or platform.python_version()
+    )
+
+
+def load_failure_line(error):
+    """The one line logged when lib/ cannot be imported: boto3 missing from Deadline's Python, or a broken install."""
+    missing = getattr(error, "name", None) if isinstance(error, ImportError) else None
+    if missing and missing.split(".")[0] in ("boto3", "botocore"):
+        return (
+            "{0}: needs {1} or later in the Python that Deadline runs it with (Python {2}), which cannot import "
+            "{3}: {4} (see its README)".format(_PLUGIN_NAME, OLDEST_BOTO3, platform.python_version(), missing, error)
+        )
+    return "{0}: cannot load its code from {1}: {2}; reinstall it".format(
+        _PLUGIN_NAME, os.path.join(_HERE, "lib"), error
     )
 
 
@@ -70,10 +85,6 @@ class SpotIamSetupListener(DeadlineEventListener):
         try:
             runner = _load_runner()
         except Exception as error:  # never raise into Deadline
-            self.LogWarning(
-                "{0}: cannot load its code from {1}: {2}; reinstall it".format(
-                    _PLUGIN_NAME, os.path.join(_HERE, "lib"), error
-                )
-            )
+            self.LogWarning(load_failure_line(error))
             return
         runner.on_house_cleaning(self, RepositoryUtils, _PLUGIN_NAME)

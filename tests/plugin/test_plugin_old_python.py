@@ -1,5 +1,6 @@
 """Loaded by a Python older than 3.7 (Python 2 on a Deadline 10.1/10.2 that ignores the file's first line, or any
-other), the installed plugin logs one line saying what it needs and does nothing else; nothing reaches Deadline.
+other), or by a Python without boto3, the installed plugin logs one line saying what it needs and does nothing
+else; nothing reaches Deadline, and it never tells to reinstall it for that.
 
 Each old Python runs as its own OS process with the minimal host of old_python_host.py (deadline_standin.py needs
 Python 3.7). The interpreters come from pyenv, as the Makefile's do; PY27 / PY36 name others.
@@ -15,8 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from deadline_standin import FakeDeadline, PluginHost
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
+from DeadlineSpotIamSetup.old_botocore import OLDEST_BOTOCORE
 
 HERE = Path(__file__).resolve().parent
 OLD_PYTHONS = ("2.7", "3.6")
@@ -79,3 +82,21 @@ def test_under_an_older_python_the_plugin_logs_one_line_and_does_nothing(plugin_
     assert answer["imported"] == []  # none of its code under lib/ was even imported
     assert tree(plugin_file.parent.parent.parent.parent) == before
 
+
+
+@pytest.mark.parametrize("missing", ["boto3", "botocore"])
+def test_in_a_python_without_boto3_the_plugin_says_what_it_needs_not_reinstall(plugin_file: Path, missing: str):
+    """Deadline ships boto3 in its Python's libraries (Thinkbox's support article "How does Deadline distribute its
+    Python libraries?"); an admin's edit of them can leave it out."""
+    repository = plugin_file.parent.parent.parent.parent
+    fake = FakeDeadline(repository, echo=False)
+    fake.enable(PLUGIN_NAME)
+    with PluginHost(fake, register_as=PLUGIN_NAME, hide_modules=(missing,)) as host:
+        assert host.house_cleaning(PLUGIN_NAME).error is None
+    [warning] = fake.warnings()
+    assert warning.startswith(
+        f"{PLUGIN_NAME}: needs boto3 1.20.0 (botocore 1.23.0) or later in the Python that Deadline runs it with"
+    )
+    assert missing in warning and "reinstall" not in warning
+    assert f"(botocore {'.'.join(map(str, OLDEST_BOTOCORE))})" in warning  # the floor the engine itself checks
+    assert fake.log_lines() == [warning]
