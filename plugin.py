@@ -27,12 +27,12 @@ SUPPORTED = "Deadline 10.1.12 or later running Python 3.7 or later"
 OLDEST_BOTO3 = "boto3 1.20.0 (botocore 1.23.0)"
 
 
-def unsupported_python_line(version_info=None, version=None):
+def unsupported_python_line():
     """The one line logged when this Python cannot run the plugin's code; None when it can."""
-    if (version_info or sys.version_info)[:2] >= OLDEST_PYTHON:
+    if sys.version_info[:2] >= OLDEST_PYTHON:
         return None
     return "{0}: needs {1}; it was loaded by Python {2}, so it does nothing (see its README)".format(
-        _PLUGIN_NAME, SUPPORTED, version or platform.python_version()
+        _PLUGIN_NAME, SUPPORTED, platform.python_version()
     )
 
 
