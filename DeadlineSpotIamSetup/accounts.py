@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from .desired import DesiredState, name_problems, validate_external_id, validate_role_arn
 from .engine import plan_changes
@@ -183,14 +183,18 @@ def check_accounts(
     if not targets:
         return []
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(targets))), thread_name_prefix="account")
+    futures: list[Future[AccountResult]] = []
     try:
-        futures = [pool.submit(check, target) for target in targets]
+        for target in targets:
+            futures.append(pool.submit(check, target))
         return [future.result() for future in futures]
     except BaseException:
         stop.set()
+        for future in futures:  # what shutdown(cancel_futures=True) does from Python 3.9: none not started starts
+            future.cancel()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
 
 
 def exit_code(results: Sequence[AccountResult]) -> int:

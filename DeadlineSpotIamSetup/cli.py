@@ -9,6 +9,7 @@ error, one line on stderr, no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ from .errors import AwsAccessError, InvalidSettings, SetupError
 from .findings import Plan
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
-from .install import PLUGIN_NAME, install, uninstall
+from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
 from .kinds import Kind
 from .report import (
     action_lines,
@@ -500,7 +501,8 @@ def _write_output(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
         raise InvalidSettings(f"--output {path} cannot be written: {error.strerror or error}") from None
 
 
@@ -544,6 +546,11 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "install":
         target = install(args.repository)
         print(f"Installed the {PLUGIN_NAME} event plugin in {target}.", file=out)
+        print(
+            f"Supported: {SUPPORTED_DEADLINE} (on Deadline 10.1 and 10.2 the plugin runs under Deadline's Python 3; "
+            "loaded by an older Python it logs one line and does nothing).",
+            file=out,
+        )
         print(
             f"Next: Deadline Monitor > Tools > Configure Events > {PLUGIN_NAME}: set State to Global Enabled, "
             "and Create Missing Identities plus a bootstrap credential if it should create what is missing.",

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Union
 
+from .compat import remove_prefix
 from .errors import InvalidSettings
 from .fleet_config import FleetGroup
 from .kinds import Kind
@@ -77,7 +78,7 @@ class PolicyCopy:
 
 def copy_name(policy: ManagedPolicy) -> str:
     """``AWSThinkboxDeadlineSpotEventPluginAdminPolicy`` → ``DeadlineSpotEventPluginAdminPolicy-SourceIp``."""
-    return policy.name.removeprefix("AWSThinkbox") + "-SourceIp"
+    return remove_prefix(policy.name, "AWSThinkbox") + "-SourceIp"
 
 
 @dataclass(frozen=True)
@@ -188,18 +189,18 @@ class TrackerInUse:
     name: str  # the Resource Tracker role's name
 
 
-Identity = (
-    SpotUser
-    | AccessKey
-    | CredentialsRole
-    | ServiceRole
-    | InstanceProfile
-    | ServiceLinkedRole
-    | PolicyCopy
-    | SpotPermissions
-    | FleetGroupCheck
-    | TrackerInUse
-)
+Identity = Union[
+    SpotUser,
+    AccessKey,
+    CredentialsRole,
+    ServiceRole,
+    InstanceProfile,
+    ServiceLinkedRole,
+    PolicyCopy,
+    SpotPermissions,
+    FleetGroupCheck,
+    TrackerInUse,
+]
 
 
 @dataclass(frozen=True)

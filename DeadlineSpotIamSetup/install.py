@@ -51,6 +51,8 @@ from typing import NamedTuple
 from .errors import InvalidSettings, SetupError
 
 PLUGIN_NAME = "DeadlineSpotIamSetup"
+# The Deadline releases the plugin runs on, as plugin.py's SUPPORTED says it (README.md, "Supported Deadline versions").
+SUPPORTED_DEADLINE = "Deadline 10.1.12 or later running Python 3.7 or later"
 _PACKAGE = Path(__file__).resolve().parent
 _SOURCE_ROOT = _PACKAGE.parent
 # In the wheel, the plugin's files; see [tool.setuptools] in pyproject.toml.

@@ -20,10 +20,9 @@ only once the new one is verified and delivered (or used).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from .errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
 from .findings import ManualStep, RotationResult

@@ -11,11 +11,11 @@ import copy
 import ipaddress
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Union
 
 from .errors import InvalidSettings
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 # IAM's limit for a customer managed policy document, counted without white space.
 MAX_POLICY_CHARACTERS = 6144

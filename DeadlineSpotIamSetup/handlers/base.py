@@ -8,15 +8,19 @@ The observer, the planner, the executor and the bootstrap-policy renderer know n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..values import NewAccessKey, Observed
+
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # typing.Protocol is Python 3.8+: at run time ApplyRun is only a name for annotations
+    Protocol = object
 
 
 class ApplyRun(Protocol):

@@ -165,6 +165,17 @@ def test_empty_account_gets_everything_and_the_spot_plugin_gets_a_working_key(fa
     assert farm.fake.warnings() == []
 
 
+def test_the_endpoint_named_by_aws_endpoint_url_is_used_with_every_supported_botocore(farm: Farm, monkeypatch):
+    """botocore reads AWS_ENDPOINT_URL itself from 1.31.0 (its CHANGELOG; configprovider.ConfiguredEndpointProvider);
+    with the older boto3 of Deadline 10.1/10.2 the engine reads it (old_botocore). This suite runs with both."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", farm.proxy.endpoint_url)
+    farm.configure(EndpointUrl="")
+    with PluginHost(farm.fake, register_as=PLUGIN_NAME) as host:
+        assert host.house_cleaning(PLUGIN_NAME).error is None
+    assert farm.proxy.counts()["GetCallerIdentity"] >= 1 and farm.writes()["CreateUser"] == 1
+    assert all_in_place() in farm.log()
+
+
 def test_later_house_cleanings_make_no_aws_call(farm: Farm, host: PluginHost):
     host.house_cleaning(PLUGIN_NAME)
     farm.proxy.clear()
