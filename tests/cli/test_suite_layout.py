@@ -28,11 +28,16 @@ def python37_suites() -> list[str]:
 
 
 def script_suites(script: str) -> list[str]:
+    return script_assignment(script, "SUITES")
+
+
+def script_assignment(script: str, name: str) -> list[str]:
+    """The tuple assigned to ``name`` in tests/``script``, read without running that script's imports."""
     tree = ast.parse((ROOT / "tests" / script).read_text(encoding="utf-8"))
     [value] = [
         node.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["SUITES"]
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == [name]
     ]
     return list(ast.literal_eval(value))
 
@@ -69,6 +74,8 @@ def test_the_main_suite_is_this_folder_and_the_engine_and_plugin_run_under_pytho
 def test_the_plugin_suite_runs_again_under_python_3_7_and_nothing_else_does():
     assert python37_suites() == ["tests/plugin"]
     assert set(python37_suites()) <= set(python310_suites())
+    not_repeated = script_assignment("run_py37.py", "NOT_REPEATED")
+    assert all((ROOT / path).is_file() and path.startswith("tests/plugin/") for path in not_repeated), not_repeated
 
 
 def test_the_ownership_check_sees_a_file_outside_every_suite():
