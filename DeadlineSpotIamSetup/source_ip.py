@@ -22,11 +22,27 @@ MAX_POLICY_CHARACTERS = 6144
 _SOURCE_IP = "aws:sourceip"
 
 
-def parse_source_ips(entries: Iterable[str], label: str = "allowed source IPs") -> tuple[str, ...]:
+# How a front end lets a list that matches every address through: named in the refusal.
+ANY_ADDRESS_OPTIONS = "--allow-any-address (the event plugin's Allow Any Address)"
+_EVERY_ADDRESS = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
+def parse_source_ips(
+    entries: Iterable[str], label: str = "allowed source IPs", allow_any: bool = False
+) -> tuple[str, ...]:
     """CIDRs (IPv4 or IPv6; a bare address means that one address), each checked, in the order given.
 
     A CIDR with host bits set (``10.0.0.1/8``) is refused, not normalised: it usually means a typo in the prefix
     length or in the address, and widening it silently would allow more than was meant.
+
+    aws:SourceIp is "the requester's IP address" ("AWS global condition context keys", IAM User Guide), compared
+    with CIDR blocks by the IP address condition operators. So:
+
+    - an IPv6 zone index (``fe80::1%eth0``) is refused: it names the sender's interface and travels in no request,
+      so ``fe80::1%eth0/128`` would match nothing. It is found in the text, before ``ipaddress`` sees it: Python
+      3.9+ parses zone indexes, 3.7 refuses them as garbage, and the refusal must read the same on both;
+    - a list whose networks cover every IPv4 or every IPv6 address (``0.0.0.0/0``, ``::/0``) restricts nothing and
+      is refused unless ``allow_any`` says it is meant.
     """
     texts = [entry.strip() for entry in entries if entry.strip()]
     if not texts:
@@ -34,6 +50,13 @@ def parse_source_ips(entries: Iterable[str], label: str = "allowed source IPs") 
     problems: list[str] = []
     networks: list[Network] = []
     for text in texts:
+        if "%" in text:
+            zone = text.partition("%")[2].partition("/")[0]
+            problems.append(
+                f"{text!r} has an IPv6 zone index (%{zone}), which names this machine's interface and is in no "
+                "request (aws:SourceIp is the address a request comes from): write the address without it"
+            )
+            continue
         try:
             network = ipaddress.ip_network(text, strict=True)
         except ValueError as error:
@@ -49,9 +72,31 @@ def parse_source_ips(entries: Iterable[str], label: str = "allowed source IPs") 
         if network in networks:
             problems.append(f"{network} is given twice")
         networks.append(network)
+    if not allow_any:
+        problems += _every_address_problems(networks)
     if problems:
         raise InvalidSettings(f"{label}: " + "; ".join(problems))
     return tuple(str(network) for network in networks)
+
+
+def _every_address_problems(networks: list[Network]) -> list[str]:
+    """A problem for each address family the networks cover whole: such a list allows calls from anywhere."""
+    problems = []
+    for version, everything in _EVERY_ADDRESS.items():
+        family = [network for network in networks if network.version == version]
+        if not family or list(ipaddress.collapse_addresses(family)) != [everything]:
+            continue
+        whole = [network for network in family if network.prefixlen == 0]
+        named = whole or family
+        if len(named) == 1:
+            covers = f"{named[0]} matches every IPv{version} address, so it restricts nothing"
+        else:
+            listed = f"{', '.join(map(str, named[:-1]))} and {named[-1]}"
+            covers = f"{listed} match every IPv{version} address together, so they restrict nothing"
+        problems.append(
+            f"{covers}: give the RCS/Pulse machines' addresses (refused unless {ANY_ADDRESS_OPTIONS} says it is meant)"
+        )
+    return problems
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -130,3 +175,4 @@ def allowed_ips_of(document: dict[str, Any]) -> frozenset[str]:
                     if key.lower() == _SOURCE_IP:
                         found.update(str(v) for v in _as_list(value))
     return frozenset(found)
+

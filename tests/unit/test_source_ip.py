@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
 
+from DeadlineSpotIamSetup import source_ip
 from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.source_ip import (
     allowed_ips_of,
@@ -52,6 +54,47 @@ def test_malformed_lists_are_refused_with_what_to_write(entries, fragment):
     with pytest.raises(InvalidSettings, match="allowed source IPs") as caught:
         parse_source_ips(entries)
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def refusal(entries: list[str], allow_any: bool = False) -> str:
+    with pytest.raises(InvalidSettings) as caught:
+        parse_source_ips(entries, allow_any=allow_any)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def ip_network_of_python_37(address, strict=True):
+    """ipaddress.ip_network as Python 3.7 has it: it knows no IPv6 zone index (3.9 added them)."""
+    if "%" in str(address):
+        raise ValueError(f"{address!r} does not appear to be an IPv4 or IPv6 network")
+    return ipaddress.ip_network(address, strict=strict)
+
+
+@pytest.mark.parametrize("entry", ["fe80::1%eth0", "fe80::1%eth0/128", "fe80::%12/64"])
+def test_an_ipv6_zone_index_is_refused_in_the_same_line_whatever_the_python(entry, monkeypatch):
+    """A zone index names the sender's interface; it never travels in a request, so an aws:SourceIp value holding one
+    (``fe80::1%eth0/128``, as Python 3.9+ would write it) matches nothing. Python 3.7 refuses the text as garbage,
+    3.9+ accepts it: the refusal must not depend on which one runs."""
+    message = refusal([entry])
+    assert f"{entry!r} has an IPv6 zone index (%" in message and "write the address without it" in message
+    monkeypatch.setattr(source_ip.ipaddress, "ip_network", ip_network_of_python_37)
+    assert refusal([entry]) == message
+
+
+@pytest.mark.parametrize(
+    ("entries", "fragment"),
+    [
+        (["0.0.0.0/0"], "0.0.0.0/0 matches every IPv4 address, so it restricts nothing"),
+        (["::/0", "203.0.113.10/32"], "::/0 matches every IPv6 address, so it restricts nothing"),
+        (["0.0.0.0/1", "128.0.0.0/1"], "0.0.0.0/1 and 128.0.0.0/1 match every IPv4 address together, so they restrict"),
+    ],
+)
+def test_a_list_that_matches_every_address_is_refused_unless_meant(entries, fragment):
+    message = refusal(entries)
+    assert fragment in message
+    assert "unless --allow-any-address" in message and "Allow Any Address" in message
+    assert parse_source_ips(entries, allow_any=True) == tuple(entries)
 
 
 def test_every_problem_of_a_list_is_named_at_once():

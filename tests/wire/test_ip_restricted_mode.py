@@ -7,9 +7,11 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from states import ADMIN, TRACKER_ADMIN, USER
 
 from DeadlineSpotIamSetup.cli import main
+from DeadlineSpotIamSetup.source_ip import allowed_ips_of
 
 RCS = "203.0.113.10/32,2001:db8::/64"
 COPIES = ("DeadlineSpotEventPluginAdminPolicy-SourceIp", "DeadlineResourceTrackerAdminPolicy-SourceIp")
@@ -140,3 +142,36 @@ def test_a_spot_credentials_role_gets_the_copies_too(endpoint, iam):
     assert code == 0, err
     on_role = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="RcsInstanceRole")["AttachedPolicies"]}
     assert on_role == {copy_arn(name) for name in COPIES}
+
+
+# -- addresses that would restrict nothing ---------------------------------------------------------------------------
+# aws:SourceIp is "the requester's IP address" ("AWS global condition context keys", IAM User Guide), matched with the
+# IP address condition operators against CIDR blocks: an interface's zone index is no part of it, and a /0 matches
+# every request.
+@pytest.mark.parametrize(
+    ("addresses", "fragment"),
+    [
+        ("0.0.0.0/0", "0.0.0.0/0 matches every IPv4 address, so it restricts nothing"),
+        ("203.0.113.10/32,::/0", "::/0 matches every IPv6 address, so it restricts nothing"),
+        ("fe80::1%eth0", "'fe80::1%eth0' has an IPv6 zone index (%eth0)"),
+    ],
+)
+def test_addresses_that_restrict_nothing_are_refused_in_one_line_before_any_call(proxy, addresses, fragment):
+    code, out, err = run_cli("apply", "--allowed-source-ips", addresses, "--endpoint-url", proxy.endpoint_url)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert fragment in err
+    assert proxy.actions() == []
+
+
+def test_any_address_is_allowed_on_purpose_with_allow_any_address(proxy, iam):
+    code, out, err = run_cli(
+        "apply",
+        "--no-access-key",
+        "--allowed-source-ips",
+        "0.0.0.0/0,::/0",
+        "--allow-any-address",
+        "--endpoint-url",
+        proxy.endpoint_url,
+    )
+    assert code == 0, out + err
+    assert allowed_ips_of(default_document(iam, copy_arn(COPIES[0]))) == {"0.0.0.0/0", "::/0"}
