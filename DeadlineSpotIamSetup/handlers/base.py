@@ -8,7 +8,7 @@ The observer, the planner, the executor and the bootstrap-policy renderer know n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,6 +102,11 @@ class Handler:
     def reads(self, identity: Any) -> tuple[Read, ...]:
         """What observe reads for this identity; the identity exists when the first read answers."""
         raise NotImplementedError
+
+    def later_reads(self, identity: Any, answers: Mapping[str, Any]) -> tuple[Read, ...]:
+        """Reads that depend on what the first round (``answers``: field → answer) found; a second round makes them.
+        None, for most kinds."""
+        return ()
 
     def plan(self, identity: Any, seen: Observed, draft: Draft, context: PlanContext) -> None:
         """Add this identity's problems, actions and manual steps to ``draft``. Pure."""

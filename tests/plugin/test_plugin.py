@@ -325,6 +325,24 @@ def test_malformed_allowed_source_ips_are_invalid_settings(farm: Farm, host: Plu
     assert "host bits set" in "\n".join(farm.fake.warnings())
 
 
+def test_a_copy_an_admin_edited_is_reported_at_every_check_and_never_overwritten(farm: Farm, host: PluginHost, iam):
+    farm.configure(AllowedSourceIps="203.0.113.10/32")
+    host.house_cleaning(PLUGIN_NAME)
+    arn = "arn:aws:iam::123456789012:policy/DeadlineSpotEventPluginAdminPolicy-SourceIp"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    deny = {"Sid": "NoUserDeletion", "Effect": "Deny", "Action": "iam:DeleteUser", "Resource": "*"}
+    document["Statement"].append(deny)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    farm.proxy.clear()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)  # CreateMissing is on: the plugin applies
+    assert farm.writes() == {}
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    assert iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"] == document
+    assert "edited by hand: adds statement 'NoUserDeletion' (Deny iam:DeleteUser)" in farm.log()
+
+
 @pytest.mark.parametrize("addresses", ["0.0.0.0/0", "::/0\n203.0.113.10/32"])
 def test_an_allowed_address_list_that_restricts_nothing_is_refused_unless_meant(
     farm: Farm, host: PluginHost, iam, addresses: str
