@@ -158,13 +158,24 @@ def apply_restricted(proxy, *extra: str) -> tuple[int, str, str]:
     )
 
 
+def check_restricted(proxy) -> tuple[int, str, str]:
+    return run_cli("check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url)
+
+
+def assert_in_place_and_left_alone(proxy) -> None:
+    """check finds the copies in place, and apply writes nothing."""
+    proxy.clear()
+    code, out, err = check_restricted(proxy)
+    assert code == 0, out + err
+    assert apply_restricted(proxy)[0] == 0
+    assert writes(proxy) == []
+
+
 def test_an_admins_added_deny_is_reported_with_what_differs_and_never_overwritten(proxy, iam):
     assert apply_restricted(proxy)[0] == 0
     arn = copy_arn(COPIES[0])
     edited = edit_copy(iam, arn, with_deny)
-    code, out, _ = run_cli(
-        "check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url
-    )
+    code, out, _ = check_restricted(proxy)
     assert code == 2
     assert "lags behind" not in out
     assert "edited by hand: adds statement 'NoUserDeletion' (Deny iam:DeleteUser)" in out
@@ -196,13 +207,7 @@ def test_a_copy_saved_again_in_another_spelling_iam_reads_the_same_is_in_place(p
         return {"Statement": statements, "Version": document["Version"]}
 
     edit_copy(iam, arn, respelled)
-    proxy.clear()
-    code, out, err = run_cli(
-        "check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url
-    )
-    assert code == 0, out + err
-    assert apply_restricted(proxy)[0] == 0
-    assert writes(proxy) == []
+    assert_in_place_and_left_alone(proxy)
 
 
 def test_a_newer_aws_version_keeps_the_statements_an_admin_added(proxy, iam, aws_publishes):
@@ -212,9 +217,7 @@ def test_a_newer_aws_version_keeps_the_statements_an_admin_added(proxy, iam, aws
     newer = default_document(iam, ADMIN)
     newer["Statement"].append(NEW_STATEMENT)
     aws_publishes(ADMIN, newer)
-    code, out, _ = run_cli(
-        "check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url
-    )
+    code, out, _ = check_restricted(proxy)
     assert code == 2 and "lags behind AWSThinkboxDeadlineSpotEventPluginAdminPolicy: made from v1" in out
     assert "keeping the statement added by hand 'NoUserDeletion'" in out
     code, out, _ = apply_restricted(proxy)
@@ -253,9 +256,7 @@ def test_a_statement_of_the_copy_an_admin_changed_is_reported_and_the_copy_left_
     newer = default_document(iam, ADMIN)
     newer["Statement"].append(NEW_STATEMENT)
     aws_publishes(ADMIN, newer)
-    code, out, _ = run_cli(
-        "check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url
-    )
+    code, out, _ = check_restricted(proxy)
     assert code == 2
     assert "edited by hand" in out and "(Allow ec2:CancelSpotFleetRequests" in out and "its Action differs" in out
     proxy.clear()
@@ -275,22 +276,14 @@ def test_a_copy_without_a_record_is_in_place_while_its_document_proves_the_curre
     """As a CloudFormation stack makes it: AWS::IAM::ManagedPolicy has no Tags property."""
     assert apply_restricted(proxy)[0] == 0
     untag_source(iam, copy_arn(COPIES[0]))
-    proxy.clear()
-    code, out, err = run_cli(
-        "check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url
-    )
-    assert code == 0, out + err
-    assert apply_restricted(proxy)[0] == 0
-    assert writes(proxy) == []
+    assert_in_place_and_left_alone(proxy)
 
 
 def test_a_wrong_record_is_mended_when_the_document_proves_the_version(proxy, iam):
     assert apply_restricted(proxy)[0] == 0
     arn = copy_arn(COPIES[0])
     iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "DeadlineSpotIamSetup:source", "Value": f"{ADMIN} v7"}])
-    code, out, _ = run_cli(
-        "check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url
-    )
+    code, out, _ = check_restricted(proxy)
     assert code == 2 and f"its record DeadlineSpotIamSetup:source says '{ADMIN} v7', but it was made from v1" in out
     proxy.clear()
     assert apply_restricted(proxy)[0] == 0
