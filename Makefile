@@ -1,8 +1,8 @@
 # Development tasks for DeadlineSpotIamSetup.
 #
 #   make venv      main virtualenv (.venv): the package in editable mode + the test and demo extras
-#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout), the way
-#                  Deadline 10.3+ embeds Python 3.10 with boto3
+#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout, hypothesis), the
+#                  way Deadline 10.3+ embeds Python 3.10 with boto3
 #   make venv37    Python 3.7 virtualenv (.venv37) with the oldest supported boto3/botocore + pytest (+ pytest-timeout),
 #                  the way Deadline 10.1.12 to 10.2 embed Python 3.7 (README.md, "Supported Deadline versions")
 #   make lint      ruff
@@ -67,7 +67,7 @@ $(VENV310_STAMP): pyproject.toml
 	fi
 	@test -x $(VENV310)/bin/python || "$(PY310)" -m venv $(VENV310)
 	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout
+	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout 'hypothesis>=6'
 	@touch $@
 
 venv37: $(VENV37_STAMP)

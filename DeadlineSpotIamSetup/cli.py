@@ -94,6 +94,11 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
         help="IP-restricted mode: attach copies of the AWS managed admin policies that allow calls only from these "
         "addresses (the RCS/Pulse machines; IPv4 or IPv6) instead of the AWS managed policies",
     )
+    group.add_argument(
+        "--allow-any-address",
+        action="store_true",
+        help="accept --allowed-source-ips that match every address (0.0.0.0/0, ::/0), which restrict nothing",
+    )
 
 
 def _days(text: str) -> int:
@@ -245,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    if args.allow_any_address and args.allowed_source_ips is None:
+        raise InvalidSettings("--allow-any-address goes with --allowed-source-ips: give the list, or leave it out")
     return Settings(
         spot_user=args.spot_user,
         spot_role=args.spot_role,
@@ -258,6 +265,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         permissions_boundary=args.permissions_boundary,
         tags=tuple(parse_tag(tag) for tag in args.tag),
         allowed_source_ips=None if args.allowed_source_ips is None else tuple(args.allowed_source_ips.split(",")),
+        allow_any_address=args.allow_any_address,
         key_max_age_days=args.key_max_age_days,
         fleet_groups=read_spot_config(getattr(args, "spot_config", None)),
         spot_uses_resource_tracker=getattr(args, "spot_uses_resource_tracker", False),

@@ -418,7 +418,8 @@ class _Template:
         self.notes.append(
             f"policy-copy {identity.name}: {identity.source.name} as it was when this template was rendered, allowed "
             f"only from {', '.join(identity.allowed_source_ips)}; `check` reports it once AWS publishes a newer "
-            "version (render the template again, or let `apply` add the new version)"
+            "version (render the template again and update the stack: the copy carries no record of the version it "
+            "was made from, so `apply` leaves it to you)"
         )
         self.untagged(f"policy-copy {identity.name}", always=True)
 

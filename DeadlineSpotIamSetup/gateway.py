@@ -464,6 +464,17 @@ class IamGateway:
         """An AWS managed policy, with its default version's document."""
         return self._policy(f"arn:{self.partition}:iam::aws:policy{path}{name}", f"AWS managed policy {name}")
 
+    def policy_version(self, arn: str, version: str) -> PolicyInfo | None:
+        """One version of a managed policy, default or not (None: the policy or that version does not exist)."""
+        document = self._read(
+            lambda: parse_policy(
+                self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+            ),
+            "iam:GetPolicyVersion",
+            f"policy {arn} {version}",
+        )
+        return None if document is None else PolicyInfo(arn, version, document)
+
     def policy_versions(self, arn: str) -> tuple[tuple[str, bool], ...]:
         """(version id, is default) of every version of a managed policy, oldest first."""
 
