@@ -1,11 +1,14 @@
 # Development tasks for DeadlineSpotIamSetup.
 #
 #   make venv      main virtualenv (.venv): the package in editable mode + the test and demo extras
-#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout, hypothesis), the way
-#                  Deadline embeds Python 3.10 with boto3
+#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout, hypothesis), the
+#                  way Deadline 10.3+ embeds Python 3.10 with boto3
+#   make venv37    Python 3.7 virtualenv (.venv37): the oldest supported boto3/botocore + pytest, pytest-timeout, hypothesis,
+#                  the way Deadline 10.1.12 to 10.2 embed Python 3.7 (README.md, "Supported Deadline versions")
 #   make lint      ruff
 #   make test      lint; the main suite (tests/cli: command line, demo, wheel, test tools) in .venv; then
-#                  tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in .venv310
+#                  tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in .venv310; then
+#                  tests/plugin again in .venv37
 #   make demo      run the demo against a local AWS stand-in (moto, the demo extra)
 #   make bench     run the benchmarks
 #   make clean     remove virtualenvs and caches
@@ -15,6 +18,10 @@ VENV := .venv
 VENV310 := .venv310
 VENV_STAMP := $(VENV)/.installed.stamp
 VENV310_STAMP := $(VENV310)/.installed.stamp
+VENV37 := .venv37
+VENV37_STAMP := $(VENV37)/.installed.stamp
+# The oldest boto3 and botocore the engine supports (README.md, "Supported Deadline versions").
+OLDEST_BOTO := boto3==1.20.0 botocore==1.23.0
 
 # Python 3.10 interpreter: newest pyenv 3.10.x, else python3.10 on PATH.
 # Override with `make PY310=/path/to/python3.10 ...` or the PY310 environment variable.
@@ -24,8 +31,15 @@ endif
 ifeq ($(strip $(PY310)),)
 PY310 := $(shell command -v python3.10 2>/dev/null)
 endif
+# Python 3.7 interpreter, found the same way (PY37 overrides).
+ifeq ($(strip $(PY37)),)
+PY37 := $(shell ls -d "$$(pyenv root 2>/dev/null)"/versions/3.7*/bin/python3.7 2>/dev/null | sort -V | tail -1)
+endif
+ifeq ($(strip $(PY37)),)
+PY37 := $(shell command -v python3.7 2>/dev/null)
+endif
 
-.PHONY: venv venv310 lint test demo bench clean
+.PHONY: venv venv310 venv37 lint test demo bench clean
 
 venv: $(VENV_STAMP)
 
@@ -53,20 +67,41 @@ $(VENV310_STAMP): pyproject.toml
 	fi
 	@test -x $(VENV310)/bin/python || "$(PY310)" -m venv $(VENV310)
 	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout hypothesis
+	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout 'hypothesis>=6'
+	@touch $@
+
+venv37: $(VENV37_STAMP)
+
+$(VENV37_STAMP): pyproject.toml
+	@if [ -z "$(PY37)" ] || [ ! -x "$(PY37)" ]; then \
+		echo "error: no Python 3.7 interpreter found (looked for pyenv versions 3.7.x and python3.7 on PATH)." >&2; \
+		echo "       Install one (e.g. 'pyenv install 3.7') or run 'make PY37=/path/to/python3.7 venv37'." >&2; \
+		exit 1; \
+	fi
+	@"$(PY37)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 7))' || { \
+		echo "error: $(PY37) is not a Python 3.7 interpreter." >&2; exit 1; }
+	@if [ -x $(VENV37)/bin/python ] && \
+		! $(VENV37)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 7))'; then \
+		echo "$(VENV37) is not a Python 3.7 environment; recreating it"; rm -rf $(VENV37); \
+	fi
+	@test -x $(VENV37)/bin/python || "$(PY37)" -m venv $(VENV37)
+	$(VENV37)/bin/python -m pip install --quiet --upgrade pip
+	@# pytest 7.x and pytest-timeout 2.3 are the last releases that run on Python 3.7.
+	$(VENV37)/bin/python -m pip install --quiet $(OLDEST_BOTO) 'pytest>=7,<8' 'pytest-timeout>=2.1,<2.4' 'hypothesis>=6'
 	@touch $@
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
 # pytest exits 5 when it collected no test: that fails the target, saying so.
-test: venv venv310
+test: venv venv310 venv37
 	@$(MAKE) --no-print-directory lint
 	@echo "Main suite (pyproject testpaths) in $(VENV):"
 	@$(VENV)/bin/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: the main suite collected no test (pyproject.toml testpaths)" >&2; fi; \
 	exit $$status
 	$(VENV)/bin/python tests/run_py310.py
+	$(VENV)/bin/python tests/run_py37.py
 
 demo: venv
 	$(VENV)/bin/python -m DeadlineSpotIamSetup demo
@@ -76,5 +111,5 @@ bench: venv
 	$(VENV)/bin/python benchmarks/bench_accounts.py
 
 clean:
-	rm -rf $(VENV) $(VENV310) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV310) $(VENV37) build dist *.egg-info .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from .desired import DesiredState, name_problems, validate_external_id, validate_role_arn
 from .engine import plan_changes
@@ -123,8 +123,21 @@ def validate_role_name(name: str) -> str:
     return name
 
 
-def resolve_targets(targets: Sequence[AccountTarget], partition: str, role_name: str) -> tuple[AccountTarget, ...]:
-    """Every target with its role ARN: an account ID means the role ``role_name`` in that account."""
+def resolve_targets(
+    targets: Sequence[AccountTarget], partition: str, role_name: str, source: str = "the accounts file"
+) -> tuple[AccountTarget, ...]:
+    """Every target with its role ARN: an account ID means the role ``role_name`` in that account, in ``partition``
+    (the credential's). A role ARN in another partition is refused, naming its line in ``source``: "a credential issued
+    in one partition isn't valid in another. As a result, direct role assumption with the AssumeRole API doesn't work
+    across partition boundaries" (IAM User Guide, "Federating AWS identities across AWS partitions")."""
+    for target in targets:
+        arn_partition = target.role_arn.split(":")[1] if target.role_arn else partition
+        if arn_partition != partition:
+            raise InvalidSettings(
+                f"{source} line {target.line}: role {target.role_arn} is in partition {arn_partition}, but the "
+                f"credential in use works in partition {partition}, and AssumeRole does not cross partitions: check "
+                f"that account with a credential and a region of {arn_partition} (--profile, --region)"
+            )
     return tuple(
         target
         if target.role_arn
@@ -183,14 +196,18 @@ def check_accounts(
     if not targets:
         return []
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(targets))), thread_name_prefix="account")
+    futures: list[Future[AccountResult]] = []
     try:
-        futures = [pool.submit(check, target) for target in targets]
+        for target in targets:
+            futures.append(pool.submit(check, target))
         return [future.result() for future in futures]
     except BaseException:
         stop.set()
+        for future in futures:  # what shutdown(cancel_futures=True) does from Python 3.9: none not started starts
+            future.cancel()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
 
 
 def exit_code(results: Sequence[AccountResult]) -> int:
@@ -268,7 +285,8 @@ def check_account_file(
         validate_external_id(external_id)
     targets = read_accounts(path)
     base = connect(access)  # no call: the partition comes from the region, as for check
-    results = check_accounts(access, resolve_targets(targets, base.partition, role_name), desired, external_id)
+    resolved = resolve_targets(targets, base.partition, role_name, str(path))
+    results = check_accounts(access, resolved, desired, external_id)
     if as_json:
         json.dump(report_json(results), out, indent=2)
         out.write("\n")

@@ -9,10 +9,9 @@ hand-off of a new key to the key sink, and the cancel flag. The actions of one s
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .errors import AwsAccessError, Cancelled, KeyDeliveryFailed, NotFound, SetupError
 from .findings import Action, Plan

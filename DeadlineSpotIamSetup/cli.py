@@ -9,6 +9,7 @@ error, one line on stderr, no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -29,7 +30,7 @@ from .errors import AwsAccessError, InvalidSettings, SetupError
 from .findings import Plan
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
-from .install import PLUGIN_NAME, install, uninstall
+from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
 from .kinds import Kind
 from .report import (
     action_lines,
@@ -93,6 +94,11 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
         metavar="CIDR[,CIDR...]",
         help="IP-restricted mode: attach copies of the AWS managed admin policies that allow calls only from these "
         "addresses (the RCS/Pulse machines; IPv4 or IPv6) instead of the AWS managed policies",
+    )
+    group.add_argument(
+        "--allow-any-address",
+        action="store_true",
+        help="accept --allowed-source-ips that match every address (0.0.0.0/0, ::/0), which restrict nothing",
     )
 
 
@@ -261,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    if args.allow_any_address and args.allowed_source_ips is None:
+        raise InvalidSettings("--allow-any-address goes with --allowed-source-ips: give the list, or leave it out")
     return Settings(
         spot_user=args.spot_user,
         spot_role=args.spot_role,
@@ -274,6 +282,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         permissions_boundary=args.permissions_boundary,
         tags=tuple(parse_tag(tag) for tag in args.tag),
         allowed_source_ips=None if args.allowed_source_ips is None else tuple(args.allowed_source_ips.split(",")),
+        allow_any_address=args.allow_any_address,
         key_max_age_days=args.key_max_age_days,
         fleet_groups=read_spot_config(getattr(args, "spot_config", None)),
         spot_uses_resource_tracker=getattr(args, "spot_uses_resource_tracker", False),
@@ -561,7 +570,8 @@ def _write_output(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
         raise InvalidSettings(f"--output {path} cannot be written: {error.strerror or error}") from None
 
 
@@ -605,6 +615,11 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "install":
         target = install(args.repository)
         print(f"Installed the {PLUGIN_NAME} event plugin in {target}.", file=out)
+        print(
+            f"Supported: {SUPPORTED_DEADLINE} (on Deadline 10.1 and 10.2 the plugin runs under Deadline's Python 3; "
+            "loaded by an older Python it logs one line and does nothing).",
+            file=out,
+        )
         print(
             f"Next: Deadline Monitor > Tools > Configure Events > {PLUGIN_NAME}: set State to Global Enabled, "
             "and Create Missing Identities plus a bootstrap credential if it should create what is missing.",

@@ -25,6 +25,7 @@ from typing import Any
 
 from . import __version__
 from .bootstrap_policy import bootstrap_policy
+from .compat import remove_prefix, remove_suffix
 from .desired import (
     FLEET_ROLE_DEFAULT,
     TRACKER_ROLE_PREFIX,
@@ -115,7 +116,7 @@ def sub(text: str) -> dict[str, str] | str:
     pieces = _TOKEN.split(text)
     tokens = _TOKEN.findall(text)
     escaped = [piece.replace("${", "${!") for piece in pieces]
-    return {"Fn::Sub": "".join(p + t for p, t in zip(escaped, [*tokens, ""], strict=True))}
+    return {"Fn::Sub": "".join(p + t for p, t in zip(escaped, [*tokens, ""]))}
 
 
 def sub_strings(value: Any) -> Any:
@@ -249,7 +250,7 @@ class _Template:
         if self.copies_to_role:
             pairs += [(self.copies_to_role, name) for name in names]
         for first, second in pairs:
-            self.rules[f"{first.removesuffix('Name')}And{second.removesuffix('Name')}Differ"] = {
+            self.rules[f"{remove_suffix(first, 'Name')}And{remove_suffix(second, 'Name')}Differ"] = {
                 "Assertions": [
                     {
                         "Assert": {"Fn::Not": [{"Fn::Equals": [ref(first), ref(second)]}]},
@@ -388,7 +389,7 @@ class _Template:
                 "AllowedValues": ["true", "false"],
             }
             self.conditions[SERVICE_LINKED_ROLES_WANTED] = {"Fn::Equals": [ref(CREATE_SERVICE_LINKED_ROLES), "true"]}
-        self.resources[f"ServiceLinkedRole{_logical_id(identity.name.removeprefix('AWSServiceRoleFor'))}"] = {
+        self.resources[f"ServiceLinkedRole{_logical_id(remove_prefix(identity.name, 'AWSServiceRoleFor'))}"] = {
             "Type": "AWS::IAM::ServiceLinkedRole",
             "Condition": SERVICE_LINKED_ROLES_WANTED,
             # Kept when the stack goes: every Spot request of the account needs it, as the engine never deletes it.
@@ -417,7 +418,8 @@ class _Template:
         self.notes.append(
             f"policy-copy {identity.name}: {identity.source.name} as it was when this template was rendered, allowed "
             f"only from {', '.join(identity.allowed_source_ips)}; `check` reports it once AWS publishes a newer "
-            "version (render the template again, or let `apply` add the new version)"
+            "version (render the template again and update the stack: the copy carries no record of the version it "
+            "was made from, so `apply` leaves it to you)"
         )
         self.untagged(f"policy-copy {identity.name}", always=True)
 

@@ -7,10 +7,12 @@ Nothing here talks to AWS, so the same data can be checked, planned, applied or 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Union
 
+from .compat import remove_prefix
 from .errors import InvalidSettings
 from .fleet_config import FleetGroup
 from .kinds import Kind
@@ -77,7 +79,7 @@ class PolicyCopy:
 
 def copy_name(policy: ManagedPolicy) -> str:
     """``AWSThinkboxDeadlineSpotEventPluginAdminPolicy`` → ``DeadlineSpotEventPluginAdminPolicy-SourceIp``."""
-    return policy.name.removeprefix("AWSThinkbox") + "-SourceIp"
+    return remove_prefix(policy.name, "AWSThinkbox") + "-SourceIp"
 
 
 @dataclass(frozen=True)
@@ -188,18 +190,18 @@ class TrackerInUse:
     name: str  # the Resource Tracker role's name
 
 
-Identity = (
-    SpotUser
-    | AccessKey
-    | CredentialsRole
-    | ServiceRole
-    | InstanceProfile
-    | ServiceLinkedRole
-    | PolicyCopy
-    | SpotPermissions
-    | FleetGroupCheck
-    | TrackerInUse
-)
+Identity = Union[
+    SpotUser,
+    AccessKey,
+    CredentialsRole,
+    ServiceRole,
+    InstanceProfile,
+    ServiceLinkedRole,
+    PolicyCopy,
+    SpotPermissions,
+    FleetGroupCheck,
+    TrackerInUse,
+]
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,8 @@ class Settings:
     # The IP-restricted mode: CIDRs the Spot credentials may be used from (None: the AWS managed policies as they
     # are). An empty tuple was given and is refused.
     allowed_source_ips: tuple[str, ...] | None = None
+    # A list of allowed source IPs that matches every address (0.0.0.0/0, ::/0) is refused unless this says it is meant.
+    allow_any_address: bool = False
     # The access key's age limit in days: older is reported as due for rotation. 0: no limit.
     key_max_age_days: int = KEY_MAX_AGE_DAYS
     # The Spot Event Plugin's own configuration, when it is known: its Spot Fleet groups are audited, and its Use
@@ -265,8 +269,11 @@ MAX_KEY_AGE_DAYS = 3650
 _MAX_ARN_LENGTH = 2048  # IAM's limit for an ARN parameter
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
-_TAG_KEY = re.compile(r"[\w.:/=+\-@ ]{1,128}")
-_TAG_VALUE = re.compile(r"[\w.:/=+\-@ ]{0,256}")
+# IAM API Reference, the Tag data type: Key 1-128 and Value 0-256 characters of [\p{L}\p{Z}\p{N}_.:/=+\-@], that is
+# letters, separators (spaces) and numbers of any script, and these seven characters.
+_TAG_PUNCTUATION = "_.:/=+-@"
+_TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @ (IAM's Tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@])"
+_MAX_TAG_KEY, _MAX_TAG_VALUE = 128, 256
 
 
 def same_iam_name(first: str, second: str) -> bool:
@@ -319,6 +326,36 @@ def validate_assume_role(role_arn: str | None, external_id: str | None, role_opt
         validate_external_id(external_id)
 
 
+def _refused_character(text: str) -> str | None:
+    """The first character of ``text`` IAM's Tag pattern refuses, as shown in a message; None: all allowed."""
+    for character in text:
+        if unicodedata.category(character)[0] not in "LNZ" and character not in _TAG_PUNCTUATION:
+            return repr(character) if character.isprintable() else f"U+{ord(character):04X}"
+    return None
+
+
+def tag_problems(key: str, value: str) -> list[str]:
+    """What IAM would refuse in one tag, each naming the tag, the rule and, for a character, which one."""
+    problems = []
+    if not key:
+        problems.append(f"a tag key is empty (IAM: 1-{_MAX_TAG_KEY} characters)")
+    elif len(key) > _MAX_TAG_KEY:
+        problems.append(f"tag key {key[:20]!r}... is {len(key)} characters: IAM allows at most {_MAX_TAG_KEY}")
+    elif key.lower().startswith("aws:"):
+        problems.append(f"tag key {key!r} begins with aws:, which AWS reserves for its own tags")
+    refused = _refused_character(key)
+    if refused:
+        problems.append(f"tag key {key!r} has {refused}, which IAM does not allow in a tag key: {_TAG_CHARACTERS}")
+    if len(value) > _MAX_TAG_VALUE:
+        problems.append(f"tag value for {key!r} is {len(value)} characters: IAM allows at most {_MAX_TAG_VALUE}")
+    refused = _refused_character(value)
+    if refused:
+        problems.append(
+            f"tag value for {key!r} has {refused}, which IAM does not allow in a tag value: {_TAG_CHARACTERS}"
+        )
+    return problems
+
+
 def parse_tag(text: str) -> tuple[str, str]:
     """Parse ``KEY=VALUE`` (the value may be empty)."""
     key, sep, value = text.partition("=")
@@ -331,7 +368,7 @@ def _settings_problems(settings: Settings) -> list[str]:
     problems: list[str] = []
     if settings.allowed_source_ips is not None:
         try:
-            parse_source_ips(settings.allowed_source_ips)
+            parse_source_ips(settings.allowed_source_ips, allow_any=settings.allow_any_address)
         except InvalidSettings as error:
             problems.append(str(error))
     if settings.spot_role is not None:
@@ -390,10 +427,7 @@ def _settings_problems(settings: Settings) -> list[str]:
         problems.append(f"{len(settings.tags)} tags given: IAM allows at most 50")
     seen: set[str] = set()
     for key, value in settings.tags:
-        if not _TAG_KEY.fullmatch(key) or key.lower().startswith("aws:"):
-            problems.append(f"tag key {key!r} is not valid (1-128 characters, not starting with aws:)")
-        if not _TAG_VALUE.fullmatch(value):
-            problems.append(f"tag value for {key!r} is not valid (0-256 characters)")
+        problems += tag_problems(key, value)
         if key.lower() in seen:
             problems.append(f"tag key {key!r} is given twice (IAM tag keys ignore case)")
         seen.add(key.lower())
@@ -409,7 +443,7 @@ def desired_state(settings: Settings) -> DesiredState:
     identities: list[Identity] = []
     attached, copies, replaced = admin_policies, (), ()
     if settings.allowed_source_ips is not None:
-        allowed = parse_source_ips(settings.allowed_source_ips)
+        allowed = parse_source_ips(settings.allowed_source_ips, allow_any=settings.allow_any_address)
         copies = tuple(PolicyCopy(copy_name(p), p, allowed, settings.path) for p in admin_policies)
         attached, replaced = (), admin_policies
         identities.extend(copies)

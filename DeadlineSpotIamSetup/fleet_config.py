@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional, Union
 
 from .errors import InvalidSettings
 from .values import ProfileInfo
@@ -76,7 +76,7 @@ class GroupProblem:
 
 
 # The instance profile a launch template version names; a str says why it could not be read; None: it names none.
-TemplateLookup = ProfileRef | str | None
+TemplateLookup = Optional[Union[ProfileRef, str]]
 
 
 def _show(value: str) -> str:

@@ -11,6 +11,7 @@ a secret.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -26,7 +27,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
-from . import __version__, call_deadline
+from . import __version__, call_deadline, old_botocore
 from .errors import (
     AccessDenied,
     AlreadyExists,
@@ -74,7 +75,7 @@ NOT_IDEMPOTENT = frozenset({"CreateAccessKey"})
 _NO_REPLY = (
     botocore.exceptions.ReadTimeoutError,
     botocore.exceptions.ConnectionClosedError,
-    botocore.exceptions.ResponseStreamingError,
+    *old_botocore.RESPONSE_STREAMING_ERRORS,
 )
 _UNREACHABLE = (
     botocore.exceptions.EndpointConnectionError,
@@ -313,6 +314,7 @@ def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lam
     ``cancelled`` is asked before every call: once it answers True, no call starts (Cancelled is raised).
     """
     access = access or AwsAccess()
+    old_botocore.check_version()
     _check_endpoint_url(access.endpoint_url)
     _redact_botocore_logs()
     try:
@@ -329,12 +331,24 @@ def _region(session: boto3.session.Session, access: AwsAccess) -> str:
     return access.region or session.region_name or "us-east-1"
 
 
+def _endpoint_url(session: boto3.session.Session, service: str, access: AwsAccess) -> str | None:
+    """The endpoint URL given, else (before botocore 1.31, which reads them itself) the one the environment names
+    for ``service``: see :mod:`old_botocore`."""
+    if access.endpoint_url is not None or old_botocore.reads_configured_endpoints():
+        return access.endpoint_url
+    scoped_config = session._session.get_scoped_config()  # the botocore session of boto3's: its profile's settings
+    configured = old_botocore.configured_endpoint_url(service, scoped_config, os.environ)
+    _check_endpoint_url(configured)
+    return configured
+
+
 def _client(session: boto3.session.Session, service: str, access: AwsAccess) -> Any:
+    endpoint_url = _endpoint_url(session, service, access)
     try:
         client = session.client(
             service,
             region_name=_region(session, access),
-            endpoint_url=access.endpoint_url,
+            endpoint_url=endpoint_url,
             config=_config(access.timeouts),
         )
     except (botocore.exceptions.BotoCoreError, ValueError) as error:
@@ -464,6 +478,17 @@ class IamGateway:
     def managed_policy(self, name: str, path: str) -> PolicyInfo | None:
         """An AWS managed policy, with its default version's document."""
         return self._policy(f"arn:{self.partition}:iam::aws:policy{path}{name}", f"AWS managed policy {name}")
+
+    def policy_version(self, arn: str, version: str) -> PolicyInfo | None:
+        """One version of a managed policy, default or not (None: the policy or that version does not exist)."""
+        document = self._read(
+            lambda: parse_policy(
+                self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+            ),
+            "iam:GetPolicyVersion",
+            f"policy {arn} {version}",
+        )
+        return None if document is None else PolicyInfo(arn, version, document)
 
     def policy_versions(self, arn: str) -> tuple[tuple[str, bool], ...]:
         """(version id, is default) of every version of a managed policy, oldest first."""
@@ -605,7 +630,8 @@ class IamGateway:
                 for policy_arn in sorted(arns)
             ]
             boundary = pool.submit(self._labelled_policy, boundary_arn) if boundary_arn else None
-            documents += [document for _, future in managed if (document := future.result()) is not None]
+            results = [future.result() for _, future in managed]
+            documents += [document for document in results if document is not None]
             boundary_document = boundary.result() if boundary is not None else None
         if boundary_arn and boundary_document is None:  # a boundary that does not exist allows nothing
             boundary_document = (f"permissions boundary {boundary_arn} (does not exist)", {})

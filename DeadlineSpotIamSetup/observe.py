@@ -1,7 +1,9 @@
 """Read-only inspection: what IAM holds for each desired identity.
 
 Every identity is read by name (cost independent of the account's size; nothing is listed account-wide),
-and all reads run in one parallel round on one shared client. What to read comes from each kind's handler.
+and all reads run in one parallel round on one shared client; a second round, when a handler asks for one, reads
+what depends on the first round's answers (an IP-restricted copy's AWS policy at the version the copy records, once
+AWS has published a newer one). What to read comes from each kind's handler.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .desired import DesiredState, Identity
+from .findings import Read
 from .handlers import handler_for
 from .values import Observation, Observed
 
 
 def observe(gateway: Any, desired: DesiredState) -> Observation:
-    """Read every identity in one parallel round. Raises the first error (in identity order), if any."""
+    """Read every identity in one parallel round, then, in a second round, the reads that depend on the first one's
+    answers (none, mostly). Raises the first error (in identity order), if any."""
     reads = {identity: handler_for(identity).reads(identity) for identity in desired}
-    jobs = [(identity, read) for identity, identity_reads in reads.items() for read in identity_reads]
-    with ThreadPoolExecutor(max_workers=max(len(jobs), 1), thread_name_prefix="iam-read") as pool:
-        futures = [(identity, read, pool.submit(getattr(gateway, read.method), *read.args)) for identity, read in jobs]
-    answers: dict[Identity, dict[str, Any]] = {identity: {} for identity in desired}
-    for identity, read, future in futures:
-        answers[identity][read.field] = future.result()
+    answers = _read_round(gateway, reads)
+    later = {identity: handler_for(identity).later_reads(identity, answers[identity]) for identity in desired}
+    for identity, fields in _read_round(gateway, later).items():
+        answers[identity].update(fields)
     observed = {}
     for identity, fields in answers.items():
         if not reads[identity]:  # judged from the settings alone
@@ -32,3 +34,16 @@ def observe(gateway: Any, desired: DesiredState) -> Observation:
         known = {name: value for name, value in fields.items() if value is not None}
         observed[identity] = Observed(fields[primary] is not None, **known)
     return Observation(observed)
+
+
+def _read_round(gateway: Any, reads: dict[Identity, tuple[Read, ...]]) -> dict[Identity, dict[str, Any]]:
+    """Every read at once, on the shared client; the answers by identity and field."""
+    jobs = [(identity, read) for identity, identity_reads in reads.items() for read in identity_reads]
+    answers: dict[Identity, dict[str, Any]] = {identity: {} for identity in reads}
+    if not jobs:
+        return answers
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="iam-read") as pool:
+        futures = [(identity, read, pool.submit(getattr(gateway, read.method), *read.args)) for identity, read in jobs]
+    for identity, read, future in futures:
+        answers[identity][read.field] = future.result()
+    return answers

@@ -7,15 +7,17 @@ from __future__ import annotations
 import ipaddress
 import operator
 import re
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .compat import remove_suffix
 from .trust import parse_policy
 
 
-class _Context(Mapping[str, "str | tuple[str, ...]"]):
+class _Context(typing.Mapping[str, "str | tuple[str, ...]"]):
     """A request's condition keys, frozen (a list value becomes a tuple) so that a Request stays hashable."""
 
     def __init__(self, items: Mapping[str, Any]) -> None:
@@ -150,7 +152,7 @@ def _holds(condition: str, wanted: Any, values: tuple[str, ...] | None) -> bool 
         if name.startswith(prefix):
             quantifier, name = prefix, name[len(prefix) :]
     if_exists = name.endswith("ifexists")
-    name = name.removesuffix("ifexists")
+    name = remove_suffix(name, "ifexists")
     wanted_texts = [str(w).lower() if isinstance(w, bool) else str(w) for w in _as_list(wanted)]  # JSON true: "true"
     if name == "null":
         return any((values is None) == (w.lower() == "true") for w in wanted_texts)

@@ -28,10 +28,9 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from .errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
 from .findings import ManualStep, RotationResult

@@ -106,6 +106,7 @@ class Observed:
     tags: dict[str, str] | None = None  # the identity's tags, where its handler reads them
     policy: PolicyInfo | None = None  # a customer managed policy (a policy copy)
     source: PolicyInfo | None = None  # the AWS managed policy a copy is made from
+    origin: PolicyInfo | None = None  # that policy at the version the copy's record names, when not the default one
     grants: PrincipalPolicies | None = None  # the Spot credentials' policy documents
     found: FleetLookups | None = None  # what a Spot Fleet group names
 

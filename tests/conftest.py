@@ -3,6 +3,7 @@ environment that can never reach a real AWS account or the developer's AWS files
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -142,6 +143,26 @@ def gateway_calls(monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.setattr(gateway_module, "IamGateway", NoAws)
     return calls
 
+
+@pytest.fixture
+def aws_publishes(iam):
+    """AWS publishing a new default version of one of its managed policies, as it does when it updates one ("Versioning
+    IAM policies", IAM User Guide: "when AWS makes changes to an AWS managed policy, the changed policy doesn't
+    overwrite the existing policy. Instead, IAM creates a new version"; the earlier versions stay readable with
+    GetPolicyVersion). IAM refuses CreatePolicyVersion on an AWS managed policy to anyone but AWS; moto lets the test
+    play AWS's part. Undone afterwards: every test shares the one moto server."""
+    published: list[tuple[str, str, str]] = []
+
+    def publish(arn: str, document: dict) -> str:
+        before = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        answer = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+        published.append((arn, before, answer["PolicyVersion"]["VersionId"]))
+        return answer["PolicyVersion"]["VersionId"]
+
+    yield publish
+    for arn, before, version in reversed(published):
+        iam.set_default_policy_version(PolicyArn=arn, VersionId=before)
+        iam.delete_policy_version(PolicyArn=arn, VersionId=version)
 
 FAST = Timeouts(connect=1.0, read=2.0, call_budget=4.0, call_deadline=6.0, max_attempts=6)
 

@@ -1,14 +1,15 @@
 """Run the Python 3.10 test suites against a local AWS stand-in.
 
-Deadline embeds Python 3.10 with boto3, and the code that runs inside Deadline must
+Deadline 10.3 and later embed Python 3.10 with boto3, and the code that runs inside Deadline must
 work there. This script is run with the main virtualenv's Python (which has moto): it
 starts a moto stand-in in this process, then runs pytest on ``tests/unit``, ``tests/wire``
 (the engine on the wire: retries, timeouts, races) and ``tests/plugin`` with the Python
 3.10 virtualenv (boto3 and pytest only), passing the
 stand-in's URL in the ``DSIS_MOTO_ENDPOINT`` environment variable.
 
-These suites run here only: the main interpreter's ``pytest`` runs ``tests/cli`` (pyproject.toml
-``testpaths``). A missing suite folder, or a run that collects no test (pytest's exit code 5), is an error.
+These suites run here, not in the main interpreter's ``pytest`` (``tests/cli``, pyproject.toml ``testpaths``);
+``tests/plugin`` runs again under Python 3.7 (``tests/run_py37.py``). A missing suite folder, or a run that
+collects no test (pytest's exit code 5), is an error.
 
 Usage: python tests/run_py310.py [extra pytest arguments]
 The Python 3.10 virtualenv is ``.venv310`` unless ``PY310_VENV`` names another one.
@@ -31,22 +32,30 @@ from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    venv = Path(os.environ.get("PY310_VENV") or ROOT / ".venv310")
+    return run_suites("Python 3.10", "PY310_VENV", ".venv310", "make venv310", SUITES, argv)
+
+
+def run_suites(
+    label: str, venv_variable: str, venv_default: str, make: str, suites: tuple[str, ...], argv: list[str]
+) -> int:
+    """pytest on ``suites`` with the virtualenv ``venv_default`` (or the one ``venv_variable`` names), against a
+    moto stand-in started here. tests/run_py37.py runs the plugin's suite this way under Python 3.7."""
+    venv = Path(os.environ.get(venv_variable) or ROOT / venv_default)
     if not venv.is_absolute():
         venv = ROOT / venv
     python = venv / "bin" / "python"
     if not python.exists():
-        print(f"error: {python} not found; create it with 'make venv310'", file=sys.stderr)
+        print(f"error: {python} not found; create it with '{make}'", file=sys.stderr)
         return 2
 
-    missing = [suite for suite in SUITES if not (ROOT / suite).is_dir()]
+    missing = [suite for suite in suites if not (ROOT / suite).is_dir()]
     if missing:
         print(
-            f"error: Python 3.10 suite folder not found: {', '.join(missing)} (see SUITES in {__file__})",
+            f"error: {label} suite folder not found: {', '.join(missing)} (see SUITES in {sys.argv[0]})",
             file=sys.stderr,
         )
         return 2
-    dirs = list(SUITES)
+    dirs = list(suites)
 
     with MotoStandIn() as standin:
         env = dict(os.environ)
@@ -61,13 +70,13 @@ def main(argv: list[str]) -> int:
         env["AWS_CONFIG_FILE"] = os.devnull
         env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
         command = [str(python), "-m", "pytest", *dirs, *argv]
-        print(f"Python 3.10 suites against {standin.endpoint_url}: {' '.join(command)}", flush=True)
+        print(f"{label} suites against {standin.endpoint_url}: {' '.join(command)}", flush=True)
         try:
             status = subprocess.call(command, cwd=ROOT, env=env)
         except KeyboardInterrupt:
             return 130
     if status == NO_TESTS_COLLECTED:
-        print(f"error: the Python 3.10 suites collected no test ({' '.join(command[3:])})", file=sys.stderr)
+        print(f"error: the {label} suites collected no test ({' '.join(command[3:])})", file=sys.stderr)
     return status
 
 

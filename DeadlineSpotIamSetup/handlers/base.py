@@ -8,15 +8,19 @@ The observer, the planner, the executor and the bootstrap-policy renderer know n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..values import NewAccessKey, Observed
+
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # typing.Protocol is Python 3.8+: at run time ApplyRun is only a name for annotations
+    Protocol = object
 
 
 class ApplyRun(Protocol):
@@ -102,6 +106,11 @@ class Handler:
     def reads(self, identity: Any) -> tuple[Read, ...]:
         """What observe reads for this identity; the identity exists when the first read answers."""
         raise NotImplementedError
+
+    def later_reads(self, identity: Any, answers: Mapping[str, Any]) -> tuple[Read, ...]:
+        """Reads that depend on what the first round (``answers``: field → answer) found; a second round makes them.
+        None, for most kinds."""
+        return ()
 
     def plan(self, identity: Any, seen: Observed, draft: Draft, context: PlanContext) -> None:
         """Add this identity's problems, actions and manual steps to ``draft``. Pure."""

@@ -1,25 +1,51 @@
 """The IP-restricted mode's customer managed copies of the AWS managed admin policies.
 
 Each copy is the AWS managed policy's current default version with every Allow statement restricted to the
-allowed source IPs (:mod:`source_ip`). A changed IP list, or a newer default version of the AWS managed policy,
-makes the copy lag behind: apply adds a new version set as default, first deleting the oldest non-default
-version when the copy holds IAM's limit of five.
+allowed source IPs (:mod:`source_ip`), tagged ``DeadlineSpotIamSetup:source`` with the AWS policy and version it was
+made from. An edit of a managed policy is a new version, and the default version is the one in effect ("Versioning
+IAM policies", IAM User Guide), so a copy is judged by its default version's document:
+
+- what it was made from is the AWS version its record names (or, the record lost or wrong, the current one) and
+  the address list its statements carry, and it is accepted as made from them only when its document holds,
+  as IAM reads it (:func:`source_ip.compare_copy`), every statement this project writes for them;
+- what it holds beyond that (an admin's Deny) is reported as edited by hand, with what differs, and never removed;
+- only a newer default version of the AWS policy or another address list makes a new version, and it carries the
+  admin's additions (:func:`source_ip.merged_copy`); when they cannot be carried safely, or when one of this
+  project's statements was changed, the copy is reported and left as it is. The oldest non-default version is
+  deleted first when the copy holds IAM's limit of five.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
 
 from ..desired import PolicyCopy
 from ..errors import InvalidSettings
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
-from ..source_ip import MAX_POLICY_CHARACTERS, allowed_ips_of, policy_characters, restrict_document
+from ..source_ip import (
+    MAX_POLICY_CHARACTERS,
+    CopyDifference,
+    addresses_in,
+    compare_copy,
+    describe_statement,
+    merge_problems,
+    merged_copy,
+    policy_characters,
+    restrict_document,
+)
 from ..values import Observed, PolicyInfo
 from .base import ApplyRun, Handler, Permissions, creation_extras
 
 MAX_POLICY_VERSIONS = 5  # IAM's limit per managed policy
-SOURCE_TAG = "DeadlineSpotIamSetup:source"  # the AWS managed policy and version a copy was made from
+SOURCE_TAG = "DeadlineSpotIamSetup:source"  # "<AWS managed policy ARN> <version>": what a copy was made from
+# A policy version's ID (IAM API Reference, GetPolicyVersion: VersionId pattern v[1-9][0-9]*(\.[A-Za-z0-9-]*)?).
+_VERSION_ID = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?")
 
 
 def restricted_copy(policy_copy: PolicyCopy, source: PolicyInfo) -> dict:
@@ -44,6 +70,47 @@ def restricted_copy(policy_copy: PolicyCopy, source: PolicyInfo) -> dict:
     return document
 
 
+def recorded_version(policy_copy: PolicyCopy, tags: Mapping[str, str] | None) -> str | None:
+    """The version of the AWS managed policy the copy's record names; None when the record is missing, names another
+    policy, or names no version ID."""
+    arn, _, version = (tags or {}).get(SOURCE_TAG, "").rpartition(" ")
+    if not policy_copy.source.matches(arn) or not _VERSION_ID.fullmatch(version):
+        return None
+    return version
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a copy was made from: the AWS managed policy's ``version`` and the ``addresses``; ``difference``: how the
+    copy's document differs from what this project writes for them."""
+
+    version: str
+    addresses: tuple[str, ...]
+    difference: CopyDifference
+
+
+def copy_origin(policy_copy: PolicyCopy, copy_document: dict[str, Any], sources: list[PolicyInfo]) -> Origin:
+    """Of the AWS versions known (``sources``: the current default first, then the recorded one) and the address lists
+    (the settings', then each one the copy's statements carry), the pair whose document the copy matches best: none of
+    this project's statements changed, then the fewest additions; a tie goes to the current version and the settings'
+    list (nothing to update)."""
+    wanted = policy_copy.allowed_source_ips
+    lists = [wanted] + [found for found in addresses_in(copy_document) if set(found) != set(wanted)]
+    best: tuple[tuple[int, int, int], Origin] | None = None
+    for rank, (source, addresses) in enumerate(product(sources, lists)):
+        difference = compare_copy(copy_document, restrict_document(source.document, addresses))
+        score = (len(difference.changed), len(difference.added) + len(difference.extra_elements), rank)
+        if best is None or score < best[0]:
+            best = (score, Origin(source.default_version, addresses, difference))
+    assert best is not None
+    return best[1]
+
+
+def _named(statements: tuple[dict[str, Any], ...]) -> str:
+    names = [repr(s["Sid"]) if s.get("Sid") else describe_statement(s) for s in statements]
+    return f"the statement{'s' if len(names) > 1 else ''} added by hand {', '.join(names)}"
+
+
 class PolicyCopyHandler(Handler):
     kind = Kind.POLICY_COPY
     identity_type = PolicyCopy
@@ -53,6 +120,17 @@ class PolicyCopyHandler(Handler):
             Read("policy", "customer_policy", (identity.name, identity.path)),
             Read("source", "managed_policy", (identity.source.name, identity.source.path)),
         )
+
+    def later_reads(self, identity: PolicyCopy, answers: Mapping[str, Any]) -> tuple[Read, ...]:
+        """The AWS managed policy at the version the copy's record names, once AWS has published a newer one: what
+        the copy is compared with to tell AWS's change from an admin's."""
+        copy, source = answers.get("policy"), answers.get("source")
+        if copy is None or source is None:
+            return ()
+        version = recorded_version(identity, copy.tags)
+        if version is None or version == source.default_version:
+            return ()
+        return (Read("origin", "policy_version", (source.arn, version)),)
 
     def plan(self, identity: PolicyCopy, seen: Observed, draft: Draft, context: PlanContext) -> None:
         if seen.source is None:
@@ -82,32 +160,99 @@ class PolicyCopyHandler(Handler):
             )
             return
         assert seen.policy is not None
-        if seen.policy.document == document:
+        sources = [seen.source] + ([seen.origin] if seen.origin is not None else [])
+        origin = copy_origin(identity, seen.policy.document, sources)
+        if origin.difference.changed:
+            self._leave_edited_copy(identity, seen, origin, draft)
             return
-        now = sorted(allowed_ips_of(seen.policy.document))
-        if set(now) != set(identity.allowed_source_ips):
-            draft.problems.append(
-                f"allows {', '.join(now) or 'any address'} instead of {', '.join(identity.allowed_source_ips)}"
+        difference = origin.difference
+        if difference.added or difference.extra_elements:
+            draft.needs_admin(
+                f"edited by hand: {difference.additions()}",
+                "left as it is, never overwritten (a new version for a newer AWS version or another address list "
+                "keeps it too): to keep it for good, move it into a policy of your own attached to the Spot "
+                "credentials, then remove it from this copy (a new version without it, set as default)",
             )
-        else:
-            made_from = seen.policy.tags.get(SOURCE_TAG, "an earlier version").rsplit(" ", 1)[-1]
+        current = origin.version == seen.source.default_version
+        same_addresses = set(origin.addresses) == set(identity.allowed_source_ips)
+        if current and same_addresses:
+            shown = seen.policy.tags.get(SOURCE_TAG)
+            # No record at all is no problem while the document proves the current version: a CloudFormation stack's
+            # copy has none (AWS::IAM::ManagedPolicy has no Tags property). A wrong record is this project's to mend.
+            if shown is not None and recorded_version(identity, seen.policy.tags) != origin.version:
+                draft.problems.append(f"its record {SOURCE_TAG} says {shown!r}, but it was made from {origin.version}")
+                self._record(identity, seen.policy.arn, version_tag, draft)
+            return
+        if not same_addresses:
             draft.problems.append(
-                f"lags behind {identity.source.name}: made from {made_from}, its default version is now "
+                f"allows {', '.join(origin.addresses)} instead of {', '.join(identity.allowed_source_ips)}"
+            )
+        if not current:
+            draft.problems.append(
+                f"lags behind {identity.source.name}: made from {origin.version}, its default version is now "
                 f"{seen.source.default_version}"
             )
+        blocked = merge_problems(document, difference)
+        if blocked:
+            draft.needs_admin(
+                f"cannot be updated keeping what was added by hand: {'; '.join(blocked)}",
+                "left as it is: move what was added by hand into a policy of your own attached to the Spot "
+                "credentials and remove it from this copy; apply then updates it",
+            )
+            return
+        kept = f", keeping {_named(difference.added)}" if difference.added else ""
+        if kept:
+            draft.problems[-1] += kept
         draft.act(
             "CreatePolicyVersion",
-            {"PolicyArn": seen.policy.arn, "PolicyDocument": json.dumps(document), "SetAsDefault": True},
+            {
+                "PolicyArn": seen.policy.arn,
+                "PolicyDocument": json.dumps(merged_copy(document, difference)),
+                "SetAsDefault": True,
+            },
             f"update policy {identity.name} to {identity.source.name} {seen.source.default_version} allowed only from "
-            f"{', '.join(identity.allowed_source_ips)} (new default version)",
+            f"{', '.join(identity.allowed_source_ips)}{kept} (new default version)",
             Stage.CREATE,
         )
+        self._record(identity, seen.policy.arn, version_tag, draft)
+
+    def _record(self, identity: PolicyCopy, arn: str, version_tag: str, draft: Draft) -> None:
         draft.act(
             "TagPolicy",
-            {"PolicyArn": seen.policy.arn, "Tags": [{"Key": SOURCE_TAG, "Value": version_tag}]},
+            {"PolicyArn": arn, "Tags": [{"Key": SOURCE_TAG, "Value": version_tag}]},
             f"tag policy {identity.name} with the version it was made from",
             Stage.CONFIGURE,
         )
+
+    def _leave_edited_copy(self, identity: PolicyCopy, seen: Observed, origin: Origin, draft: Draft) -> None:
+        """One of this project's statements of the copy is lacking or changed: report what differs, write nothing."""
+        assert seen.policy is not None and seen.source is not None
+        recorded = recorded_version(identity, seen.policy.tags)
+        known = recorded is not None and (recorded == seen.source.default_version or seen.origin is not None)
+        problem = (
+            f"edited by hand: {origin.difference.description()} (compared with what this project writes for "
+            f"{identity.source.name} {origin.version} and {', '.join(origin.addresses)})"
+        )
+        if not known:
+            shown = seen.policy.tags.get(SOURCE_TAG)
+            problem += (
+                f"; its record {SOURCE_TAG} is missing" if shown is None
+                else f"; its record {SOURCE_TAG} ({shown!r}) names no version of {identity.source.name} IAM holds"
+            )
+        if origin.version != seen.source.default_version:
+            problem += f"; not updated to {identity.source.name} {seen.source.default_version} while so"
+        remedy = (
+            f"left as it is, never overwritten: make the version this project wrote the default again "
+            f"(aws iam list-policy-versions --policy-arn {seen.policy.arn}, then set-default-policy-version), moving "
+            "your change into a policy of your own attached to the Spot credentials; or delete the copy for apply "
+            "to make it anew"
+        )
+        if not known:
+            remedy += (
+                f"; if it was made from an earlier version of {identity.source.name}, tag it {SOURCE_TAG} = "
+                f"'{seen.source.arn} vN' naming that version, and apply updates it"
+            )
+        draft.needs_admin(problem, remedy)
 
     def execute(self, action: Action, run: ApplyRun) -> str:
         if action.operation != "CreatePolicyVersion":

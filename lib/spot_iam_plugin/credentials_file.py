@@ -51,7 +51,8 @@ def _key_of(line: str) -> str | None:
 
 def _with_profile(lines: list[str], profile: str, values: dict[str, str], newline: str) -> list[str]:
     """``lines`` with the profile's key lines set to ``values``, in place; the profile appended when absent."""
-    start = next((i for i, line in enumerate(lines) if (m := _HEADER.match(line)) and m.group(1) == profile), None)
+    headers = ((i, _HEADER.match(line)) for i, line in enumerate(lines))
+    start = next((i for i, header in headers if header and header.group(1) == profile), None)
     if start is None:
         kept = list(lines)
         if kept and not kept[-1].endswith("\n"):
@@ -121,5 +122,5 @@ def write_profile(path: Path, profile: str, access_key_id: str, secret_access_ke
             "KeyDelivery 'Spot Plugin Fields'"
         ) from None
     newline = "\r\n" if existing and existing[0].endswith("\r\n") else "\n"
-    kept = _with_profile(existing, profile, dict(zip(_KEYS, (access_key_id, secret_access_key), strict=True)), newline)
+    kept = _with_profile(existing, profile, dict(zip(_KEYS, (access_key_id, secret_access_key))), newline)
     write_private_file(path, "".join(kept))

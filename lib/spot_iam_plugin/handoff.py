@@ -9,6 +9,7 @@ a later run finishes an interrupted delivery from (DeadlineSpotIamSetup.rotation
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,6 +291,7 @@ def _put_back(undo: list[Callable[[], None]]) -> list[str]:
 def _restore_file(path: Path, previous: bytes | None) -> None:
     """Put a file back as it was: its old bytes, or no file at all."""
     if previous is None:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     else:
         write_private_file(path, previous.decode("utf-8"))

@@ -183,10 +183,7 @@ class EngineJob:
         return RunReport(status, key_confirmed)
 
     def _journal(self) -> NewAccessKey | None:
-        """The key this plugin last delivered or was delivering (its own settings), with its secret."""
-        settings = self.settings
-        journal = settings.journal
-        return NewAccessKey(settings.spot_user_name, *journal) if journal is not None else None
+        return journal_key(self.settings)
 
     @staticmethod
     def _observed_key(plan: Plan, desired: DesiredState) -> Observed | None:
@@ -277,6 +274,13 @@ class EngineJob:
             return True
         self.emit(WARNING, messages.key_not_in_use(handoff.spot, key.name, in_use, active, handoff.describe()))
         return False
+
+
+def journal_key(settings: PluginSettings) -> NewAccessKey | None:
+    """The key this plugin last delivered or was delivering (its own settings), with its secret, when the journal was
+    written whole."""
+    journal = settings.journal
+    return NewAccessKey(settings.spot_user_name, *journal) if journal is not None else None
 
 
 def rotate_as_plugin(

@@ -51,6 +51,7 @@ class PluginSettings:
     credentials_profile_name: str = "DeadlineSpotEventPlugin"
     spot_plugin_name: str = "Spot"
     allowed_source_ips: str = ""  # comma- or line-separated CIDRs: the IP-restricted mode; empty: off
+    allow_any_address: bool = False  # accept allowed source IPs that match every address (0.0.0.0/0, ::/0)
     # The key last delivered as a named profile, kept in this plugin's settings (Deadline's database) so that every
     # RCS/Pulse machine can write it into its own credentials file.
     delivered_access_key_id: str = ""
@@ -85,6 +86,7 @@ class PluginSettings:
             permissions_boundary=self.permissions_boundary or None,
             tags=self.tags,
             allowed_source_ips=_entries(self.allowed_source_ips) if self.allowed_source_ips else None,
+            allow_any_address=self.allow_any_address,
             key_max_age_days=self.rotate_key_after_days,
         )
 
@@ -206,6 +208,7 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         or d.credentials_profile_name,
         spot_plugin_name=text("SpotPluginName", d.spot_plugin_name) or d.spot_plugin_name,
         allowed_source_ips=text("AllowedSourceIps", ""),
+        allow_any_address=_boolean("AllowAnyAddress", text("AllowAnyAddress", str(d.allow_any_address))),
         delivered_access_key_id=text("DeliveredAccessKeyId", ""),
         delivered_secret_access_key=text("DeliveredSecretAccessKey", ""),
         delivered_key_check=text("DeliveredKeyCheck", ""),

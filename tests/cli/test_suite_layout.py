@@ -1,6 +1,8 @@
-"""Each test runs once, under the interpreter it needs: the main suite (pyproject.toml ``testpaths``, this
-interpreter) and the Python 3.10 suites (``tests/run_py310.py``) share no folder and together hold every test
-file, so that none runs twice and none is left out."""
+"""Each test runs under the interpreter it needs: the main suite (pyproject.toml ``testpaths``, this interpreter)
+and the Python 3.10 suites (``tests/run_py310.py``) share no folder and together hold every test file, so that none
+runs twice there and none is left out. The Python 3.7 run (``tests/run_py37.py``: the oldest Python and boto3 the
+plugin supports) repeats the plugin's suite only, a folder of the Python 3.10 run: what runs inside Deadline is
+tested under both ends of the Pythons Deadline gives it (README.md, "Supported Deadline versions")."""
 
 from __future__ import annotations
 
@@ -18,11 +20,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def python310_suites() -> list[str]:
     """``SUITES`` of tests/run_py310.py, read without running that script's imports."""
-    tree = ast.parse((ROOT / "tests" / "run_py310.py").read_text(encoding="utf-8"))
+    return script_suites("run_py310.py")
+
+
+def python37_suites() -> list[str]:
+    return script_suites("run_py37.py")
+
+
+def script_suites(script: str) -> list[str]:
+    return script_assignment(script, "SUITES")
+
+
+def script_assignment(script: str, name: str) -> list[str]:
+    """The tuple assigned to ``name`` in tests/``script``, read without running that script's imports."""
+    tree = ast.parse((ROOT / "tests" / script).read_text(encoding="utf-8"))
     [value] = [
         node.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["SUITES"]
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == [name]
     ]
     return list(ast.literal_eval(value))
 
@@ -54,6 +69,13 @@ def test_the_main_suite_is_this_folder_and_the_engine_and_plugin_run_under_pytho
     assert main_suite() == ["tests/cli"]
     assert set(python310_suites()) == {"tests/unit", "tests/wire", "tests/plugin"}
     assert Path(__file__).resolve().parent == ROOT / "tests" / "cli"
+
+
+def test_the_plugin_suite_runs_again_under_python_3_7_and_nothing_else_does():
+    assert python37_suites() == ["tests/plugin"]
+    assert set(python37_suites()) <= set(python310_suites())
+    not_repeated = script_assignment("run_py37.py", "NOT_REPEATED")
+    assert all((ROOT / path).is_file() and path.startswith("tests/plugin/") for path in not_repeated), not_repeated
 
 
 def test_the_ownership_check_sees_a_file_outside_every_suite():

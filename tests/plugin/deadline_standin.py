@@ -80,6 +80,7 @@ import threading
 import time
 import traceback
 import types
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,7 +374,7 @@ class _SharedDatabase:
             os.replace(temporary, self.path)
 
 
-class _Section(MutableMapping[str, str]):
+class _Section(typing.MutableMapping[str, str]):
     """One plugin's configuration or metadata in a shared database, read and written through on every access."""
 
     def __init__(self, database: _SharedDatabase, kind: str, name: str) -> None:

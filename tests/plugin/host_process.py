@@ -18,26 +18,54 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
+class Account(NamedTuple):
+    """Another OS account to run a machine's process as: its Python, user, primary and supplementary groups, and a
+    folder it can read holding host_process.py and deadline_standin.py."""
+
+    python: str
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    code: Path
+
+
 class HostProcess:
-    """A machine running RCS/Pulse with the plugin, as a child process; use as a context manager."""
+    """A machine running RCS/Pulse with the plugin, as a child process; use as a context manager.
+
+    By default the child is this interpreter running this file, as this account. ``account`` runs it as another
+    one instead (as RCS/Pulse run under a service account): its interpreter, its user and groups, and the folder
+    holding a copy of this file and deadline_standin.py that the account can read."""
 
     def __init__(
-        self, repository: Path, database: Path, hostname: str, plugin: str, environment: Mapping[str, str] = {}
+        self,
+        repository: Path,
+        database: Path,
+        hostname: str,
+        plugin: str,
+        environment: Mapping[str, str] = {},
+        *,
+        account: Account | None = None,
     ) -> None:
         self.plugin = plugin
-        env = {**os.environ, **environment, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE), str(ROOT / "tests")])}
+        if account is None:
+            python, code, search_path, switch = sys.executable, HERE, [ROOT, HERE, ROOT / "tests"], {}
+        else:
+            python, code, search_path = account.python, account.code, [account.code]
+            switch = {"user": account.uid, "group": account.gid, "extra_groups": list(account.groups), "cwd": code}
+        env = {**os.environ, **environment, "PYTHONPATH": os.pathsep.join(str(folder) for folder in search_path)}
         self._child = subprocess.Popen(
-            [sys.executable, str(Path(__file__)), str(repository), str(database), hostname],
+            [python, str(code / Path(__file__).name), str(repository), str(database), hostname],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env=env,
+            **switch,
         )
 
     def _ask(self, command: str) -> dict[str, Any]:

@@ -33,11 +33,20 @@ USER = "DeadlineSpotEventPluginAdmin"
 class Farm:
     """A Deadline repository with the plugin installed, an AWS stand-in behind a counting proxy."""
 
-    def __init__(self, root: Path, proxy: FaultProxy, endpoint: str, database: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        proxy: FaultProxy,
+        endpoint: str,
+        database: Path | None = None,
+        before_install: Callable[[Path], object] = lambda root: None,
+    ) -> None:
+        """``before_install(root)`` runs once the repository's folders exist, before the plugin is installed."""
         (root / "custom").mkdir(parents=True)
         self.root = root
         self.database = database
         self.fake = FakeDeadline(root, echo=False, database=database)
+        before_install(root)
         install(root)
         self.fake.enable(PLUGIN_NAME)
         self.proxy = proxy
@@ -154,6 +163,17 @@ def test_empty_account_gets_everything_and_the_spot_plugin_gets_a_working_key(fa
         == "ok"
     )
     assert farm.fake.warnings() == []
+
+
+def test_the_endpoint_named_by_aws_endpoint_url_is_used_with_every_supported_botocore(farm: Farm, monkeypatch):
+    """botocore reads AWS_ENDPOINT_URL itself from 1.31.0 (its CHANGELOG; configprovider.ConfiguredEndpointProvider);
+    with the older boto3 of Deadline 10.1/10.2 the engine reads it (old_botocore). This suite runs with both."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", farm.proxy.endpoint_url)
+    farm.configure(EndpointUrl="")
+    with PluginHost(farm.fake, register_as=PLUGIN_NAME) as host:
+        assert host.house_cleaning(PLUGIN_NAME).error is None
+    assert farm.proxy.counts()["GetCallerIdentity"] >= 1 and farm.writes()["CreateUser"] == 1
+    assert all_in_place() in farm.log()
 
 
 def test_later_house_cleanings_make_no_aws_call(farm: Farm, host: PluginHost):
@@ -323,3 +343,45 @@ def test_malformed_allowed_source_ips_are_invalid_settings(farm: Farm, host: Plu
     host.house_cleaning(PLUGIN_NAME)
     assert farm.proxy.counts() == {}
     assert "host bits set" in "\n".join(farm.fake.warnings())
+
+
+def test_a_copy_an_admin_edited_is_reported_at_every_check_and_never_overwritten(farm: Farm, host: PluginHost, iam):
+    farm.configure(AllowedSourceIps="203.0.113.10/32")
+    host.house_cleaning(PLUGIN_NAME)
+    arn = "arn:aws:iam::123456789012:policy/DeadlineSpotEventPluginAdminPolicy-SourceIp"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    deny = {"Sid": "NoUserDeletion", "Effect": "Deny", "Action": "iam:DeleteUser", "Resource": "*"}
+    document["Statement"].append(deny)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    farm.proxy.clear()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)  # CreateMissing is on: the plugin applies
+    assert farm.writes() == {}
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    assert iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"] == document
+    assert "edited by hand: adds statement 'NoUserDeletion' (Deny iam:DeleteUser)" in farm.log()
+
+
+@pytest.mark.parametrize("addresses", ["0.0.0.0/0", "::/0\n203.0.113.10/32"])
+def test_an_allowed_address_list_that_restricts_nothing_is_refused_unless_meant(
+    farm: Farm, host: PluginHost, iam, addresses: str
+):
+    farm.configure(AllowedSourceIps=addresses)
+    host.house_cleaning(PLUGIN_NAME)
+    assert farm.proxy.counts() == {}
+    warnings = "\n".join(farm.fake.warnings())
+    assert "restricts nothing" in warnings and "Allow Any Address" in warnings
+    farm.configure(AllowAnyAddress=True)
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    attached = {p["PolicyName"] for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]}
+    assert attached == {"DeadlineSpotEventPluginAdminPolicy-SourceIp", "DeadlineResourceTrackerAdminPolicy-SourceIp"}
+
+
+def test_an_address_with_an_ipv6_zone_index_is_refused_in_one_line(farm: Farm, host: PluginHost):
+    farm.configure(AllowedSourceIps="fe80::1%eth0")
+    host.house_cleaning(PLUGIN_NAME)
+    assert farm.proxy.counts() == {}
+    (line,) = [w for w in farm.fake.warnings() if "fe80::1%eth0" in w]
+    assert "zone index" in line and "\n" not in line

@@ -114,10 +114,8 @@ def test_every_machine_gets_the_named_profile_the_spot_plugin_is_pointed_at(shar
     farm = shared_farm
     farm.fake.write_spot_param(SPOT_PARAM_WITHOUT_KEY_FIELDS)
     files = {name: tmp_path / name / "credentials" for name in ("rcs-a", "rcs-b")}
-    with (
-        machine(farm, "rcs-a", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-a"])) as a,
-        machine(farm, "rcs-b", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-b"])) as b,
-    ):
+    own_file = {name: {"AWS_SHARED_CREDENTIALS_FILE": str(path)} for name, path in files.items()}
+    with machine(farm, "rcs-a", **own_file["rcs-a"]) as a, machine(farm, "rcs-b", **own_file["rcs-b"]) as b:
         for host_process in (a, b, a, b):
             assert host_process.house_cleaning()["error"] is None
     (key,) = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]

@@ -289,10 +289,8 @@ def test_a_rotated_key_reaches_the_named_profile_of_every_machine(shared_farm: F
     farm = shared_farm
     farm.fake.write_spot_param(SPOT_PARAM_WITHOUT_KEY_FIELDS)
     files = {name: tmp_path / name / "credentials" for name in ("rcs-a", "rcs-b")}
-    with (
-        machine(farm, "rcs-a", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-a"])) as a,
-        machine(farm, "rcs-b", AWS_SHARED_CREDENTIALS_FILE=str(files["rcs-b"])) as b,
-    ):
+    own_file = {name: {"AWS_SHARED_CREDENTIALS_FILE": str(path)} for name, path in files.items()}
+    with machine(farm, "rcs-a", **own_file["rcs-a"]) as a, machine(farm, "rcs-b", **own_file["rcs-b"]) as b:
         assert a.house_cleaning()["error"] is None and b.house_cleaning()["error"] is None
         (old,) = keys(iam)
         farm.secrets.add(profile_secret(files["rcs-a"]))

@@ -25,7 +25,7 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,7 +44,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from spot_iam_plugin.handoff import KeyHandoff
-from spot_iam_plugin.runner import rotate_as_plugin
+from spot_iam_plugin.runner import journal_key, rotate_as_plugin
 from spot_iam_plugin.settings import read_settings
 from spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS
 
@@ -185,22 +185,14 @@ class World(RuleBasedStateMachine):
         config = self.deadline.config(PLUGIN_NAME)
         plugin_settings = read_settings(lambda key, default: config.get(key, default))
         killed = failed = False
-        with (
-            self._machine(host, fault) as clock,
-            mock.patch.object(
-                repository,
-                "AddOrUpdateEventPluginConfigSetting",
-                self._local("settings", repository.AddOrUpdateEventPluginConfigSetting),
-            ),
-        ):
+        with ExitStack() as stack:
+            clock = stack.enter_context(self._machine(host, fault))
+            write = repository.AddOrUpdateEventPluginConfigSetting
+            stack.enter_context(
+                mock.patch.object(repository, "AddOrUpdateEventPluginConfigSetting", self._local("settings", write))
+            )
             handoff = KeyHandoff(repository, plugin_settings, PLUGIN_NAME)
-            journal = None
-            if plugin_settings.delivered_access_key_id:
-                from DeadlineSpotIamSetup.values import NewAccessKey
-
-                journal = NewAccessKey(
-                    USER, plugin_settings.delivered_access_key_id, plugin_settings.delivered_secret_access_key
-                )
+            journal = journal_key(plugin_settings)
             try:
                 result = rotate_as_plugin(
                     self.iam,
@@ -231,14 +223,11 @@ class World(RuleBasedStateMachine):
     def run_cli(self, host: str, fault: Fault | None, *arguments: str) -> int | None:
         out, err = io.StringIO(), io.StringIO()
         code = None
-        with (
-            self._machine(host, fault) as clock,
-            mock.patch.object(cli, "_gateway", lambda args: self.iam),
-            mock.patch.object(secret_file, "_write_aside", self._local("file aside", secret_file._write_aside)),
-            mock.patch.object(
-                secret_file, "_move_into_place", self._local("file into place", secret_file._move_into_place)
-            ),
-        ):
+        with ExitStack() as stack:
+            clock = stack.enter_context(self._machine(host, fault))
+            stack.enter_context(mock.patch.object(cli, "_gateway", lambda args: self.iam))
+            for name, step in (("_write_aside", "file aside"), ("_move_into_place", "file into place")):
+                stack.enter_context(mock.patch.object(secret_file, name, self._local(step, getattr(secret_file, name))))
             try:
                 code = cli.main(["rotate-key", *arguments], out=out, err=err, clock=clock)
             except Killed:

@@ -120,11 +120,26 @@ def test_read_accounts_takes_a_byte_order_mark_and_refuses_an_unreadable_file(tm
 
 
 def test_an_account_id_means_the_named_role_in_the_credentials_partition_and_an_arn_stays_as_given():
-    targets = parse(f"{A}\narn:aws:iam::{B}:role/FarmAdmin\n")
-    assert [t.role_arn for t in resolve_targets(targets, "aws-cn", "RenderAdmin")] == [
+    targets = parse(f"{A}\narn:aws-cn:iam::{B}:role/ops/FarmAdmin\n")
+    assert [t.role_arn for t in resolve_targets(targets, "aws-cn", "RenderAdmin", "farm.txt")] == [
         f"arn:aws-cn:iam::{A}:role/RenderAdmin",
-        f"arn:aws:iam::{B}:role/FarmAdmin",
+        f"arn:aws-cn:iam::{B}:role/ops/FarmAdmin",
     ]
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_a_role_arn_in_another_partition_than_the_credentials_is_refused_naming_its_line(partition):
+    """"A credential issued in one partition isn't valid in another. As a result, direct role assumption with the
+    AssumeRole API doesn't work across partition boundaries" (IAM User Guide, "Federating AWS identities across AWS
+    partitions")."""
+    targets = parse(f"{A}\n\narn:{partition}:iam::{B}:role/FarmAdmin\n")
+    with pytest.raises(InvalidSettings) as caught:
+        resolve_targets(targets, "aws", "RenderAdmin", "farm.txt")
+    assert str(caught.value) == (
+        f"farm.txt line 3: role arn:{partition}:iam::{B}:role/FarmAdmin is in partition {partition}, but the "
+        "credential in use works in partition aws, and AssumeRole does not cross partitions: check that account "
+        f"with a credential and a region of {partition} (--profile, --region)"
+    )
 
 
 # -- the command line refuses bad input before any AWS call ---------------------------------------------------------
@@ -174,7 +189,8 @@ def plan_of(missing: int) -> Plan:
 
 
 def resolved(*accounts: str) -> tuple[AccountTarget, ...]:
-    return resolve_targets([AccountTarget(a, None, n) for n, a in enumerate(accounts, 1)], "aws", DEFAULT_ROLE_NAME)
+    targets = [AccountTarget(a, None, n) for n, a in enumerate(accounts, 1)]
+    return resolve_targets(targets, "aws", DEFAULT_ROLE_NAME, "farm.txt")
 
 
 def test_each_account_is_checked_as_its_role_with_the_external_id_and_reported_in_the_files_order():

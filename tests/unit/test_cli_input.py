@@ -41,6 +41,11 @@ def assert_one_error_line(text: str) -> None:
         (["bootstrap-policy", "--account", "12"], "12-digit"),
         (["bootstrap-policy", "--account", "12345678901a"], "12-digit"),
         (["bootstrap-policy", "--worker-role", "Workers"], "DeadlineSpot"),
+        (["apply", "--allowed-source-ips", "fe80::1%eth0"], "'fe80::1%eth0' has an IPv6 zone index (%eth0)"),
+        (["check", "--allowed-source-ips", "0.0.0.0/0"], "0.0.0.0/0 matches every IPv4 address"),
+        (["plan", "--allowed-source-ips", "203.0.113.10/32,::/0"], "unless --allow-any-address"),
+        (["check", "--allow-any-address"], "--allow-any-address goes with --allowed-source-ips"),
+        (["check", "--tag", "team=render#2"], "tag value for 'team' has '#'"),
     ],
 )
 def test_bad_input_exits_1_with_one_error_line_before_any_aws_call(argv, fragment, gateway_calls):

@@ -312,6 +312,33 @@ def test_invalid_tag_keys_and_values_are_refused(tag, fragment):
     assert fragment in refusal(Settings(tags=(tag,)))
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("render#2", "'#'"), ('say "hi"', "'\"'"), ("$HOME", "'$'"), ("~/farm", "'~'"), ("a\tb", "U+0009")],
+)
+def test_a_tag_value_with_a_character_iam_refuses_names_it_and_the_allowed_set(value, shown):
+    """IAM API Reference, Tag data type: Value pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*, 0-256 characters."""
+    message = refusal(Settings(tags=(("team", value),)))
+    assert f"tag value for 'team' has {shown}, which IAM does not allow in a tag value" in message
+    assert "letters, digits, spaces and _ . : / = + - @" in message
+
+
+@pytest.mark.parametrize("value", ["Équipe Lumière", "東京", "a\u00a0b", "team:render/2=+-@_.", "Ⅻ", ""])
+def test_tag_values_iam_accepts_are_accepted(value):
+    """\\p{L}, \\p{N} and \\p{Z} are every letter, number and separator (a no-break space is \\p{Z})."""
+    assert desired_state(Settings(tags=(("team", value),))).options.tags == (("team", value),)
+
+
+def test_a_tag_key_with_a_character_iam_refuses_names_it():
+    assert "tag key 'cost#center' has '#'" in refusal(Settings(tags=(("cost#center", "1"),)))
+
+
+def test_a_tag_value_over_iams_length_is_refused_with_its_length():
+    assert "tag value for 'team' is 257 characters: IAM allows at most 256" in refusal(
+        Settings(tags=(("team", "v" * 257),))
+    )
+
+
 def test_every_problem_is_reported_in_one_message():
     message = refusal(
         Settings(

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
-    {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
+    {"compat", "kinds", "errors", "waits", "values", "trust"},  # plain names and values; newer Pythons' built-ins
     {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
     {"desired"},  # settings → desired state
     {"findings"},  # what a plan is made of
@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"plan", "observe", "bootstrap_policy", "report"},  # pure: planning and rendering
     {"cloudformation"},  # pure: templates of the desired state (and of the bootstrap policy)
     {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
-    {"retry", "call_deadline"},  # botocore plumbing
+    {"retry", "call_deadline", "old_botocore"},  # botocore plumbing; what old botocore lacks
     {"gateway"},  # the one module that talks to AWS
     {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"accounts"},  # the check, once per account of a list, in a bounded pool
@@ -40,6 +40,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
 ]
 PURE = {
+    "compat",
     "kinds",
     "errors",
     "waits",

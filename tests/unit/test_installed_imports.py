@@ -4,13 +4,15 @@ imports is one of those, Deadline's own, or shipped in its folder; and install/u
 from __future__ import annotations
 
 import ast
+import io
 import sys
 from pathlib import Path
 
 import pytest
 
+from DeadlineSpotIamSetup import cli
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
-from DeadlineSpotIamSetup.install import PLUGIN_NAME, install, uninstall
+from DeadlineSpotIamSetup.install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN_PACKAGES = {"DeadlineSpotIamSetup", "spot_iam_plugin"}
@@ -155,6 +157,25 @@ def test_reinstalling_removes_a_stray_file_and_leaves_no_staging_folder(reposito
     assert not (target / "lib" / "spot_iam_plugin" / "old_module.py").exists()
     assert (target / f"{PLUGIN_NAME}.py").is_file()
     assert [path.name for path in (repository / "custom" / "events").iterdir()] == [PLUGIN_NAME]
+
+
+def test_install_says_which_deadline_versions_the_installed_plugin_runs_on(repository: Path):
+    """What the installed plugin itself logs when loaded by an older Python (its SUPPORTED) is what install says."""
+    out = io.StringIO()
+    assert cli.main(["install", "--repository", str(repository)], out=out, err=io.StringIO()) == 0
+    supported = [line for line in out.getvalue().splitlines() if line.startswith("Supported: ")]
+    assert supported == [
+        "Supported: Deadline 10.1.12 or later running Python 3.7 or later (on Deadline 10.1 and 10.2 the plugin runs "
+        "under Deadline's Python 3; loaded by an older Python it logs one line and does nothing)."
+    ]
+    plugin_file = parse(repository / "custom" / "events" / PLUGIN_NAME / f"{PLUGIN_NAME}.py")
+    [value] = [
+        node.value
+        for node in plugin_file.body
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["SUPPORTED"]
+    ]
+    assert ast.literal_eval(value) == SUPPORTED_DEADLINE
+    assert SUPPORTED_DEADLINE in supported[0]
 
 
 def test_install_refuses_a_folder_without_custom(tmp_path: Path):

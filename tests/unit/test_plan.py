@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from DeadlineSpotIamSetup.desired import (
     SPOT_ADMIN_POLICY,
     TRACKER_ADMIN_POLICY,
     WORKER_POLICY,
     AccessKey,
+    CreationOptions,
     CredentialsRole,
     DesiredState,
     InstanceProfile,
+    PolicyCopy,
     ServiceLinkedRole,
     ServiceRole,
     Settings,
@@ -22,15 +26,18 @@ from DeadlineSpotIamSetup.desired import (
     desired_state,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.findings import Plan
+from DeadlineSpotIamSetup.findings import Draft, Plan, PlanContext, Read
 from DeadlineSpotIamSetup.handlers.base import attached_tag
+from DeadlineSpotIamSetup.handlers.policy_copy import SOURCE_TAG, PolicyCopyHandler, copy_origin
 from DeadlineSpotIamSetup.kinds import Kind
 from DeadlineSpotIamSetup.plan import make_plan
+from DeadlineSpotIamSetup.source_ip import compare_copy, merged_copy, restrict_document
 from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
 from DeadlineSpotIamSetup.values import (
     AccessKeyInfo,
     Observation,
     Observed,
+    PolicyInfo,
     PrincipalPolicies,
     ProfileInfo,
     RoleInfo,
@@ -600,3 +607,179 @@ def test_restricted_mode_cannot_be_planned_without_the_account():
     desired = desired_state(Settings(allowed_source_ips=("203.0.113.10/32",)))
     with pytest.raises(ValueError, match="account"):
         make_plan(desired, empty_account(desired), "aws")
+
+
+# -- an IP-restricted copy: what it was made from, what an admin changed ---------------------------------------------
+COPY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/DeadlineSpotEventPluginAdminPolicy-SourceIp"
+SOURCE_ARN = SPOT_ADMIN_POLICY.arn("aws")
+RCS = ("203.0.113.10/32",)
+V1 = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RequestSpotFleet"], "Resource": ["*"]},
+        {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["arn:aws:iam::*:role/DeadlineSpot*"]},
+    ],
+}
+NEW_STATEMENT = {"Effect": "Allow", "Action": "ec2:DescribeSpotPriceHistory", "Resource": "*"}
+V2 = {**V1, "Statement": [*V1["Statement"], NEW_STATEMENT]}
+ADMINS_DENY = {"Sid": "NoUserDeletion", "Effect": "Deny", "Action": "iam:DeleteUser", "Resource": "*"}
+
+
+def spot_copy(addresses=RCS) -> PolicyCopy:
+    return next(
+        identity
+        for identity in desired_state(Settings(allowed_source_ips=addresses))
+        if isinstance(identity, PolicyCopy) and identity.source == SPOT_ADMIN_POLICY
+    )
+
+
+def copy_seen(document: dict, record: str | None = "v1", source=("v1", V1), origin=None) -> Observed:
+    tags = {} if record is None else {SOURCE_TAG: f"{SOURCE_ARN} {record}"}
+    return Observed(
+        True,
+        policy=PolicyInfo(COPY_ARN, "v3", document, tags),
+        source=PolicyInfo(SOURCE_ARN, *source),
+        origin=None if origin is None else PolicyInfo(SOURCE_ARN, *origin),
+    )
+
+
+def plan_copy(seen: Observed, addresses=RCS) -> Draft:
+    identity = spot_copy(addresses)
+    draft = Draft(identity, seen.exists)
+    PolicyCopyHandler().plan(identity, seen, draft, PlanContext("aws", CreationOptions(), account=ACCOUNT))
+    return draft
+
+
+def plus(document: dict, *statements: dict) -> dict:
+    return {**document, "Statement": [*document["Statement"], *statements]}
+
+
+def test_a_copy_as_this_project_made_it_is_in_place():
+    draft = plan_copy(copy_seen(restrict_document(V1, RCS)))
+    assert (draft.problems, draft.actions, draft.manual) == ([], [], [])
+
+
+def test_a_copy_made_from_the_recorded_version_lags_behind_a_newer_one_and_is_updated():
+    draft = plan_copy(copy_seen(restrict_document(V1, RCS), source=("v2", V2), origin=("v1", V1)))
+    assert draft.problems == [
+        "lags behind AWSThinkboxDeadlineSpotEventPluginAdminPolicy: made from v1, its default version is now v2"
+    ]
+    create, tag = draft.actions
+    assert create.operation == "CreatePolicyVersion" and json.loads(create.params["PolicyDocument"]) == (
+        restrict_document(V2, RCS)
+    )
+    assert tag.params["Tags"] == [{"Key": SOURCE_TAG, "Value": f"{SOURCE_ARN} v2"}]
+    assert draft.manual == []
+
+
+def test_an_admins_statement_is_reported_and_kept_in_the_update():
+    edited = plus(restrict_document(V1, RCS), ADMINS_DENY)
+    in_place = plan_copy(copy_seen(edited))
+    assert in_place.actions == []
+    (step,) = in_place.manual
+    assert step.problem == "edited by hand: adds statement 'NoUserDeletion' (Deny iam:DeleteUser)"
+    lagging = plan_copy(copy_seen(edited, source=("v2", V2), origin=("v1", V1)))
+    create = next(a for a in lagging.actions if a.operation == "CreatePolicyVersion")
+    assert json.loads(create.params["PolicyDocument"]) == plus(restrict_document(V2, RCS), ADMINS_DENY)
+    assert "keeping the statement added by hand 'NoUserDeletion'" in create.summary
+    assert [m.problem for m in lagging.manual] == [step.problem]
+
+
+def test_an_admins_statement_reusing_a_sid_of_the_new_version_blocks_the_update():
+    v2 = plus(V1, {"Sid": "NoUserDeletion", "Effect": "Allow", "Action": "ec2:DescribeImages", "Resource": "*"})
+    draft = plan_copy(copy_seen(plus(restrict_document(V1, RCS), ADMINS_DENY), source=("v2", v2), origin=("v1", V1)))
+    assert draft.actions == []
+    assert "cannot be updated keeping what was added by hand" in draft.manual[-1].problem
+
+
+def test_a_changed_statement_of_the_project_is_reported_and_the_copy_left_alone():
+    edited = restrict_document(V1, RCS)
+    edited["Statement"][1]["Resource"] = ["*"]
+    draft = plan_copy(copy_seen(edited, source=("v2", V2), origin=("v1", V1)))
+    assert draft.actions == []
+    (step,) = draft.manual
+    assert step.problem.startswith(
+        "edited by hand: changes statement (Allow iam:PassRole): its Resource differs "
+        "(+*, -arn:aws:iam::*:role/DeadlineSpot*) (compared with what this project writes for "
+        "AWSThinkboxDeadlineSpotEventPluginAdminPolicy v1 and 203.0.113.10/32)"
+    )
+    assert step.problem.endswith("not updated to AWSThinkboxDeadlineSpotEventPluginAdminPolicy v2 while so")
+    assert "left as it is" in step.remedy and "set-default-policy-version" in step.remedy
+
+
+def test_a_copy_without_a_record_is_in_place_while_its_document_proves_the_current_version():
+    """A CloudFormation stack's copy has no record: AWS::IAM::ManagedPolicy has no Tags property."""
+    draft = plan_copy(copy_seen(restrict_document(V1, RCS), record=None))
+    assert (draft.problems, draft.actions, draft.manual) == ([], [], [])
+
+
+@pytest.mark.parametrize("record", ["v7", "seven"])
+def test_a_wrong_record_is_mended_when_the_document_proves_the_version(record):
+    draft = plan_copy(copy_seen(restrict_document(V1, RCS), record=record))
+    assert draft.problems == [f"its record {SOURCE_TAG} says '{SOURCE_ARN} {record}', but it was made from v1"]
+    (tag,) = draft.actions
+    assert tag.operation == "TagPolicy" and tag.params["Tags"] == [{"Key": SOURCE_TAG, "Value": f"{SOURCE_ARN} v1"}]
+
+
+def test_a_lost_record_and_a_newer_aws_version_leave_the_copy_to_an_admin():
+    draft = plan_copy(copy_seen(restrict_document(V1, RCS), record=None, source=("v2", V2)))
+    assert draft.actions == []
+    (step,) = draft.manual
+    assert "lacks statement (Allow ec2:DescribeSpotPriceHistory)" in step.problem and "is missing" in step.problem
+    assert f"tag it {SOURCE_TAG} = '{SOURCE_ARN} vN'" in step.remedy
+
+
+def test_the_address_list_a_copy_was_made_with_is_read_from_it_and_a_new_list_keeps_the_additions():
+    edited = plus(restrict_document(V1, RCS), ADMINS_DENY)
+    draft = plan_copy(copy_seen(edited), addresses=("198.51.100.0/24",))
+    assert draft.problems[1] == (
+        "allows 203.0.113.10/32 instead of 198.51.100.0/24, keeping the statement added by hand 'NoUserDeletion'"
+    )
+    create = next(a for a in draft.actions if a.operation == "CreatePolicyVersion")
+    assert json.loads(create.params["PolicyDocument"]) == plus(restrict_document(V1, ("198.51.100.0/24",)), ADMINS_DENY)
+
+
+@pytest.mark.parametrize(
+    ("record", "read"),
+    [
+        (f"{SOURCE_ARN} v1", None),  # the default version: read in the first round already
+        (f"{SOURCE_ARN} v7", ("origin", "policy_version", (SOURCE_ARN, "v7"))),
+        (f"{TRACKER_ADMIN_POLICY.arn('aws')} v7", None),  # another policy's version: no record of this copy
+        (f"{SOURCE_ARN} seven", None),  # not a version ID: never sent to IAM
+        (None, None),
+    ],
+)
+def test_the_recorded_version_is_read_in_a_second_round_only_when_it_is_not_the_default(record, read):
+    tags = {} if record is None else {SOURCE_TAG: record}
+    answers = {"policy": PolicyInfo(COPY_ARN, "v3", {}, tags), "source": PolicyInfo(SOURCE_ARN, "v1", V1)}
+    reads = PolicyCopyHandler().later_reads(spot_copy(), answers)
+    assert reads == (() if read is None else (Read(*read),))
+
+
+# The copy's origin over generated documents: whatever AWS versions and address lists it could have been made from,
+# the one chosen explains the whole copy (this project's statements for it, plus additions) with no more additions
+# than the true one.
+statement_strategy = st.fixed_dictionaries(
+    {
+        "Effect": st.sampled_from(["Allow", "Deny"]),
+        "Action": st.sampled_from(["ec2:RunInstances", "iam:PassRole", "s3:GetObject", "ec2:CreateTags"]),
+        "Resource": st.sampled_from(["*", "arn:aws:s3:::farm/*"]),
+    }
+)
+source_strategy = st.lists(statement_strategy, min_size=1, max_size=4).map(
+    lambda statements: {"Version": "2012-10-17", "Statement": statements}
+)
+address_strategy = st.sampled_from([("203.0.113.10/32",), ("198.51.100.0/24", "2001:db8::/64"), ("192.0.2.0/24",)])
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(source_strategy, source_strategy, address_strategy, address_strategy, st.lists(statement_strategy, max_size=2))
+def test_the_origin_chosen_explains_the_whole_copy(recorded, current, made_with, wanted, additions):
+    copy_document = plus(restrict_document(recorded, made_with), *additions)
+    sources = [PolicyInfo(SOURCE_ARN, "v2", current), PolicyInfo(SOURCE_ARN, "v1", recorded)]
+    origin = copy_origin(spot_copy(wanted), copy_document, sources)
+    assert origin.difference.changed == ()
+    expected = restrict_document(current if origin.version == "v2" else recorded, origin.addresses)
+    assert compare_copy(merged_copy(expected, origin.difference), copy_document).same
+    true_origin = compare_copy(copy_document, restrict_document(recorded, made_with))
+    assert len(origin.difference.added) <= len(true_origin.added)

@@ -210,6 +210,21 @@ def test_every_call_of_switching_to_the_restricted_mode_is_allowed(endpoint, iam
     assert_allowed(recorder, settings, iam)
 
 
+def test_every_call_of_updating_a_copy_after_aws_publishes_a_new_version_is_allowed(endpoint, iam, aws_publishes):
+    """The copy's AWS policy at the version it records is read in a second round (GetPolicyVersion of that version)."""
+    settings = Settings(allowed_source_ips=("203.0.113.10/32",))
+    assert apply_changes(make_gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
+    source = "arn:aws:iam::aws:policy/AWSThinkboxDeadlineSpotEventPluginAdminPolicy"
+    document = iam.get_policy_version(PolicyArn=source, VersionId="v1")["PolicyVersion"]["Document"]
+    document["Statement"].append({"Effect": "Allow", "Action": "ec2:DescribeSpotPriceHistory", "Resource": "*"})
+    aws_publishes(source, document)
+    recorder = Recorder(iam)
+    assert apply_changes(recorder.gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
+    versions = [params.get("VersionId") for operation, params in recorder.calls if operation == "GetPolicyVersion"]
+    assert "v1" in versions and "CreatePolicyVersion" in {operation for operation, _ in recorder.calls}
+    assert_allowed(recorder, settings, iam)
+
+
 def test_every_call_of_a_key_race_is_allowed(endpoint, iam):
     assert apply_changes(make_gateway(endpoint), desired_state(Settings(access_key=False)), key_sink=None).ok
     recorder = Recorder(iam)

@@ -198,3 +198,17 @@ def test_json_reports_every_account_with_its_usual_report(gate, tmp_path) -> Non
     }
     assert accounts[UNREACHABLE]["report"] is None
     assert accounts[UNREACHABLE]["error"].startswith(f"AWS denied sts:AssumeRole on {role(UNREACHABLE)}")
+
+
+def test_a_role_arn_in_another_partition_is_refused_in_one_line_before_any_call(proxy, tmp_path) -> None:
+    """The credential in use works in the partition of its region (us-east-1: aws); an aws-cn role cannot be assumed
+    from it ("Federating AWS identities across AWS partitions", IAM User Guide). moto would hand out credentials for
+    it anyway, so the refusal must come before any call."""
+    path = tmp_path / "accounts.txt"
+    path.write_text(f"{COMPLETE}\narn:aws-cn:iam::{DRIFTED}:role/FarmAdmin\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["check", "--accounts", str(path), "--endpoint-url", proxy.endpoint_url], out=out, err=err)
+    assert code == 1 and out.getvalue() == ""
+    assert err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith(f"error: {path} line 2: role arn:aws-cn:iam::{DRIFTED}:role/FarmAdmin is in")
+    assert proxy.actions() == []
