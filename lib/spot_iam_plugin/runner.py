@@ -131,7 +131,7 @@ class EngineJob:
             left_to_another_run = outcome.result.key_left_to_another_run
             if usable is not None and created_key is None and not left_to_another_run:
                 start = self._rotation_may_start(plan, desired, usable)
-                if start or self._rotation_under_way(plan, desired):
+                if start or self._rotation_under_way(plan, desired, usable):
                     try:
                         rotation = self._rotate(gateway, desired, usable, start)
                     except SetupError as error:
@@ -205,20 +205,33 @@ class EngineJob:
             handoff.key_in_use() in active or (journal is not None and journal.access_key_id in active)
         )
 
-    def _rotation_under_way(self, plan: Plan, desired: DesiredState) -> bool:
-        """A rotation has steps left, whoever started it (this plugin, another machine, the command line): a second
-        active key, a retired key to delete, or a rotation run's mark. Its finishing steps run even with
-        RotateKeyAfterDays 0."""
+    def _rotation_under_way(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
+        """A rotation (or a delivery) has steps left, whoever started it (this plugin, another machine, the command
+        line): a second active key, a retired key to delete, a rotation run's mark, or a journalled key that is not
+        recorded yet or that the Spot plugin holds half-written. Its finishing steps run even with RotateKeyAfterDays
+        0."""
         seen = self._observed_key(plan, desired)
         if seen is None:
             return False
         tags = seen.tags or {}
         records = key_records(tags)
-        return (
+        active = {k.access_key_id for k in seen.keys if k.active}
+        if (
             ROTATING_TAG in tags
-            or sum(1 for k in seen.keys if k.active) > 1
+            or len(active) > 1
             or any(not k.active and k.access_key_id in records for k in seen.keys)
+        ):
+            return True
+        journal = self._journal()
+        if journal is None or journal.access_key_id not in active:
+            return False
+        held = handoff.held()
+        half_written = (
+            held is not None
+            and held.access_key_id == journal.access_key_id
+            and held.secret_access_key != journal.secret_access_key
         )
+        return journal.access_key_id not in records or half_written
 
     def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff, start: bool) -> RotationResult:
         """The rotation's next steps, each step done logged as it is done, like apply's."""

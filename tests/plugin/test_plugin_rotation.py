@@ -396,3 +396,33 @@ def test_after_a_failed_rotation_the_log_shows_the_state_the_run_left(farm: Farm
     assert "left its mark on the user" not in log, log  # the drift the plan before the rotation saw
     assert ROTATING_TAG not in {t["Key"] for t in iam.list_user_tags(UserName=USER)["Tags"]}
     assert keys(iam) == {old: "Active"} and last_result(farm) == "failed"
+
+
+def test_a_delivery_killed_between_the_spot_plugins_key_id_and_secret_is_written_whole_by_the_next_check(
+    farm: Farm, host: PluginHost, iam, monkeypatch
+):
+    """Deadline writes one setting at a time: killed between the Spot plugin's Access Key ID and its Secret Access
+    Key, the first delivery leaves the new ID with no secret. The next check writes the journal's whole pair, even with
+    RotateKeyAfterDays 0."""
+    farm.configure(RotateKeyAfterDays=0)
+
+    def die_at_the_spot_secret(name, key):
+        if name == "Spot" and key == "SecretKey":
+            farm.proxy.inject(status=403, code="AccessDenied", message="the process is gone", times=None)
+            raise Killed(f"killed while writing {key}")
+
+    revive = intercept_setting_writes(monkeypatch, die_at_the_spot_secret)
+    host.house_cleaning(PLUGIN_NAME, raise_errors=False)
+    key_id, secret = journal(farm)
+    farm.secrets.add(secret)
+    assert farm.spot()["AccessID"] == key_id and farm.spot().get("SecretKey", "") != secret
+
+    revive()
+    farm.proxy.clear_faults()
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    assert (farm.spot()["AccessID"], farm.spot()["SecretKey"]) == (key_id, secret)
+    assert caller_arn(farm.endpoint, key_id, secret).endswith(f":user/{USER}")
+    assert f"done: delivered access key {key_id} (finishing the delivery an interrupted run started)" in farm.log()
+    assert keys(iam) == {key_id: "Active"} and last_result(farm) == "ok"
