@@ -154,6 +154,12 @@ def _duration(span: timedelta) -> str:
     return f"{minutes // 60} hours" if minutes % 60 == 0 and minutes >= 120 else f"{minutes} minutes"
 
 
+def _last_use(usage: KeyUsage) -> datetime | None:
+    """When the key was last used, to the second: records keep whole seconds, so a use in the second a record was
+    written does not count as after it."""
+    return as_utc(usage.last_used).replace(microsecond=0) if usage.last_used is not None else None
+
+
 def _usage_text(usage: KeyUsage) -> str:
     where = " ".join(part for part in (usage.service, usage.region) if part and part.upper() != "N/A")
     return f"last used {_when(usage.last_used)}" + (f" ({where})" if where else "") if usage.last_used else "never used"
@@ -375,7 +381,8 @@ class _Rotation:
                 )
                 continue
             usage = self.gateway.key_usage(key.access_key_id)
-            if usage.last_used is not None and as_utc(usage.last_used) > record.at:
+            last = _last_use(usage)
+            if last is not None and last > record.at:
                 self.result.manual.append(
                     self._step(
                         f"the inactive access key {key.access_key_id} was used after it was deactivated "
@@ -500,8 +507,7 @@ class _Rotation:
             return False
         self._start(f"looking at the old access key {old.access_key_id}'s last use")
         usage = self.gateway.key_usage(old.access_key_id)
-        # Both times to the second, as the record keeps them.
-        last = as_utc(usage.last_used).replace(microsecond=0) if usage.last_used is not None else None
+        last = _last_use(usage)
         if last is not None and last > record.at:
             self.result.waiting.append(
                 f"the old access key {old.access_key_id} was used after you confirmed at {_when(record.at)} that the "

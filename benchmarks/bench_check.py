@@ -6,9 +6,9 @@ answering each request (100 ms by default, like a distant AWS endpoint), then ti
   1   check on a complete account (the warm check)
   2   check on an empty account (moto reset before each repetition)
   3   cold apply: apply --secret-out FILE on an empty account (moto reset before each repetition)
-  4   baseline: a plain boto3 script making the same 19 reads one after the other
+  4   baseline: a plain boto3 script making the same 20 reads one after the other
   5a  irreducible: python -c "import boto3"
-  5b  irreducible: import boto3, one IAM client, the same 19 reads in the fewest rounds they allow: 17 in parallel,
+  5b  irreducible: import boto3, one IAM client, the same 20 reads in the fewest rounds they allow: 18 in parallel,
       then the 2 policy versions GetPolicy names (the permission chain reads each attached policy's default
       version, whose id only GetPolicy tells)
 
@@ -36,9 +36,10 @@ from harness import KEY_ID, PACKAGE
 from tests.support.fault_proxy import reset_endpoint
 
 # Targets for the warm check (scenario 1).
-# 11 reads for the identities by name, 8 for the permission chain (the Spot user, its attached, inline and group
-# policies, and each of its two attached policies' default version: GetPolicy, GetPolicyVersion).
-TARGET_MAX_CALLS = 19
+# 12 reads for the identities by name (the Spot user's tags among them: which keys this project made, and a key
+# rotation's mark), 8 for the permission chain (the Spot user, its attached, inline and group policies, and each of
+# its two attached policies' default version: GetPolicy, GetPolicyVersion).
+TARGET_MAX_CALLS = 20
 TARGET_MAX_WRITES = 0
 TARGET_MAX_RATIO = 1.2
 # Target for the cold apply (scenario 3): everything created on an empty account, whole process, at the
@@ -54,6 +55,7 @@ TRACKER_ROLE = "DeadlineResourceTrackerAccessRole"
 READS: tuple[tuple[str, dict[str, str]], ...] = (
     ("list_attached_user_policies", {"UserName": SPOT_USER}),
     ("list_access_keys", {"UserName": SPOT_USER}),
+    ("list_user_tags", {"UserName": SPOT_USER}),
     ("get_role", {"RoleName": WORKER_ROLE}),
     ("list_attached_role_policies", {"RoleName": WORKER_ROLE}),
     ("get_role", {"RoleName": FLEET_ROLE}),
@@ -248,7 +250,7 @@ def scenarios(workdir: Path) -> list[Scenario]:
         ),
         Scenario(
             "4",
-            "baseline: boto3, 19 reads in sequence",
+            "baseline: boto3, 20 reads in sequence",
             lambda url: [python, "-c", SEQUENTIAL_SCRIPT, url],
             0,
             COMPLETE,
@@ -256,7 +258,7 @@ def scenarios(workdir: Path) -> list[Scenario]:
         Scenario("5a", "irreducible: python -c 'import boto3'", lambda url: [python, "-c", "import boto3"], 0, None),
         Scenario(
             "5b",
-            "irreducible: boto3 + 19 reads in 2 rounds",
+            "irreducible: boto3 + 20 reads in 2 rounds",
             lambda url: [python, "-c", PARALLEL_SCRIPT, url],
             0,
             COMPLETE,
