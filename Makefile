@@ -1,7 +1,7 @@
 # Development tasks for DeadlineSpotIamSetup.
 #
 #   make venv      main virtualenv (.venv): the package in editable mode + the test and demo extras
-#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout), the way
+#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout, hypothesis), the way
 #                  Deadline embeds Python 3.10 with boto3
 #   make lint      ruff
 #   make test      lint; the main suite (tests/cli: command line, demo, wheel, test tools) in .venv; then
@@ -53,7 +53,7 @@ $(VENV310_STAMP): pyproject.toml
 	fi
 	@test -x $(VENV310)/bin/python || "$(PY310)" -m venv $(VENV310)
 	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout
+	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout hypothesis
 	@touch $@
 
 lint: venv

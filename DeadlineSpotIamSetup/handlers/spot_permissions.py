@@ -116,7 +116,7 @@ class SpotPermissionsHandler(Handler):
             call = f"{request.action} on {_short(request.resource)}"
             if not decision.allowed:
                 draft.needs_admin(
-                    f"cannot {purpose} ({call}): {explain(decision, request)}", _remedy(decision, identity)
+                    f"cannot {purpose} ({call}): {explain(decision)}", _remedy(decision, identity)
                 )
             elif decision.may_be_denied_by:
                 draft.needs_admin(
