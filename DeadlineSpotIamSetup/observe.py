@@ -15,14 +15,17 @@ from .values import Observation, Observed
 
 
 def observe(gateway: Any, desired: DesiredState) -> Observation:
-    """Read every identity in one parallel round. Raises the first error (in identity order), if any."""
+    """Read every identity in one parallel round; a read several identities need (the Spot credentials' policies,
+    judged by the permission chain and by each fleet group) is made once. Raises the first error (in identity
+    order), if any."""
     reads = {identity: handler_for(identity).reads(identity) for identity in desired}
     jobs = [(identity, read) for identity, identity_reads in reads.items() for read in identity_reads]
-    with ThreadPoolExecutor(max_workers=max(len(jobs), 1), thread_name_prefix="iam-read") as pool:
-        futures = [(identity, read, pool.submit(getattr(gateway, read.method), *read.args)) for identity, read in jobs]
+    unique = list(dict.fromkeys((read.method, read.args) for _, read in jobs))
+    with ThreadPoolExecutor(max_workers=max(len(unique), 1), thread_name_prefix="iam-read") as pool:
+        futures = {call: pool.submit(getattr(gateway, call[0]), *call[1]) for call in unique}
     answers: dict[Identity, dict[str, Any]] = {identity: {} for identity in desired}
-    for identity, read, future in futures:
-        answers[identity][read.field] = future.result()
+    for identity, read in jobs:
+        answers[identity][read.field] = futures[(read.method, read.args)].result()
     observed = {}
     for identity, fields in answers.items():
         if not reads[identity]:  # judged from the settings alone

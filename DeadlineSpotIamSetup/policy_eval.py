@@ -18,7 +18,7 @@ import math
 import re
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
@@ -165,6 +165,8 @@ class Decision:
     denied_if: tuple[Dependent, ...] = ()
     boundary_blocks: bool = False
     boundary_allows: bool = True
+    unmet: tuple[Dependent, ...] = ()  # Allow statements covering the call whose conditions fail
+    boundary_unmet: tuple[Dependent, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -240,8 +242,8 @@ def explain(decision: Decision, describe: Callable[[Hinge], str] = Hinge.describ
         if decision.denied_by:
             return "explicitly denied by {}".format(", ".join(decision.denied_by))
         if not decision.allowed_by and not decision.allowed_if:
-            return "not allowed by any attached policy"
-        return "allowed by the policies but not by the permissions boundary"
+            return _unmet("not allowed by any attached policy", decision.unmet, describe)
+        return _unmet("allowed by the policies but not by the permissions boundary", decision.boundary_unmet, describe)
     parts = []
     allows = [d for d in decision.hanging_on if d in decision.allowed_if or d in decision.boundary_allowed_if]
     if allows:
@@ -250,6 +252,14 @@ def explain(decision: Decision, describe: Callable[[Hinge], str] = Hinge.describ
     if denies:
         parts.append("denied if " + ", or if ".join(describe_hinges(d, describe) for d in denies))
     return "; ".join(parts)
+
+
+def _unmet(reason: str, unmet: Sequence[Dependent], describe: Callable[[Hinge], str]) -> str:
+    """The reason, and what each Allow statement that covers the call but does not apply would need."""
+    if not unmet:
+        return reason
+    needs = "; ".join(f"{d.statement} allows it only if {' and '.join(describe(h) for h in d.hinges)}" for d in unmet)
+    return f"{reason} ({needs})"
 
 
 # -- three-valued logic --------------------------------------------------------------------------------------------
@@ -681,6 +691,9 @@ class _Condition:
         self.dynamic = any(_has_variables(t) for t in self.templates)
         self.prepared = None if self.dynamic or family is None else [family.prepare(t) for t in self.templates]
 
+    def hinge(self) -> Hinge:
+        return Hinge(self.key, self.operator.written, self.written)
+
     def time_points(self) -> list[float]:
         """The moments this condition compares aws:CurrentTime or aws:EpochTime with (for a grant's end)."""
         if self.key.lower() not in (CURRENT_TIME.lower(), EPOCH_TIME.lower()) or self.operator.family is None:
@@ -908,21 +921,24 @@ class _Statement:
                     for key, wanted in keys.items()
                 ]
 
-    def applies(self, action: str, resource: str, context: _Lookup) -> Tri:
+    def covers(self, action: str, resource: str, context: _Lookup) -> Tri:
+        """Whether the statement's action and resource elements cover the call (conditions aside)."""
         if self.actions is None or self.resources is None or self.conditions is None:
             return False
         # NotAction: "matches everything except the specified list of actions" (IAM JSON policy elements: NotAction)
         if self.actions.covers(action) == self.not_action:
             return False
         covered = self.resources.covers(resource, context)
-        if self.not_resource:
-            # NotResource: "matches every resource except those specified" (IAM JSON policy elements: NotResource)
-            covered = _negate(covered)
-        if covered is False:
-            return False
-        # "If your policy has multiple condition operators or multiple keys attached to a single condition operator,
-        # the conditions are evaluated using a logical AND." (Creating a condition with multiple keys or values)
-        return _all([covered] + [condition.evaluate(context) for condition in self.conditions])
+        # NotResource: "matches every resource except those specified" (IAM JSON policy elements: NotResource)
+        return _negate(covered) if self.not_resource else covered
+
+    def conditions_hold(self, context: _Lookup) -> tuple[Tri, tuple[Hinge, ...]]:
+        """Whether the conditions hold, and those that fail. "If your policy has multiple condition operators or
+        multiple keys attached to a single condition operator, the conditions are evaluated using a logical AND."
+        (Creating a condition with multiple keys or values)"""
+        results = [(condition, condition.evaluate(context)) for condition in self.conditions or ()]
+        failing = tuple(condition.hinge() for condition, result in results if result is False)
+        return _all(result for _, result in results), failing
 
     def time_points(self) -> list[float]:
         return [p for condition in self.conditions or () for p in condition.time_points()]
@@ -956,6 +972,7 @@ class _Tally:
     allows_if: list[Dependent] = field(default_factory=list)
     denies: list[str] = field(default_factory=list)
     denies_if: list[Dependent] = field(default_factory=list)
+    unmet: list[Dependent] = field(default_factory=list)  # Allow statements covering the call, conditions failing
 
 
 class CompiledPolicies:
@@ -968,10 +985,16 @@ class CompiledPolicies:
         found = _Tally()
         action = request.action.lower()
         for statement in self.statements:
-            result = statement.applies(action, request.resource, context)
-            if result is False:
+            covered = statement.covers(action, request.resource, context)
+            if covered is False:
                 continue
+            held, failing = statement.conditions_hold(context)
+            result = _all((covered, held))
             deny = statement.effect == "Deny"
+            if result is False:
+                if failing and not deny and covered is True:
+                    found.unmet.append(Dependent(statement.name, failing))
+                continue
             if result is True:
                 (found.denies if deny else found.allows).append(statement.name)
             else:
@@ -998,12 +1021,15 @@ def evaluate(request: Request, policies: Policies, boundary: Policies | None = N
     granted = compile_policies(policies).tally(request, context)
     limit = None
     denies, denies_if = granted.denies, granted.denies_if
+    boundary_unmet: list[Dependent] = []
     if boundary is not None:
         bounded = compile_policies(boundary).tally(request, context)
         # "An explicit deny in either of these policies overrides the allow." (Permissions boundaries)
         denies, denies_if = denies + bounded.denies, denies_if + bounded.denies_if
         limit = (bounded.allows, bounded.allows_if)
-    return _decide(granted.allows, granted.allows_if, denies, denies_if, limit)
+        boundary_unmet = bounded.unmet
+    decision = _decide(granted.allows, granted.allows_if, denies, denies_if, limit)
+    return replace(decision, unmet=tuple(granted.unmet), boundary_unmet=tuple(boundary_unmet))
 
 
 def grant_ends(

@@ -12,6 +12,7 @@ from DeadlineSpotIamSetup.fleet_config import (
     FleetExpectations,
     FleetGroup,
     GroupProblem,
+    LaunchSpec,
     ProfileRef,
     TemplateRef,
     audit_group,
@@ -124,6 +125,7 @@ def test_a_two_group_config_parses_into_its_groups_in_order():
         (ProfileRef("LaunchSpecifications[0].IamInstanceProfile", PROFILE_ARN, "DeadlineSpotWorker"),),
         (),
         (),
+        (LaunchSpec("LaunchSpecifications[0]", "ami-0123456789abcdef0", "g4dn.xlarge", ("subnet-0abc",)),),
     )
     assert gpu.profiles[0].where == "LaunchSpecifications[0].IamInstanceProfile"
     assert cpu.name == "cpu_group" and cpu.fleet_role_arn == FLEET_ROLE_ARN
@@ -133,6 +135,24 @@ def test_a_two_group_config_parses_into_its_groups_in_order():
     assert (template.template_id, template.template_name, template.version) == ("lt-0abc", None, "$Latest")
     reversed_groups = parse(dict(reversed(CONFIG.items())))
     assert [group.name for group in reversed_groups] == ["cpu_group", "gpu_group"]
+
+
+def test_a_launch_specification_names_what_its_launch_is_authorized_on():
+    # EC2's SpotFleetLaunchSpecification: SubnetId "To specify multiple subnets, separate them using commas"; the
+    # security groups by GroupId; a field of another type is left out (EC2 refuses it when the fleet is requested).
+    spec = {
+        "IamInstanceProfile": {"Arn": PROFILE_ARN},
+        "ImageId": "ami-1",
+        "InstanceType": "c5.large",
+        "SubnetId": "subnet-1, subnet-2",
+        "SecurityGroups": [{"GroupId": "sg-1"}, {"GroupName": "default"}, "sg-junk", {"GroupId": 7}],
+        "KeyName": "render",
+    }
+    (group,) = parse({"g": {"IamFleetRole": FLEET_ROLE_ARN, "LaunchSpecifications": [spec, {"ImageId": 5}]}})
+    assert group.launch_specs == (
+        LaunchSpec("LaunchSpecifications[0]", "ami-1", "c5.large", ("subnet-1", "subnet-2"), ("sg-1",), "render"),
+        LaunchSpec("LaunchSpecifications[1]"),
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t\r\n"])

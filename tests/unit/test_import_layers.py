@@ -13,7 +13,7 @@ LAYERS: list[set[str]] = [
     {"kinds", "errors", "waits", "values", "trust"},  # plain names and values
     {"source_ip", "policy_eval", "fleet_config"},  # policy documents: restricted copies, evaluation; fleet configs
     {"desired"},  # settings → desired state
-    {"findings"},  # what a plan is made of
+    {"findings", "permission_chain"},  # what a plan is made of; the calls the Spot plugin makes, as IAM judges them
     {"handlers.base"},
     {
         "handlers.spot_user",
@@ -50,6 +50,7 @@ PURE = {
     "fleet_config",
     "desired",
     "findings",
+    "permission_chain",
     "plan",
     "report",
     "bootstrap_policy",
