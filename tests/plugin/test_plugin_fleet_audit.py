@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from deadline_standin import PluginHost
 from spot_param_samples import SPOT_PARAM_FLEET_SETTINGS, SPOT_PARAM_WITH_KEY_FIELDS
-from test_plugin import Farm, farm  # noqa: F401 -- the fixture
+from test_plugin import USER, Farm, farm  # noqa: F401 -- the fixture
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 
@@ -57,3 +57,101 @@ def test_the_resource_tracker_on_in_the_spot_plugin_but_off_here_is_reported(far
     farm.fake.set_config("Spot", ResourceTracker=True)
     host.house_cleaning(PLUGIN_NAME)
     assert "Use Resource Tracker is on, but this setup leaves the Resource Tracker out" in farm.log()
+
+
+# -- judged by the permission chain -------------------------------------------------------------------------------
+
+RFDK_FLEET_ROLE = "FarmStack-SpotFleetRole1A2B3C4D-EXAMPLE1"
+RFDK_INSTANCE_ROLE = "FarmStack-SpotFleetInstanceRole1A2B3C-EXAMPLE2"
+RFDK_PROFILE = "FarmStack-InstanceProfile5E6F7A8B-EXAMPLE3"
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def check_again(farm: Farm, host: PluginHost) -> str:  # noqa: F811
+    """The log of a new check (a restarted RCS checks at its first house cleaning)."""
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    return farm.log()
+
+
+def rfdk_group(iam, grant: bool) -> dict:
+    """What aws/aws-rfdk deploys: CDK-named fleet and instance roles, and on the Spot credentials an iam:PassRole on
+    exactly those ARNs for ec2.amazonaws.com (configure-spot-event-plugin.ts, SpotEventPluginPolicy)."""
+    fleet = iam.create_role(RoleName=RFDK_FLEET_ROLE, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))["Role"]["Arn"]
+    worker = iam.create_role(RoleName=RFDK_INSTANCE_ROLE, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))["Role"]["Arn"]
+    profile = iam.create_instance_profile(InstanceProfileName=RFDK_PROFILE)["InstanceProfile"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName=RFDK_PROFILE, RoleName=RFDK_INSTANCE_ROLE)
+    if grant:
+        statement = {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": [fleet, worker],
+            "Condition": {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        }
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        iam.put_user_policy(UserName=USER, PolicyName="SpotEventPluginPolicy", PolicyDocument=document)
+    return {"IamFleetRole": fleet, "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": profile}}]}
+
+
+def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
+    farm: Farm,  # noqa: F811
+    host: PluginHost,
+    iam,
+) -> None:
+    host.house_cleaning(PLUGIN_NAME)  # the setup: the Spot user and its policies
+    farm.fake.set_config("Spot", Config=json.dumps({"rfdk": rfdk_group(iam, grant=True)}))
+    log = check_again(farm, host)
+    assert "ok       fleet-group" in log and "drift    fleet-group" not in log, log
+    iam.delete_user_policy(UserName=USER, PolicyName="SpotEventPluginPolicy")
+    log = check_again(farm, host)
+    assert f"IamFleetRole {IAM}:role/{RFDK_FLEET_ROLE}: the Spot credentials may not pass it to EC2" in log
+    assert f"holds role {RFDK_INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in log
+
+
+def test_the_spot_plugins_region_is_where_its_ec2_calls_are_judged(farm: Farm, host: PluginHost, iam) -> None:  # noqa: F811
+    host.house_cleaning(PLUGIN_NAME)
+    lock = {
+        "Sid": "OnlyFrankfurt",
+        "Effect": "Deny",
+        "Action": "ec2:*",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}},
+    }
+    document = json.dumps({"Version": "2012-10-17", "Statement": [lock]})
+    iam.put_user_policy(UserName=USER, PolicyName="RegionLock", PolicyDocument=document)
+    farm.fake.set_config("Spot", Region="us-west-2")
+    assert "cannot request a Spot Fleet (ec2:RequestSpotFleet on spot-fleet-request/*)" in check_again(farm, host)
+    farm.fake.set_config("Spot", Region="eu-central-1")
+    assert "statement OnlyFrankfurt" not in check_again(farm, host)
+
+
+def test_a_source_ip_condition_without_the_ip_mode_is_an_allowed_only_if_line_in_the_log(
+    farm: Farm,  # noqa: F811
+    host: PluginHost,
+    iam,
+) -> None:
+    """A role as the Spot credentials, its permissions boundary allowing calls only from the office network (moto
+    keeps a boundary for roles only)."""
+    office = {
+        "Sid": "AllowFromOffice",
+        "Effect": "Allow",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+    }
+    boundary = iam.create_policy(
+        PolicyName="OfficeOnly", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [office]})
+    )["Policy"]["Arn"]
+    iam.create_role(
+        RoleName="RcsInstanceRole", AssumeRolePolicyDocument=json.dumps(EC2_TRUST), PermissionsBoundary=boundary
+    )
+    farm.configure(SpotCredentialsMode="IAM Role", SpotRoleName="RcsInstanceRole")
+    host.house_cleaning(PLUGIN_NAME)
+    assert (
+        "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker) is allowed only if the RCS/Pulse "
+        "machine calls from 203.0.113.0/24 (permissions boundary policy OfficeOnly v1 statement AllowFromOffice)"
+    ) in farm.log()
