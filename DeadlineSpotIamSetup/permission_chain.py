@@ -422,7 +422,7 @@ class Judged:
         if self.verdict == DENIED:
             return f"cannot {self.step.purpose} ({self.step.call}): {explain(self.decision, describe_hinge)}"
         if self.verdict == CONDITIONAL:
-            return f"{self.step.purpose} ({self.step.call}) is {explain(self.decision, describe_hinge)}"
+            return f"{self.step.purpose} ({self.step.call}): {explain(self.decision, describe_hinge)}"
         return None
 
     def note(self) -> str | None:

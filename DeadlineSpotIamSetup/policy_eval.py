@@ -244,13 +244,15 @@ def explain(decision: Decision, describe: Callable[[Hinge], str] = Hinge.describ
         if not decision.allowed_by and not decision.allowed_if:
             return _unmet("not allowed by any attached policy", decision.unmet, describe)
         return _unmet("allowed by the policies but not by the permissions boundary", decision.boundary_unmet, describe)
+    hanging = decision.hanging_on
     parts = []
-    allows = [d for d in decision.hanging_on if d in decision.allowed_if or d in decision.boundary_allowed_if]
-    if allows:
-        parts.append("allowed only if " + ", or if ".join(describe_hinges(d, describe) for d in allows))
-    denies = [d for d in decision.hanging_on if d in decision.denied_if]
-    if denies:
-        parts.append("denied if " + ", or if ".join(describe_hinges(d, describe) for d in denies))
+    for start, group in (
+        ("allowed only if ", [d for d in hanging if d in decision.allowed_if]),
+        ("the permissions boundary allows it only if ", [d for d in hanging if d in decision.boundary_allowed_if]),
+        ("denied if ", [d for d in hanging if d in decision.denied_if]),
+    ):
+        if group:
+            parts.append(start + ", or if ".join(describe_hinges(d, describe) for d in group))
     return "; ".join(parts)
 
 

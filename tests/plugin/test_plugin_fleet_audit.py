@@ -152,6 +152,7 @@ def test_a_source_ip_condition_without_the_ip_mode_is_an_allowed_only_if_line_in
     farm.configure(SpotCredentialsMode="IAM Role", SpotRoleName="RcsInstanceRole")
     host.house_cleaning(PLUGIN_NAME)
     assert (
-        "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker) is allowed only if the RCS/Pulse "
-        "machine calls from 203.0.113.0/24 (permissions boundary policy OfficeOnly v1 statement AllowFromOffice)"
+        "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker): the permissions boundary allows it "
+        "only if the RCS/Pulse machine calls from 203.0.113.0/24 (permissions boundary policy OfficeOnly v1 statement "
+        "AllowFromOffice)"
     ) in farm.log()

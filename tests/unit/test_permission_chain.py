@@ -202,7 +202,7 @@ def test_a_conditional_step_says_what_it_hangs_on_and_the_remedy_what_to_make_su
     judged = Judge(grants(office)).steps(chain_steps(identity(), user_caller()))
     assert {j.verdict for j in judged} == {CONDITIONAL}
     assert judged[0].problem() == (
-        "request a Spot Fleet (ec2:RequestSpotFleet on spot-fleet-request/*) is allowed only if the RCS/Pulse machine "
+        "request a Spot Fleet (ec2:RequestSpotFleet on spot-fleet-request/*): allowed only if the RCS/Pulse machine "
         "calls from 203.0.113.0/24 (inline policy P of user U statement AllowFromOffice)"
     )
     assert remedy(judged[0], identity()).startswith("make sure it holds on every machine running RCS/Pulse")
@@ -210,7 +210,7 @@ def test_a_conditional_step_says_what_it_hangs_on_and_the_remedy_what_to_make_su
     outside["Condition"] = {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
     (first, *_) = Judge(grants(EVERYTHING, outside)).steps(chain_steps(identity(), user_caller()))
     assert first.problem().endswith(
-        "is denied if the RCS/Pulse machine calls from outside 203.0.113.0/24 "
+        ": denied if the RCS/Pulse machine calls from outside 203.0.113.0/24 "
         "(inline policy P of user U statement NotOutside)"
     )
     assert remedy(first, identity()).startswith("make sure that condition does not hold")

@@ -424,3 +424,36 @@ def test_the_ip_restricted_admin_policy_allows_only_from_the_allowed_networks():
     assert outside.verdict == DENIED
     from_the_ranges = {**EC2, "aws:SourceIp": OneOf(("203.0.113.0/25", "203.0.113.128/25"))}
     assert evaluate(Request("iam:PassRole", WORKER, from_the_ranges), admin(restricted)).allowed
+
+
+def test_explain_names_the_allow_statements_whose_conditions_the_request_does_not_meet():
+    """Condition operators: "If the key that you specify in a policy condition is not present in the request context,
+    the values do not match and the condition is false": the statement would allow the call, but does not apply."""
+    region = statement(condition={"StringEquals": {"aws:RequestedRegion": "eu-central-1"}}, Sid="OnlyFrankfurt")
+    mfa = statement(condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}, Sid="WithMfa")
+    request = Request("ec2:RunInstances", "*", {"aws:RequestedRegion": "us-west-2"})
+    decision = decide(request, region, mfa, statement(action="s3:*"))
+    assert decision.verdict == DENIED
+    assert explain(decision) == (
+        "not allowed by any attached policy (inline policy P of user U statement OnlyFrankfurt allows it only if "
+        "aws:RequestedRegion StringEquals eu-central-1; inline policy P of user U statement WithMfa allows it only if "
+        "aws:MultiFactorAuthPresent Bool true)"
+    )
+    boundary = [source(region, label="permissions boundary B")]
+    blocked = decide(request, statement(), boundary=boundary)
+    assert explain(blocked) == (
+        "allowed by the policies but not by the permissions boundary (permissions boundary B statement OnlyFrankfurt "
+        "allows it only if aws:RequestedRegion StringEquals eu-central-1)"
+    )
+
+
+def test_explain_says_separately_what_the_boundary_needs():
+    boundary = [source(statement(condition=OFFICE, Sid="Office"), label="permissions boundary B")]
+    request = Request("iam:PassRole", WORKER, EC2, ("aws:SourceIp", "aws:SourceVpc"))
+    vpc = statement(condition={"StringEquals": {"aws:SourceVpc": "vpc-1"}}, Sid="FromVpc")
+    decision = decide(request, vpc, boundary=boundary)
+    assert explain(decision) == (
+        "allowed only if aws:SourceVpc StringEquals vpc-1 (inline policy P of user U statement FromVpc); the "
+        "permissions boundary allows it only if aws:SourceIp IpAddress 203.0.113.0/24 (permissions boundary B "
+        "statement Office)"
+    )

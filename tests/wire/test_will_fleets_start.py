@@ -418,7 +418,7 @@ def test_a_deny_on_a_present_source_ip_hangs_on_how_the_machine_calls(endpoint, 
     finding, steps = chain(endpoint)
     assert finding.status is Status.DRIFT
     assert all(
-        " is denied if the RCS/Pulse machine calls AWS not through a VPC endpoint" in p for p in problems_of(steps)
+        ": denied if the RCS/Pulse machine calls AWS not through a VPC endpoint" in p for p in problems_of(steps)
     )
     assert all("statement NoPublic" in p for p in problems_of(steps))
     apply_changes(make_gateway(endpoint), desired_state(RESTRICTED), key_sink=lambda key: None)  # leaves the Deny
@@ -455,13 +455,16 @@ def test_an_allow_restricted_by_source_ip_without_the_ip_mode_says_allowed_only_
     )
     finding, steps = chain(endpoint, settings)
     assert finding.status is Status.DRIFT
-    expected = "is allowed only if the RCS/Pulse machine calls from 203.0.113.0/24 (permissions boundary"
+    expected = (
+        ": the permissions boundary allows it only if the RCS/Pulse machine calls from 203.0.113.0/24 "
+        "(permissions boundary"
+    )
     assert steps and all(expected in p and "statement AllowFromOffice)" in p for p in problems_of(steps)), problems_of(
         steps
     )[0]
     code, out, _ = run_cli("check", "--spot-role", RCS_ROLE, "--endpoint-url", endpoint)
     assert code == 2
-    assert "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker) " + expected in out
+    assert "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker)" + expected in out
 
 
 def test_an_expired_permissions_boundary_refuses_every_call(endpoint, iam) -> None:
@@ -477,7 +480,8 @@ def test_a_boundary_requiring_mfa_hangs_on_the_role_session(endpoint, iam) -> No
     settings = role_with_boundary(iam, boundary_document({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, "MfaOnly"))
     _, steps = chain(endpoint, settings)
     assert steps and all(
-        "is allowed only if the Spot credentials' session was authenticated with MFA" in p for p in problems_of(steps)
+        ": the permissions boundary allows it only if the Spot credentials' session was authenticated with MFA" in p
+        for p in problems_of(steps)
     )
 
 
