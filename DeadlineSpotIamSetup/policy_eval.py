@@ -279,24 +279,24 @@ class _Maybe:
 Tri = Union[bool, _Maybe]  # noqa: UP007 -- evaluated at run time, which may be Python 3.7
 
 
-def _all(results: Iterable[Tri]) -> Tri:
+def _fold(results: Iterable[Tri], decisive: bool) -> Tri:
+    """AND (``decisive`` False) or OR (True) of three-valued results: a decisive result settles it; otherwise an
+    undecided one leaves the whole undecided, hanging on every hinge met."""
     hinges: list[Hinge] = []
     for result in results:
-        if result is False:
-            return False
-        if result is not True:
+        if result is decisive:
+            return decisive
+        if isinstance(result, _Maybe):
             hinges.extend(result.hinges)
-    return _Maybe(tuple(dict.fromkeys(hinges))) if hinges else True
+    return _Maybe(tuple(dict.fromkeys(hinges))) if hinges else not decisive
+
+
+def _all(results: Iterable[Tri]) -> Tri:
+    return _fold(results, False)
 
 
 def _any(results: Iterable[Tri]) -> Tri:
-    hinges: list[Hinge] = []
-    for result in results:
-        if result is True:
-            return True
-        if result is not False:
-            hinges.extend(result.hinges)
-    return _Maybe(tuple(dict.fromkeys(hinges))) if hinges else False
+    return _fold(results, True)
 
 
 def _negate(result: Tri) -> Tri:

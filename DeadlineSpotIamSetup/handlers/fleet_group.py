@@ -17,10 +17,10 @@ from ..fleet_config import (
     referenced_templates,
 )
 from ..kinds import Kind
-from ..permission_chain import Judge, caller_of, describe_hinge, group_steps, pass_role, remedy, unattached
+from ..permission_chain import Judge, caller_of, describe_hinge, group_steps, pass_role, unattached
 from ..policy_eval import ALLOWED, DENIED, explain
 from ..values import Observed, PrincipalPolicies
-from .base import Handler, Permissions
+from .base import Handler, Permissions, report_judged
 
 
 def _judge_roles(
@@ -77,13 +77,7 @@ class FleetGroupHandler(Handler):
         if judge is None or credentials is None or grants is None:
             return
         caller = caller_of(credentials, grants, context.region, context.now)
-        for judged in judge.steps(group_steps(identity.group, caller)):
-            problem = judged.problem()
-            if problem is not None:
-                draft.needs_admin(problem, remedy(judged, credentials))
-            note = judged.note()
-            if note is not None:
-                draft.note(note)
+        report_judged(draft, judge.steps(group_steps(identity.group, caller)), credentials)
 
     def permissions(self, identity: FleetGroupCheck, policy: Permissions) -> None:
         self.shared_permissions(policy)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from ..desired import SpotPermissions
 from ..findings import Draft, PlanContext, Read
 from ..kinds import Kind
-from ..permission_chain import Judge, caller_of, chain_steps, remedy, unattached
+from ..permission_chain import Judge, caller_of, chain_steps, unattached
 from ..values import Observed
-from .base import Handler, Permissions
+from .base import Handler, Permissions, report_judged
 
 
 class SpotPermissionsHandler(Handler):
@@ -34,13 +34,7 @@ class SpotPermissionsHandler(Handler):
             draft.problems.append(f"judged once {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} attached")
             return
         caller = caller_of(identity, grants, context.region, context.now)
-        for judged in Judge(grants).steps(chain_steps(identity, caller)):
-            problem = judged.problem()
-            if problem is not None:
-                draft.needs_admin(problem, remedy(judged, identity))
-            note = judged.note()
-            if note is not None:
-                draft.note(note)
+        report_judged(draft, Judge(grants).steps(chain_steps(identity, caller)), identity)
 
     def permissions(self, identity: SpotPermissions, policy: Permissions) -> None:
         principal = policy.anywhere(identity.principal, identity.name)

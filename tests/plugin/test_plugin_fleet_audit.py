@@ -13,6 +13,8 @@ from spot_param_samples import SPOT_PARAM_FLEET_SETTINGS, SPOT_PARAM_WITH_KEY_FI
 from test_plugin import USER, Farm, farm  # noqa: F401 -- the fixture
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
+from tests.support import rfdk_fleet as rfdk
+from tests.support.rfdk_fleet import make_rfdk_fleet
 
 IAM = "arn:aws:iam::123456789012"
 GOOD = {
@@ -61,9 +63,6 @@ def test_the_resource_tracker_on_in_the_spot_plugin_but_off_here_is_reported(far
 
 # -- judged by the permission chain -------------------------------------------------------------------------------
 
-RFDK_FLEET_ROLE = "FarmStack-SpotFleetRole1A2B3C4D-EXAMPLE1"
-RFDK_INSTANCE_ROLE = "FarmStack-SpotFleetInstanceRole1A2B3C-EXAMPLE2"
-RFDK_PROFILE = "FarmStack-InstanceProfile5E6F7A8B-EXAMPLE3"
 EC2_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -78,38 +77,19 @@ def check_again(farm: Farm, host: PluginHost) -> str:  # noqa: F811
     return farm.log()
 
 
-def rfdk_group(iam, grant: bool) -> dict:
-    """What aws/aws-rfdk deploys: CDK-named fleet and instance roles, and on the Spot credentials an iam:PassRole on
-    exactly those ARNs for ec2.amazonaws.com (configure-spot-event-plugin.ts, SpotEventPluginPolicy)."""
-    fleet = iam.create_role(RoleName=RFDK_FLEET_ROLE, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))["Role"]["Arn"]
-    worker = iam.create_role(RoleName=RFDK_INSTANCE_ROLE, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))["Role"]["Arn"]
-    profile = iam.create_instance_profile(InstanceProfileName=RFDK_PROFILE)["InstanceProfile"]["Arn"]
-    iam.add_role_to_instance_profile(InstanceProfileName=RFDK_PROFILE, RoleName=RFDK_INSTANCE_ROLE)
-    if grant:
-        statement = {
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": [fleet, worker],
-            "Condition": {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com"}},
-        }
-        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-        iam.put_user_policy(UserName=USER, PolicyName="SpotEventPluginPolicy", PolicyDocument=document)
-    return {"IamFleetRole": fleet, "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": profile}}]}
-
-
 def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
     farm: Farm,  # noqa: F811
     host: PluginHost,
     iam,
 ) -> None:
     host.house_cleaning(PLUGIN_NAME)  # the setup: the Spot user and its policies
-    farm.fake.set_config("Spot", Config=json.dumps({"rfdk": rfdk_group(iam, grant=True)}))
+    farm.fake.set_config("Spot", Config=json.dumps({"rfdk": make_rfdk_fleet(iam, USER)}))
     log = check_again(farm, host)
     assert "ok       fleet-group" in log and "drift    fleet-group" not in log, log
-    iam.delete_user_policy(UserName=USER, PolicyName="SpotEventPluginPolicy")
+    iam.delete_user_policy(UserName=USER, PolicyName=rfdk.GRANT)
     log = check_again(farm, host)
-    assert f"IamFleetRole {IAM}:role/{RFDK_FLEET_ROLE}: the Spot credentials may not pass it to EC2" in log
-    assert f"holds role {RFDK_INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in log
+    assert f"IamFleetRole {IAM}:role/{rfdk.FLEET_ROLE}: the Spot credentials may not pass it to EC2" in log
+    assert f"holds role {rfdk.INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in log
 
 
 def test_the_spot_plugins_region_is_where_its_ec2_calls_are_judged(farm: Farm, host: PluginHost, iam) -> None:  # noqa: F811

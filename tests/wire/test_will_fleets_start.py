@@ -19,6 +19,8 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.fleet_config import parse_fleet_config
 from DeadlineSpotIamSetup.kinds import Kind, Status
+from tests.support import rfdk_fleet as rfdk
+from tests.support.rfdk_fleet import make_rfdk_fleet
 
 ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"
@@ -497,44 +499,10 @@ def test_a_boundary_requiring_mfa_refuses_a_users_access_key(endpoint) -> None:
 
 # -- RFDK-style fleets ---------------------------------------------------------------------------------------------
 
-RFDK_FLEET_ROLE = "FarmStack-SpotFleetRole1A2B3C4D-EXAMPLE1"
-RFDK_INSTANCE_ROLE = "FarmStack-SpotFleetInstanceRole1A2B3C-EXAMPLE2"
-RFDK_PROFILE = "FarmStack-InstanceProfile5E6F7A8B-EXAMPLE3"
 SPOT_FLEET_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "spotfleet.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-
-
-def rfdk_fleet(iam, grant: bool = True) -> dict:
-    """The roles aws/aws-rfdk's SpotEventPluginFleet creates (CDK-named), and the policy its ConfigureSpotEventPlugin
-    puts on the Spot credentials: iam:PassRole on exactly those role ARNs, StringLike iam:PassedToService
-    ec2.amazonaws.com (packages/aws-rfdk/lib/deadline/lib/configure-spot-event-plugin.ts, SpotEventPluginPolicy)."""
-    fleet = iam.create_role(RoleName=RFDK_FLEET_ROLE, AssumeRolePolicyDocument=json.dumps(SPOT_FLEET_TRUST))["Role"]
-    worker = iam.create_role(RoleName=RFDK_INSTANCE_ROLE, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))["Role"]
-    profile = iam.create_instance_profile(InstanceProfileName=RFDK_PROFILE)["InstanceProfile"]
-    iam.add_role_to_instance_profile(InstanceProfileName=RFDK_PROFILE, RoleName=RFDK_INSTANCE_ROLE)
-    if grant:
-        put_inline(
-            iam,
-            "SpotEventPluginPolicy",
-            {
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": [fleet["Arn"], worker["Arn"]],
-                "Condition": {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com"}},
-            },
-        )
-    return {
-        "IamFleetRole": fleet["Arn"],
-        "LaunchSpecifications": [
-            {
-                "IamInstanceProfile": {"Arn": profile["Arn"]},
-                "ImageId": "ami-0123456789abcdef0",
-                "InstanceType": "c5.large",
-            }
-        ],
-    }
 
 
 def fleet_findings(endpoint: str, groups_config: dict, settings: Settings = DEFAULTS):
@@ -545,7 +513,7 @@ def fleet_findings(endpoint: str, groups_config: dict, settings: Settings = DEFA
 
 def test_an_rfdk_fleet_with_its_passrole_grant_is_ok(endpoint, iam, tmp_path: Path) -> None:
     converge(endpoint)
-    found, plan = fleet_findings(endpoint, {"rfdk": rfdk_fleet(iam)})
+    found, plan = fleet_findings(endpoint, {"rfdk": make_rfdk_fleet(iam, USER)})
     assert found["rfdk"].status is Status.OK, found["rfdk"]
     assert plan.finding(Kind.PERMISSIONS).status is Status.OK
     config = tmp_path / "spot-config.json"
@@ -555,20 +523,20 @@ def test_an_rfdk_fleet_with_its_passrole_grant_is_ok(endpoint, iam, tmp_path: Pa
 
 
 def rfdk_fleet_config(iam) -> dict:
-    fleet = iam.get_role(RoleName=RFDK_FLEET_ROLE)["Role"]["Arn"]
-    profile = iam.get_instance_profile(InstanceProfileName=RFDK_PROFILE)["InstanceProfile"]["Arn"]
+    fleet = iam.get_role(RoleName=rfdk.FLEET_ROLE)["Role"]["Arn"]
+    profile = iam.get_instance_profile(InstanceProfileName=rfdk.PROFILE)["InstanceProfile"]["Arn"]
     return {"IamFleetRole": fleet, "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": profile}}]}
 
 
 def test_an_rfdk_fleet_without_the_grant_is_refused_by_the_chain(endpoint, iam) -> None:
     converge(endpoint)
-    found, _ = fleet_findings(endpoint, {"rfdk": rfdk_fleet(iam, grant=False)})
+    found, _ = fleet_findings(endpoint, {"rfdk": make_rfdk_fleet(iam, None)})
     problems = found["rfdk"].problems
     assert found["rfdk"].status is Status.DRIFT and len(problems) == 2, problems
     fleet, profile = problems
-    assert fleet.startswith(f"IamFleetRole {IAM}:role/{RFDK_FLEET_ROLE}: the Spot credentials may not pass it to EC2")
+    assert fleet.startswith(f"IamFleetRole {IAM}:role/{rfdk.FLEET_ROLE}: the Spot credentials may not pass it to EC2")
     assert "not allowed by any attached policy" in fleet
-    assert f"holds role {RFDK_INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in profile
+    assert f"holds role {rfdk.INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in profile
     assert "allows iam:PassRole only on role/DeadlineSpot*" in profile
 
 
