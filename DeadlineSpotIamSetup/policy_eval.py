@@ -1041,13 +1041,16 @@ def grant_ends(
     condition on aws:CurrentTime or aws:EpochTime; None if it does not (or is not allowed now)."""
     now = request.context.get(CURRENT_TIME)
     start = parse_date(now) if isinstance(now, str) else None
+    if start is None:
+        return None
     compiled = compile_policies(policies)
     limit = compile_policies(boundary) if boundary is not None else None
-    if start is None or not evaluate(request, compiled, limit).allowed:
-        return None
     points = compiled.time_points() + (limit.time_points() if limit is not None else [])
     horizon = start + within.total_seconds()
-    for point in sorted(set(p for p in points if start < p <= horizon)):
+    ahead = sorted(set(p for p in points if start < p <= horizon))
+    if not ahead or not evaluate(request, compiled, limit).allowed:  # no moment to change at, or not allowed now
+        return None
+    for point in ahead:
         for moment in (point, point + 1):
             later = request.with_context({CURRENT_TIME: _iso(moment), EPOCH_TIME: str(int(moment))})
             if not evaluate(later, compiled, limit).allowed:
