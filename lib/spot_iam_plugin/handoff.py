@@ -162,7 +162,9 @@ class KeyHandoff:
                 ) from None
             raise
 
-    def _set_undoably(self, key: str, value: str, undo: list[Callable[[], None]], plugin: str | None = None) -> None:
+    def _set_undoably(
+        self, key: str, value: str, undo: list[Callable[[], None]], plugin: str | None = None
+    ) -> None:
         plugin = plugin or self.spot
         previous = self._config(plugin, key)
         self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, value)
