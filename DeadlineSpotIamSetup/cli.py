@@ -118,6 +118,12 @@ def _spot_config_options(parser: argparse.ArgumentParser) -> None:
         "instance profiles against these identities",
     )
     group.add_argument(
+        "--spot-region",
+        metavar="REGION",
+        help="its Region setting (where it starts fleets): the permission chain judges its EC2 calls there "
+        "(default: the region in use, --region)",
+    )
+    group.add_argument(
         "--spot-uses-resource-tracker",
         action="store_true",
         help="its Use Resource Tracker is on: report it when this setup leaves the Resource Tracker out",
@@ -286,6 +292,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         key_max_age_days=args.key_max_age_days,
         fleet_groups=read_spot_config(getattr(args, "spot_config", None)),
         spot_uses_resource_tracker=getattr(args, "spot_uses_resource_tracker", False),
+        spot_region=getattr(args, "spot_region", None),
     )
 
 

@@ -165,6 +165,8 @@ class SpotPermissions:
     tracker_role: str | None  # None: no Resource Tracker
     policies: tuple[str, ...]  # the managed policies' names the setup attaches (AWS managed, or the copies)
     aws_managed: tuple[str, ...] = ()  # those of them that are AWS managed (their documents are read at once)
+    region: str | None = None  # the region the Spot Event Plugin starts fleets in (None: the check's region)
+    source_ips: tuple[str, ...] | None = None  # the IP-restricted mode's networks: where the plugin calls from
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ class FleetGroupCheck:
     group: FleetGroup
     fleet_role: str
     instance_profile: str
+    credentials: SpotPermissions | None = None  # whose permission chain judges the group's roles and calls
 
     @property
     def name(self) -> str:
@@ -253,6 +256,8 @@ class Settings:
     # Resource Tracker is compared with ``resource_tracker``.
     fleet_groups: tuple[FleetGroup, ...] = ()
     spot_uses_resource_tracker: bool = False
+    # The region the Spot Event Plugin starts its fleets in (its Region setting); None: the region the check uses.
+    spot_region: str | None = None
 
 
 # IAM's own patterns, ASCII only; always used with fullmatch (a "$" would accept a trailing newline).
@@ -274,6 +279,7 @@ _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
 _TAG_PUNCTUATION = "_.:/=+-@"
 _TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @ (IAM's Tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@])"
 _MAX_TAG_KEY, _MAX_TAG_VALUE = 128, 256
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
 
 
 def same_iam_name(first: str, second: str) -> bool:
@@ -423,6 +429,8 @@ def _settings_problems(settings: Settings) -> list[str]:
             f"permissions boundary {settings.permissions_boundary!r} is not a policy ARN "
             "(arn:aws:iam::123456789012:policy/NAME)"
         )
+    if settings.spot_region is not None and not _REGION.fullmatch(settings.spot_region):
+        problems.append(f"Spot region {settings.spot_region!r} is not an AWS region name (e.g. us-west-2)")
     if len(settings.tags) > 50:
         problems.append(f"{len(settings.tags)} tags given: IAM allows at most 50")
     seen: set[str] = set()
@@ -488,21 +496,24 @@ def desired_state(settings: Settings) -> DesiredState:
         )
     identities.extend(ServiceLinkedRole(name, service) for name, service in SERVICE_LINKED_ROLES)
     profile_name = settings.instance_profile or settings.worker_role
-    identities.extend(FleetGroupCheck(group, settings.fleet_role, profile_name) for group in settings.fleet_groups)
+    permissions = SpotPermissions(
+        settings.spot_role if settings.spot_role is not None else settings.spot_user,
+        "role" if settings.spot_role is not None else "user",
+        settings.worker_role,
+        settings.fleet_role,
+        profile_name,
+        settings.tracker_role if settings.resource_tracker else None,
+        tuple(c.name for c in copies) if copies else tuple(p.name for p in admin_policies),
+        () if copies else tuple(p.name for p in admin_policies),
+        settings.spot_region,
+        parse_source_ips(settings.allowed_source_ips) if settings.allowed_source_ips is not None else None,
+    )
+    identities.extend(
+        FleetGroupCheck(group, settings.fleet_role, profile_name, permissions) for group in settings.fleet_groups
+    )
     if settings.spot_uses_resource_tracker and not settings.resource_tracker:
         identities.append(TrackerInUse(settings.tracker_role))
-    identities.append(
-        SpotPermissions(
-            settings.spot_role if settings.spot_role is not None else settings.spot_user,
-            "role" if settings.spot_role is not None else "user",
-            settings.worker_role,
-            settings.fleet_role,
-            settings.instance_profile or settings.worker_role,
-            settings.tracker_role if settings.resource_tracker else None,
-            tuple(c.name for c in copies) if copies else tuple(p.name for p in admin_policies),
-            () if copies else tuple(p.name for p in admin_policies),
-        )
-    )
+    identities.append(permissions)
     return DesiredState(
         tuple(identities),
         CreationOptions(settings.permissions_boundary, tuple(settings.tags)),

@@ -28,7 +28,8 @@ def plan_changes(
     account = None
     if desired.of_kind(Kind.POLICY_COPY) or desired.of_kind(Kind.FLEET_GROUP):  # ARNs that name the account
         account = observation.account or gateway.account
-    return make_plan(desired, observation, observation.partition or gateway.partition, deliver_key, account, now)
+    partition = observation.partition or gateway.partition
+    return make_plan(desired, observation, partition, deliver_key, account, now, getattr(gateway, "region", None))
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class Finding:
     identity: Identity
     status: Status
     problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # warnings that leave the status as it is (a grant that ends soon)
 
     @property
     def kind(self) -> Kind:
@@ -109,6 +110,7 @@ class PlanContext:
     deliver_key: bool = True  # False: there is nowhere to deliver a new key's secret, so none is created
     account: str | None = None  # known when the desired state holds customer managed policies (policy copies)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # keys' ages are judged at this time
+    region: str | None = None  # the region the check calls AWS in (the Spot plugin's, unless it names its own)
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Draft:
     problems: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     manual: list[ManualStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def act(
         self, operation: str, params: dict[str, Any], summary: str, stage: Stage, shows_up: Read | None = None
@@ -134,10 +137,15 @@ class Draft:
         """A manual step whose problem is already among the finding's problems."""
         self.manual.append(ManualStep(self.identity.kind, self.identity.name, problem, remedy))
 
+    def note(self, text: str) -> None:
+        """A warning shown with the finding, whatever its status."""
+        self.notes.append(text)
+
     def finding(self) -> Finding:
         if not self.exists:
-            return Finding(self.identity, Status.MISSING, tuple(self.problems))
-        return Finding(self.identity, Status.DRIFT if self.problems else Status.OK, tuple(self.problems))
+            return Finding(self.identity, Status.MISSING, tuple(self.problems), tuple(self.notes))
+        status = Status.DRIFT if self.problems else Status.OK
+        return Finding(self.identity, status, tuple(self.problems), tuple(self.notes))
 
 
 @dataclass

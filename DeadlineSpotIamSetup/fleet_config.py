@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -51,21 +52,47 @@ class TemplateRef:
 
 
 @dataclass(frozen=True)
+class LaunchSpec:
+    """What a LaunchSpecification names that IAM authorizes the launch on (EC2's SpotFleetLaunchSpecification: ImageId,
+    InstanceType, SubnetId "To specify multiple subnets, separate them using commas", SecurityGroups, KeyName).
+    Read leniently: a field of another type is left out, and EC2 refuses it when the fleet is requested."""
+
+    where: str  # "LaunchSpecifications[0]"
+    image_id: str | None = None
+    instance_type: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    key_name: str | None = None
+
+
+@dataclass(frozen=True)
 class FleetGroup:
     name: str  # the Deadline group
     fleet_role_arn: str | None
     profiles: tuple[ProfileRef, ...]
     specs_without_profile: tuple[str, ...]  # "LaunchSpecifications[1]"
     templates: tuple[TemplateRef, ...]
+    launch_specs: tuple[LaunchSpec, ...] = ()
+
+
+# A role ARN -> None when the Spot credentials may pass it to EC2, else why not (one clause, e.g. "the Spot
+# credentials may not pass it to EC2 (iam:PassRole): explicitly denied by ...").
+RoleJudge = typing.Callable[[str], typing.Optional[str]]  # noqa: UP006, UP007, UP045 -- evaluated at run time (3.7)
 
 
 @dataclass(frozen=True)
 class FleetExpectations:
+    """What the audit compares a group with. ``may_pass`` judges each role the group names by the Spot credentials'
+    own policies (the permission chain); without it (the credentials' policies are not known), a role is judged by
+    the names the AWS managed policy allows iam:PassRole on: the managed fleet role, and worker roles beginning with
+    ``worker_role_prefix``."""
+
     partition: str
     account: str
     fleet_role: str  # the managed fleet role's name
     instance_profile: str  # the managed instance profile's name
     worker_role_prefix: str
+    may_pass: RoleJudge | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +167,9 @@ def _parse_group(name: str, config: Any, source: str) -> FleetGroup:
     fleet_role = _optional_str(config, "IamFleetRole", f"{group}: ", "a string (an IAM role ARN)")
     profiles: list[ProfileRef] = []
     without: list[str] = []
+    specs: list[LaunchSpec] = []
     for where, entry in _entries(config, "LaunchSpecifications", group):
+        specs.append(_launch_spec(where, entry))
         if "IamInstanceProfile" not in entry:
             without.append(where)
             continue
@@ -162,7 +191,26 @@ def _parse_group(name: str, config: Any, source: str) -> FleetGroup:
             raise InvalidSettings(f"{group}: {where} needs a LaunchTemplateId or a LaunchTemplateName")
         version = _optional_str(spec, "Version", at) or "$Default"
         templates.append(TemplateRef(where, template_id, template_name, version))
-    return FleetGroup(name, fleet_role, tuple(profiles), tuple(without), tuple(templates))
+    return FleetGroup(name, fleet_role, tuple(profiles), tuple(without), tuple(templates), tuple(specs))
+
+
+def _text_field(entry: dict, key: str) -> str | None:
+    value = entry.get(key)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _launch_spec(where: str, entry: dict) -> LaunchSpec:
+    subnets = _text_field(entry, "SubnetId")
+    groups = entry.get("SecurityGroups")
+    group_ids = [g.get("GroupId") for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
+    return LaunchSpec(
+        where,
+        _text_field(entry, "ImageId"),
+        _text_field(entry, "InstanceType"),
+        tuple(s.strip() for s in subnets.split(",") if s.strip()) if subnets else (),
+        tuple(g.strip() for g in group_ids if isinstance(g, str) and g.strip()),
+        _text_field(entry, "KeyName"),
+    )
 
 
 def parse_fleet_config(text: str, source: str) -> tuple[FleetGroup, ...]:
@@ -238,13 +286,54 @@ def _audit_fleet_role(arn: str | None, expect: FleetExpectations) -> GroupProble
     if arn is None:
         return GroupProblem("IamFleetRole is missing: Spot Fleet needs a role to launch and tag instances", remedy)
     why = _arn_problem(arn, "role", expect)
-    if why is None:
+    if why is None and expect.may_pass is not None:
+        # Any role the Spot credentials may pass will do (aws/aws-rfdk names its fleet roles by CDK and grants
+        # iam:PassRole on exactly those): the chain judges it, asked about the ARN as written, path included.
+        why = expect.may_pass(arn)
+        if why is not None:
+            if arn.rsplit("/", 1)[-1].lower() == expect.fleet_role.lower() and arn.count("/") > 1:
+                why += " (the role is under a path; the managed fleet role is at path /)"
+            remedy = f"{_grant_pass(arn)}, or {remedy}"
+    elif why is None:
         name = arn.rsplit("/", 1)[-1]
         if name.lower() != expect.fleet_role.lower():
             why = f"names role {name}, not the managed fleet role {expect.fleet_role}"
         elif arn.lower() != expected_fleet_role_arn(expect).lower():
             why = f"names role {name} under a path: the managed fleet role is at path /"
     return None if why is None else GroupProblem(f"IamFleetRole {_show(arn)}: {why}", remedy)
+
+
+def _role_arn(info: ProfileInfo, index: int) -> str:
+    """The ARN of the instance profile's ``index``-th role (IAM's answer; else at path /, in the profile's account)."""
+    if index < len(info.role_arns):
+        return info.role_arns[index]
+    head = info.arn.split(":instance-profile/", 1)[0]
+    return f"{head}:role/{info.role_names[index]}"
+
+
+def _grant_pass(role_arn: str) -> str:
+    return (
+        f"make sure the Spot credentials may pass {_show(role_arn)} to EC2 (iam:PassRole, iam:PassedToService "
+        "ec2.amazonaws.com)"
+    )
+
+
+def _refused_roles(info: ProfileInfo, expect: FleetExpectations) -> list[tuple[str, str, str | None]]:
+    """(role name, why the Spot credentials may not pass it to EC2, its ARN when the chain judged it) for each role
+    they may not pass."""
+    prefix = expect.worker_role_prefix
+    restriction = f"{SPOT_ADMIN_POLICY_NAME} allows iam:PassRole only on role/{prefix}*"
+    if expect.may_pass is None:
+        return [(role, restriction, None) for role in info.role_names if not role.startswith(prefix)]
+    refused = []
+    for index, role in enumerate(info.role_names):
+        arn = _role_arn(info, index)
+        why = expect.may_pass(arn)
+        if why is not None:
+            if "not allowed by any attached policy" in why and not role.startswith(prefix):
+                why += f"; {restriction}"
+            refused.append((role, why, arn))
+    return refused
 
 
 def _audit_profile(
@@ -277,11 +366,14 @@ def _audit_profile(
         return problem(f"IAM holds this instance profile as {_show(info.arn)}", f"{fix} {_show(info.arn)}")
     if not info.role_names:
         return problem("has no role: workers start without credentials", _APPLY_ADDS if managed else fixed)
-    wrong = [role for role in info.role_names if not role.startswith(prefix)]
-    if wrong:
-        why = f"holds role {_show(wrong[0])}: {SPOT_ADMIN_POLICY_NAME} allows iam:PassRole only on role/{prefix}*"
-        remove = f"remove role {_show(wrong[0])} from instance profile {name}, then apply this tool's setup"
-        return problem(why, remove if managed else fixed)
+    refused = _refused_roles(info, expect)
+    if refused:
+        role, reason, role_arn = refused[0]
+        remove = f"remove role {_show(role)} from instance profile {name}, then apply this tool's setup"
+        remedy = remove if managed else fixed
+        return problem(
+            f"holds role {_show(role)}: {reason}", f"{_grant_pass(role_arn)}, or {remedy}" if role_arn else remedy
+        )
     return None
 
 

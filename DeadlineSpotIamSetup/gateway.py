@@ -591,9 +591,7 @@ class IamGateway:
             documents += self._inline_policies("Group", group)
         return arns, documents
 
-    def principal_policies(
-        self, principal: str, name: str, expected: tuple[str, ...] = ()
-    ) -> PrincipalPolicies | None:
+    def principal_policies(self, principal: str, name: str, expected: tuple[str, ...] = ()) -> PrincipalPolicies | None:
         """Every policy document deciding what user or role ``name`` may do (``principal``: "user" or "role"), read
         in parallel rounds; None when it does not exist. The documents of the AWS managed policies ``expected`` to
         be attached (by name) are read at once, alongside the lists, and kept only if they are attached: a check
@@ -602,9 +600,12 @@ class IamGateway:
         params = {f"{noun}Name": name}
         subject = f"{principal} {name}"
 
-        def head() -> tuple[str, str | None]:
+        def head() -> tuple[str, str | None, str | None, tuple[tuple[str, str], ...]]:
+            # GetUser / GetRole answer the entity's unique ID and its tags too (aws:userid, aws:PrincipalTag/*).
             entity = getattr(self._iam, f"get_{principal}")(**params)[noun]
-            return entity["Arn"], (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+            boundary = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+            tags = tuple((str(t["Key"]), str(t["Value"])) for t in entity.get("Tags") or ())
+            return entity["Arn"], boundary, entity.get(f"{noun}Id"), tags
 
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="iam-policies") as pool:
             found = pool.submit(self._read, head, f"iam:Get{noun}", subject)
@@ -624,7 +625,7 @@ class IamGateway:
                 documents += group_documents
             if answer is None:
                 return None
-            arn, boundary_arn = answer
+            arn, boundary_arn, principal_id, tags = answer
             managed = [
                 (policy_arn, early.get(policy_arn) or pool.submit(self._labelled_policy, policy_arn))
                 for policy_arn in sorted(arns)
@@ -633,9 +634,11 @@ class IamGateway:
             results = [future.result() for _, future in managed]
             documents += [document for document in results if document is not None]
             boundary_document = boundary.result() if boundary is not None else None
+        if boundary_document is not None:
+            boundary_document = (f"permissions boundary {boundary_document[0]}", boundary_document[1])
         if boundary_arn and boundary_document is None:  # a boundary that does not exist allows nothing
             boundary_document = (f"permissions boundary {boundary_arn} (does not exist)", {})
-        return PrincipalPolicies(arn, tuple(documents), boundary_document, frozenset(arns))
+        return PrincipalPolicies(arn, tuple(documents), boundary_document, frozenset(arns), principal_id, tags)
 
     def _labelled_policy(self, arn: str) -> tuple[str, dict[str, Any]] | None:
         aws_managed = ":iam::aws:policy/" in arn
@@ -720,7 +723,8 @@ class IamGateway:
     def instance_profile(self, name: str) -> ProfileInfo | None:
         def read() -> ProfileInfo:
             profile = self._iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
-            return ProfileInfo(profile["Arn"], tuple(r["RoleName"] for r in profile.get("Roles", [])))
+            roles = profile.get("Roles", [])
+            return ProfileInfo(profile["Arn"], tuple(r["RoleName"] for r in roles), tuple(r["Arn"] for r in roles))
 
         return self._read(read, "iam:GetInstanceProfile", f"instance profile {name}")
 

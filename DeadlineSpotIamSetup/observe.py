@@ -19,7 +19,8 @@ from .values import Observation, Observed
 
 def observe(gateway: Any, desired: DesiredState) -> Observation:
     """Read every identity in one parallel round, then, in a second round, the reads that depend on the first one's
-    answers (none, mostly). Raises the first error (in identity order), if any."""
+    answers (none, mostly). A read several identities need (the Spot credentials' policies, judged by the permission
+    chain and by each fleet group) is made once. Raises the first error (in identity order), if any."""
     reads = {identity: handler_for(identity).reads(identity) for identity in desired}
     answers = _read_round(gateway, reads)
     later = {identity: handler_for(identity).later_reads(identity, answers[identity]) for identity in desired}
@@ -37,13 +38,14 @@ def observe(gateway: Any, desired: DesiredState) -> Observation:
 
 
 def _read_round(gateway: Any, reads: dict[Identity, tuple[Read, ...]]) -> dict[Identity, dict[str, Any]]:
-    """Every read at once, on the shared client; the answers by identity and field."""
+    """Every read at once, on the shared client, each distinct call once; the answers by identity and field."""
     jobs = [(identity, read) for identity, identity_reads in reads.items() for read in identity_reads]
     answers: dict[Identity, dict[str, Any]] = {identity: {} for identity in reads}
-    if not jobs:
+    unique = list(dict.fromkeys((read.method, read.args) for _, read in jobs))
+    if not unique:
         return answers
-    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="iam-read") as pool:
-        futures = [(identity, read, pool.submit(getattr(gateway, read.method), *read.args)) for identity, read in jobs]
-    for identity, read, future in futures:
-        answers[identity][read.field] = future.result()
+    with ThreadPoolExecutor(max_workers=len(unique), thread_name_prefix="iam-read") as pool:
+        futures = {call: pool.submit(getattr(gateway, call[0]), *call[1]) for call in unique}
+    for identity, read in jobs:
+        answers[identity][read.field] = futures[(read.method, read.args)].result()
     return answers

@@ -20,10 +20,11 @@ def make_plan(
     deliver_key: bool = True,
     account: str | None = None,
     now: datetime | None = None,
+    region: str | None = None,
 ) -> Plan:
     """The findings for every identity and the actions that fix what the engine owns. ``account`` is needed when
-    the desired state holds customer managed policies (their ARNs name it)."""
-    context = PlanContext(partition, desired.options, deliver_key, account, now or datetime.now(timezone.utc))
+    the desired state holds customer managed policies (their ARNs name it); ``region`` is the one the check uses."""
+    context = PlanContext(partition, desired.options, deliver_key, account, now or datetime.now(timezone.utc), region)
     drafts = []
     for identity in desired:
         seen = observation[identity]

@@ -15,7 +15,7 @@ def finding_lines(findings: tuple[Finding, ...]) -> list[str]:
     name_width = max(len(f.name) for f in findings)
     lines = []
     for f in findings:
-        problems = "; ".join(f.problems)
+        problems = "; ".join(f.problems + tuple(f"warning: {note}" for note in f.notes))
         lines.append(f"  {f.status!s:<8} {f.kind!s:<{kind_width}}  {f.name:<{name_width}}  {problems}".rstrip())
     return lines
 
@@ -54,7 +54,13 @@ def plan_json(plan: Plan, with_actions: bool) -> dict[str, Any]:
     document: dict[str, Any] = {
         "ok": plan.ok,
         "identities": [
-            {"kind": str(f.kind), "name": f.name, "status": str(f.status), "problems": list(f.problems)}
+            {
+                "kind": str(f.kind),
+                "name": f.name,
+                "status": str(f.status),
+                "problems": list(f.problems),
+                "notes": list(f.notes),
+            }
             for f in plan.findings
         ],
     }

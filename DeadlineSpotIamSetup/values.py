@@ -28,6 +28,7 @@ class RoleInfo:
 class ProfileInfo:
     arn: str
     role_names: tuple[str, ...]
+    role_arns: tuple[str, ...] = ()  # the roles' ARNs, their paths included (empty: not read)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -76,12 +77,15 @@ class PolicyInfo:
 class PrincipalPolicies:
     """Every policy document that decides what a user or role may do: its managed policies (default versions), its
     inline policies, for a user its groups' policies, and its permissions boundary (``boundary`` None: none).
-    Each document comes with a label naming where it is (``AWS managed policy X v3``)."""
+    Each document comes with a label naming where it is (``AWS managed policy X v3``), and the principal's unique
+    ID and tags (what aws:userid and aws:PrincipalTag/* hold in its requests)."""
 
     arn: str
     policies: tuple[tuple[str, dict[str, Any]], ...]
     boundary: tuple[str, dict[str, Any]] | None = None
     attached: frozenset[str] = frozenset()  # the managed policies' ARNs, the user's groups' included
+    principal_id: str | None = None  # the user's UserId or the role's RoleId
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

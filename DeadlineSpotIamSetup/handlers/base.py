@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotUser
+from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotPermissions, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
+from ..permission_chain import Judged, remedy
 from ..values import NewAccessKey, Observed
 
 if TYPE_CHECKING:
@@ -140,6 +141,18 @@ class Handler:
 
     def limit_exceeded(self, action: Action, run: ApplyRun, error: LimitExceeded) -> str:
         raise AwsAccessError(f"{action.summary} failed: IAM limit reached ({error})") from None
+
+
+def report_judged(draft: Draft, judged: list[Judged], credentials: SpotPermissions) -> None:
+    """The permission chain's verdicts into a finding: a problem (and what to do) for each call not plainly allowed,
+    a note for each grant that ends soon."""
+    for step in judged:
+        problem = step.problem()
+        if problem is not None:
+            draft.needs_admin(problem, remedy(step, credentials))
+        note = step.note()
+        if note is not None:
+            draft.note(note)
 
 
 def missing_policies(policies: tuple[ManagedPolicy, ...], attached: frozenset[str]) -> list[ManagedPolicy]:

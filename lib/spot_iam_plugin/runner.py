@@ -103,6 +103,7 @@ class EngineJob:
                 settings.engine_settings(),
                 fleet_groups=spot.fleet_groups,
                 spot_uses_resource_tracker=spot.uses_resource_tracker,
+                spot_region=spot.region,
             )
         )
         gateway = connect(settings.aws_access(), self.cancelled)

@@ -1,10 +1,12 @@
 """What the audit needs of the Spot Event Plugin's own configuration: its Spot Fleet Request Configurations (one
-Spot Fleet request per Deadline group) and its Use Resource Tracker. The setting names are read from the installed
-Spot plug-in's .param (by label), not assumed, as for its credentials fields (handoff.py)."""
+Spot Fleet request per Deadline group), its Use Resource Tracker, and its Region (where it starts fleets: the
+permission chain judges its EC2 calls there). The setting names are read from the installed Spot plug-in's .param
+(by label), not assumed, as for its credentials fields (handoff.py)."""
 
 from __future__ import annotations
 
 import configparser
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from DeadlineSpotIamSetup.fleet_config import FleetGroup, parse_fleet_config
 
 FLEET_CONFIG_NAMES = ("SpotFleetRequestConfigurations", "SpotFleetRequestConfiguration", "SpotFleetConfigs", "Config")
 TRACKER_NAMES = ("ResourceTracker", "UseResourceTracker")
+REGION_NAMES = ("Region", "AWSRegion")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
 
 
 def event_plugin_folder(repository: Any, plugin: str) -> Path | None:
@@ -50,6 +54,7 @@ class SpotPluginConfig:
     fleet_groups: tuple[FleetGroup, ...] = ()
     uses_resource_tracker: bool = False
     why_not_audited: str | None = None  # the fleet configuration could not be audited: why (one line)
+    region: str | None = None  # its Region setting, when it names a region
 
 
 def read_spot_plugin_config(repository: Any, spot: str) -> SpotPluginConfig:
@@ -59,23 +64,36 @@ def read_spot_plugin_config(repository: Any, spot: str) -> SpotPluginConfig:
     parser = read_param(folder / f"{spot}.param") if folder else None
     if parser is None:
         return SpotPluginConfig(why_not_audited=f"the {spot} event plugin is not installed (no {spot}.param)")
-    fleet_key = tracker_key = None
+    fleet_key = tracker_key = region_key = None
     for section in parser.sections():
         label = parser.get(section, "Label", fallback="").lower()
         if fleet_key is None and (section in FLEET_CONFIG_NAMES or "spot fleet request config" in label):
             fleet_key = section
         elif tracker_key is None and (section in TRACKER_NAMES or "resource tracker" in label):
             tracker_key = section
+        elif region_key is None and (section in REGION_NAMES or label == "region"):
+            region_key = section
     uses_tracker = bool(tracker_key) and plugin_setting(repository, spot, tracker_key or "").lower() == "true"
+    region = None
+    if region_key is not None:  # the setting, else the default its .param gives it
+        region = _region(plugin_setting(repository, spot, region_key) or parser.get(region_key, "Default", fallback=""))
     if fleet_key is None:
         return SpotPluginConfig(
             uses_resource_tracker=uses_tracker,
             why_not_audited=f"{spot}.param has no Spot Fleet Request Configurations setting (check --spot-config FILE "
             "audits the configuration from a file)",
+            region=region,
         )
     text = plugin_setting(repository, spot, fleet_key)
     try:
         groups = parse_fleet_config(text, f"the {spot} event plugin's {fleet_key}")
     except InvalidSettings as error:
-        return SpotPluginConfig(uses_resource_tracker=uses_tracker, why_not_audited=str(error))
-    return SpotPluginConfig(groups, uses_tracker)
+        return SpotPluginConfig(uses_resource_tracker=uses_tracker, why_not_audited=str(error), region=region)
+    return SpotPluginConfig(groups, uses_tracker, region=region)
+
+
+def _region(text: str) -> str | None:
+    """A region name as the Spot plug-in's Region setting holds it; anything else (empty, a typo) is not used: the
+    check's own region stands in."""
+    text = text.strip()
+    return text if _REGION.fullmatch(text) else None

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 import pytest
 from deadline_standin import PluginHost
 from spot_param_samples import SPOT_PARAM_FLEET_SETTINGS, SPOT_PARAM_WITH_KEY_FIELDS
-from test_plugin import Farm, farm  # noqa: F401 -- the fixture
+from test_plugin import USER, Farm, farm  # noqa: F401 -- the fixture
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
+from tests.support import rfdk_fleet as rfdk
+from tests.support.rfdk_fleet import make_rfdk_fleet
 
 IAM = "arn:aws:iam::123456789012"
 GOOD = {
@@ -57,3 +59,80 @@ def test_the_resource_tracker_on_in_the_spot_plugin_but_off_here_is_reported(far
     farm.fake.set_config("Spot", ResourceTracker=True)
     host.house_cleaning(PLUGIN_NAME)
     assert "Use Resource Tracker is on, but this setup leaves the Resource Tracker out" in farm.log()
+
+
+# -- judged by the permission chain -------------------------------------------------------------------------------
+
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def check_again(farm: Farm, host: PluginHost) -> str:  # noqa: F811
+    """The log of a new check (a restarted RCS checks at its first house cleaning)."""
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    return farm.log()
+
+
+def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
+    farm: Farm,  # noqa: F811
+    host: PluginHost,
+    iam,
+) -> None:
+    host.house_cleaning(PLUGIN_NAME)  # the setup: the Spot user and its policies
+    farm.fake.set_config("Spot", Config=json.dumps({"rfdk": make_rfdk_fleet(iam, USER)}))
+    log = check_again(farm, host)
+    assert "ok       fleet-group" in log and "drift    fleet-group" not in log, log
+    iam.delete_user_policy(UserName=USER, PolicyName=rfdk.GRANT)
+    log = check_again(farm, host)
+    assert f"IamFleetRole {IAM}:role/{rfdk.FLEET_ROLE}: the Spot credentials may not pass it to EC2" in log
+    assert f"holds role {rfdk.INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in log
+
+
+def test_the_spot_plugins_region_is_where_its_ec2_calls_are_judged(farm: Farm, host: PluginHost, iam) -> None:  # noqa: F811
+    host.house_cleaning(PLUGIN_NAME)
+    lock = {
+        "Sid": "OnlyFrankfurt",
+        "Effect": "Deny",
+        "Action": "ec2:*",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}},
+    }
+    document = json.dumps({"Version": "2012-10-17", "Statement": [lock]})
+    iam.put_user_policy(UserName=USER, PolicyName="RegionLock", PolicyDocument=document)
+    farm.fake.set_config("Spot", Region="us-west-2")
+    assert "cannot request a Spot Fleet (ec2:RequestSpotFleet on spot-fleet-request/*)" in check_again(farm, host)
+    farm.fake.set_config("Spot", Region="eu-central-1")
+    assert "statement OnlyFrankfurt" not in check_again(farm, host)
+
+
+def test_a_source_ip_condition_without_the_ip_mode_is_an_allowed_only_if_line_in_the_log(
+    farm: Farm,  # noqa: F811
+    host: PluginHost,
+    iam,
+) -> None:
+    """A role as the Spot credentials, its permissions boundary allowing calls only from the office network (moto
+    keeps a boundary for roles only)."""
+    office = {
+        "Sid": "AllowFromOffice",
+        "Effect": "Allow",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+    }
+    boundary = iam.create_policy(
+        PolicyName="OfficeOnly", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [office]})
+    )["Policy"]["Arn"]
+    iam.create_role(
+        RoleName="RcsInstanceRole", AssumeRolePolicyDocument=json.dumps(EC2_TRUST), PermissionsBoundary=boundary
+    )
+    farm.configure(SpotCredentialsMode="IAM Role", SpotRoleName="RcsInstanceRole")
+    host.house_cleaning(PLUGIN_NAME)
+    assert (
+        "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker): the permissions boundary allows it "
+        "only if the RCS/Pulse machine calls from 203.0.113.0/24 (permissions boundary policy OfficeOnly v1 statement "
+        "AllowFromOffice)"
+    ) in farm.log()

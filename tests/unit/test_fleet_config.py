@@ -4,6 +4,7 @@ of each group against the managed fleet role and instance profile."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from DeadlineSpotIamSetup.fleet_config import (
     FleetExpectations,
     FleetGroup,
     GroupProblem,
+    LaunchSpec,
     ProfileRef,
     TemplateRef,
     audit_group,
@@ -124,6 +126,7 @@ def test_a_two_group_config_parses_into_its_groups_in_order():
         (ProfileRef("LaunchSpecifications[0].IamInstanceProfile", PROFILE_ARN, "DeadlineSpotWorker"),),
         (),
         (),
+        (LaunchSpec("LaunchSpecifications[0]", "ami-0123456789abcdef0", "g4dn.xlarge", ("subnet-0abc",)),),
     )
     assert gpu.profiles[0].where == "LaunchSpecifications[0].IamInstanceProfile"
     assert cpu.name == "cpu_group" and cpu.fleet_role_arn == FLEET_ROLE_ARN
@@ -133,6 +136,24 @@ def test_a_two_group_config_parses_into_its_groups_in_order():
     assert (template.template_id, template.template_name, template.version) == ("lt-0abc", None, "$Latest")
     reversed_groups = parse(dict(reversed(CONFIG.items())))
     assert [group.name for group in reversed_groups] == ["cpu_group", "gpu_group"]
+
+
+def test_a_launch_specification_names_what_its_launch_is_authorized_on():
+    # EC2's SpotFleetLaunchSpecification: SubnetId "To specify multiple subnets, separate them using commas"; the
+    # security groups by GroupId; a field of another type is left out (EC2 refuses it when the fleet is requested).
+    spec = {
+        "IamInstanceProfile": {"Arn": PROFILE_ARN},
+        "ImageId": "ami-1",
+        "InstanceType": "c5.large",
+        "SubnetId": "subnet-1, subnet-2",
+        "SecurityGroups": [{"GroupId": "sg-1"}, {"GroupName": "default"}, "sg-junk", {"GroupId": 7}],
+        "KeyName": "render",
+    }
+    (group,) = parse({"g": {"IamFleetRole": FLEET_ROLE_ARN, "LaunchSpecifications": [spec, {"ImageId": 5}]}})
+    assert group.launch_specs == (
+        LaunchSpec("LaunchSpecifications[0]", "ami-1", "c5.large", ("subnet-1", "subnet-2"), ("sg-1",), "render"),
+        LaunchSpec("LaunchSpecifications[1]"),
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t\r\n"])
@@ -526,3 +547,91 @@ def test_every_problem_of_a_group_is_reported():
         "LaunchSpecifications[1]",
         "LaunchTemplateConfigs[0].LaunchTemplateSpecification:",
     ]
+
+
+# -- the audit judged by the permission chain ----------------------------------------------------------------------
+
+RFDK_FLEET_ROLE = f"arn:aws:iam::{ACCOUNT}:role/FarmStack-SpotFleetRole1A2B3C4D"
+RFDK_PROFILE = f"arn:aws:iam::{ACCOUNT}:instance-profile/FarmStack-InstanceProfile5E6F"
+RFDK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/FarmStack-SpotFleetInstanceRole1A2B3C"
+WORKER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/DeadlineSpotWorker"
+
+
+def judged_by(*passable: str) -> tuple[FleetExpectations, list[str]]:
+    """Expectations whose chain lets these role ARNs be passed (and records what it was asked about)."""
+    asked: list[str] = []
+
+    def may_pass(arn: str) -> str | None:
+        asked.append(arn)
+        return None if arn in passable else "the Spot credentials may not pass it to EC2 (iam:PassRole): denied"
+
+    return replace(EXPECT, may_pass=may_pass), asked
+
+
+def test_an_rfdk_group_is_fine_when_the_chain_lets_its_roles_be_passed():
+    """aws/aws-rfdk names the fleet roles by CDK and grants iam:PassRole on exactly those ARNs
+    (configure-spot-event-plugin.ts): any role the chain lets be passed is as good as the managed one."""
+    expect, asked = judged_by(RFDK_FLEET_ROLE, RFDK_ROLE)
+    profiles = {
+        "FarmStack-InstanceProfile5E6F": ProfileInfo(
+            RFDK_PROFILE, ("FarmStack-SpotFleetInstanceRole1A2B3C",), (RFDK_ROLE,)
+        )
+    }
+    group = group_of(profile_ref(RFDK_PROFILE, None), fleet_role=RFDK_FLEET_ROLE)
+    assert audit_group(group, expect, profiles, {}) == []
+    assert asked == [RFDK_FLEET_ROLE, RFDK_ROLE]
+
+
+def test_a_role_the_chain_refuses_is_a_problem_with_its_reason_and_both_remedies():
+    expect, _ = judged_by(RFDK_ROLE, WORKER_ROLE_ARN)
+    (found,) = audit_group(
+        group_of(profile_ref(), fleet_role=RFDK_FLEET_ROLE), expect, {"DeadlineSpotWorker": WORKER_PROFILE}, {}
+    )
+    assert (
+        found.problem
+        == f"IamFleetRole {RFDK_FLEET_ROLE}: the Spot credentials may not pass it to EC2 (iam:PassRole): denied"
+    )
+    assert found.remedy == (
+        f"make sure the Spot credentials may pass {RFDK_FLEET_ROLE} to EC2 (iam:PassRole, iam:PassedToService "
+        f"ec2.amazonaws.com), or set IamFleetRole to {FLEET_ROLE_ARN}"
+    )
+
+
+def test_the_managed_fleet_role_under_a_path_is_asked_about_with_its_path():
+    pathed = f"arn:aws:iam::{ACCOUNT}:role/render/aws-ec2-spot-fleet-tagging-role"
+    expect, asked = judged_by(FLEET_ROLE_ARN, WORKER_ROLE_ARN)
+    (found,) = audit_group(
+        group_of(profile_ref(), fleet_role=pathed), expect, {"DeadlineSpotWorker": WORKER_PROFILE}, {}
+    )
+    assert asked[0] == pathed
+    assert found.problem.endswith("(the role is under a path; the managed fleet role is at path /)")
+
+
+def test_a_profiles_role_is_asked_about_as_iam_names_it_path_included():
+    pathed_role = f"arn:aws:iam::{ACCOUNT}:role/render/DeadlineSpotRender"
+    info = ProfileInfo(PROFILE_ARN, ("DeadlineSpotRender",), (pathed_role,))
+    expect, asked = judged_by(FLEET_ROLE_ARN)
+    (found,) = audit_group(group_of(profile_ref()), expect, {"DeadlineSpotWorker": info}, {})
+    assert asked == [FLEET_ROLE_ARN, pathed_role]
+    assert found.problem.endswith(
+        "holds role DeadlineSpotRender: the Spot credentials may not pass it to EC2 (iam:PassRole): denied"
+    )
+    assert found.remedy.startswith(f"make sure the Spot credentials may pass {pathed_role} to EC2")
+    assert found.remedy.endswith(
+        "or remove role DeadlineSpotRender from instance profile DeadlineSpotWorker, then apply this tool's setup"
+    )
+
+
+def test_a_role_refused_for_want_of_any_grant_gets_the_managed_policys_name_rule_as_its_reason():
+    expect = replace(
+        EXPECT,
+        may_pass=lambda arn: (
+            "the Spot credentials may not pass it to EC2 (iam:PassRole): not allowed by any attached policy"
+        ),
+    )
+    arn = f"arn:aws:iam::{ACCOUNT}:instance-profile/WorkerProfile"
+    profiles = {"WorkerProfile": ProfileInfo(arn, ("WorkerRole",))}
+    (_, found) = audit_group(group_of(profile_ref(arn, None)), expect, profiles, {})
+    restriction = "AWSThinkboxDeadlineSpotEventPluginAdminPolicy allows iam:PassRole only on role/DeadlineSpot*"
+    assert found.problem.endswith(f"not allowed by any attached policy; {restriction}")
+    assert f"may pass arn:aws:iam::{ACCOUNT}:role/WorkerRole to EC2" in found.remedy  # IAM's answer lacked the ARN

@@ -13,7 +13,7 @@ LAYERS: list[set[str]] = [
     {"compat", "kinds", "errors", "waits", "values", "trust"},  # plain names and values; newer Pythons' built-ins
     {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
     {"desired"},  # settings → desired state
-    {"findings"},  # what a plan is made of
+    {"findings", "permission_chain"},  # what a plan is made of; the calls the Spot plugin makes, as IAM judges them
     {"handlers.base"},
     {
         "handlers.spot_user",
@@ -52,6 +52,7 @@ PURE = {
     "key_records",
     "desired",
     "findings",
+    "permission_chain",
     "plan",
     "report",
     "bootstrap_policy",

@@ -96,7 +96,13 @@ def test_plan_json_lists_identities_without_actions_unless_asked():
     assert document["ok"] is False
     assert len(document["identities"]) == len(plan.findings)
     for entry, f in zip(document["identities"], plan.findings, strict=True):
-        assert entry == {"kind": f.kind, "name": f.name, "status": f.status, "problems": list(f.problems)}
+        assert entry == {
+            "kind": f.kind,
+            "name": f.name,
+            "status": f.status,
+            "problems": list(f.problems),
+            "notes": list(f.notes),
+        }
     json.dumps(document)
 
 

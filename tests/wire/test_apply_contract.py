@@ -97,7 +97,7 @@ def test_check_and_plan_json_follow_the_contract(endpoint) -> None:
     plan = json.loads(out)
     assert code == 2 and plan["ok"] is False
     assert set(plan) >= {"ok", "identities", "actions"}
-    assert {"kind", "name", "status", "problems"} == set(plan["identities"][0])
+    assert {"kind", "name", "status", "problems", "notes"} == set(plan["identities"][0])
     assert plan["actions"][0]["operation"] == "CreateUser"
     assert plan["actions"][-1]["operation"] == "CreateAccessKey"
     assert "arn:aws:iam::aws:policy/service-role/AmazonEC2SpotFleetTaggingRole" in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -18,6 +19,8 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.fleet_config import parse_fleet_config
 from DeadlineSpotIamSetup.kinds import Kind, Status
+from tests.support import rfdk_fleet as rfdk
+from tests.support.rfdk_fleet import make_rfdk_fleet
 
 ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"
@@ -238,3 +241,364 @@ def test_the_resource_tracker_in_use_but_left_out_here_is_reported(endpoint) -> 
         )
         is None
     )  # the Resource Tracker is set up here: its role's own finding covers it
+
+
+# -- judged as IAM documents it ------------------------------------------------------------------------------------
+
+
+def problems_of(steps) -> list[str]:
+    return [step.problem for step in steps]
+
+
+def put_inline(iam, name: str, *statements: dict, on_group: str | None = None) -> None:
+    document = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    if on_group is None:
+        iam.put_user_policy(UserName=USER, PolicyName=name, PolicyDocument=document)
+    else:
+        iam.create_group(GroupName=on_group)
+        iam.add_user_to_group(GroupName=on_group, UserName=USER)
+        iam.put_group_policy(GroupName=on_group, PolicyName=name, PolicyDocument=document)
+
+
+def test_a_managed_policy_locking_the_user_to_another_region_refuses_every_ec2_call(endpoint, iam) -> None:
+    """IAM User Guide, AWS global condition context keys, aws:RequestedRegion: "Use this key to compare the AWS Region
+    that was called in the request with the Region that you specify in the policy." The Spot plugin calls EC2 in its
+    region (here the check's, us-east-1); IAM itself is called in us-east-1."""
+    converge(endpoint)
+    lock = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyFrankfurt",
+                "Effect": "Deny",
+                "Action": "ec2:*",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}},
+            }
+        ],
+    }
+    arn = iam.create_policy(PolicyName="RegionLock", PolicyDocument=json.dumps(lock))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=USER, PolicyArn=arn)
+    finding, steps = chain(endpoint)
+    assert finding.status is Status.DRIFT
+    refused = [p for p in problems_of(steps) if p.startswith("cannot ")]
+    assert refused and all("ec2:" in p and "policy RegionLock v1 statement OnlyFrankfurt" in p for p in refused)
+    assert not any("iam:" in p for p in problems_of(steps))  # IAM's calls go to us-east-1 whatever the lock
+    assert {step.remedy for step in steps} == {"remove or narrow that Deny"}
+    frankfurt = Settings(spot_region="eu-central-1")
+    assert chain(endpoint, frankfurt)[0].status is Status.OK
+
+
+def copy_statements(iam, change) -> None:
+    """Rewrite every statement of the IP-restricted copy of the admin policy (a customer managed policy)."""
+    arn = f"{IAM}:policy/DeadlineSpotEventPluginAdminPolicy-SourceIp"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    for statement in document["Statement"]:
+        change(statement)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+
+
+RESTRICTED = Settings(allowed_source_ips=("203.0.113.0/24",))
+
+
+def test_a_copy_allowing_only_another_region_names_the_statement_and_its_condition(endpoint, iam) -> None:
+    """Condition operators: a condition that does not hold makes the Allow not apply; the line names the statement
+    that would allow the call, and what it needs."""
+    converge(endpoint, RESTRICTED)
+    copy_statements(iam, lambda s: s["Condition"].update({"StringEquals": {"aws:RequestedRegion": "eu-central-1"}}))
+    _, steps = chain(endpoint, RESTRICTED)
+    launch = next(p for p in problems_of(steps) if p.startswith("cannot launch the workers"))
+    assert "policy DeadlineSpotEventPluginAdminPolicy-SourceIp v2 statement" in launch
+    assert "allows it only if aws:RequestedRegion StringEquals eu-central-1" in launch
+
+
+def test_a_copy_allowed_until_a_past_date_refuses_every_call(endpoint, iam) -> None:
+    """Condition operators, Date: "Matching before a specific date and time" (DateLessThan), compared with
+    aws:CurrentTime, which "is always included in the request context"."""
+    converge(endpoint, RESTRICTED)
+    copy_statements(iam, lambda s: s["Condition"].update({"DateLessThan": {"aws:CurrentTime": "2024-01-01T00:00:00Z"}}))
+    finding, steps = chain(endpoint, RESTRICTED)
+    assert finding.status is Status.DRIFT
+    assert len(steps) >= 10 and all(p.startswith("cannot ") for p in problems_of(steps))
+    assert all("only if the time is DateLessThan 2024-01-01T00:00:00Z" in p for p in problems_of(steps))
+
+
+def test_a_grant_ending_within_thirty_days_is_a_warning_with_its_date(endpoint, iam) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    converge(endpoint, RESTRICTED)
+    soon = (datetime.now(timezone.utc) + timedelta(days=10)).replace(microsecond=0)
+    until = soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    copy_statements(iam, lambda s: s["Condition"].update({"DateLessThan": {"aws:CurrentTime": until}}))
+    finding, _ = chain(endpoint, RESTRICTED)
+    assert finding.status is Status.OK
+    assert finding.notes and all(f"is allowed only until {until}" in note for note in finding.notes)
+
+
+def judged_with(endpoint: str, *statements: dict, boundary: tuple[str, dict] | None = None):
+    """The chain judged on the Spot user's documents as IAM holds them, plus these statements (an inline policy
+    "Bridged"), and a boundary: for documents moto refuses to store though IAM takes them (moto's policy validation
+    wants an IAM resource path after the account, so it refuses "arn:aws:iam::*"), or that moto does not keep (a
+    user's permissions boundary)."""
+    from datetime import datetime, timezone
+
+    from DeadlineSpotIamSetup.permission_chain import Judge, caller_of, chain_steps
+    from DeadlineSpotIamSetup.values import PrincipalPolicies
+
+    grants = make_gateway(endpoint).principal_policies("user", USER, ())
+    bridged = ("inline policy Bridged of user " + USER, {"Version": "2012-10-17", "Statement": list(statements)})
+    grants = PrincipalPolicies(
+        grants.arn, grants.policies + (bridged,), boundary, grants.attached, grants.principal_id, grants.tags
+    )
+    identity = next(i for i in desired_state(DEFAULTS) if i.kind is Kind.PERMISSIONS)
+    caller = caller_of(identity, grants, None, datetime.now(timezone.utc))
+    return Judge(grants).steps(chain_steps(identity, caller))
+
+
+def test_an_inline_deny_of_passrole_on_every_iam_resource_refuses_passing_the_roles(endpoint) -> None:
+    """IAM JSON policy elements: Resource: "If the * wildcard is the last character of a resource ARN segment, it can
+    expand to match beyond the colon boundaries." So arn:aws:iam::* covers every role."""
+    converge(endpoint)
+    judged = judged_with(
+        endpoint, {"Sid": "NoPass", "Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*"}
+    )
+    refused = [j.problem() for j in judged if j.verdict != "allowed"]
+    assert len(refused) == 3, refused  # the worker, fleet and Resource Tracker roles
+    assert all("iam:PassRole" in p and "explicitly denied by inline policy Bridged" in p for p in refused)
+    assert all(p.endswith("statement NoPass") for p in refused)
+
+
+def test_a_group_policy_requiring_mfa_refuses_the_access_key(endpoint, iam) -> None:
+    """AWS global condition context keys, aws:MultiFactorAuthPresent: "The key is not present in AWS CLI, AWS API, or
+    AWS SDK requests that are made using long-term credentials." ...IfExists: "If the key is not present, evaluate
+    the condition element as true." So a Deny with BoolIfExists false applies to the Spot user's access key."""
+    converge(endpoint)
+    force_mfa = {
+        "Sid": "ForceMFA",
+        "Effect": "Deny",
+        "NotAction": "iam:ChangePassword",
+        "Resource": "*",
+        "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+    }
+    put_inline(iam, "RequireMfa", force_mfa, on_group="Artists")
+    finding, steps = chain(endpoint)
+    assert finding.status is Status.DRIFT
+    assert all(
+        "explicitly denied by inline policy RequireMfa of group Artists statement ForceMFA" in p
+        for p in problems_of(steps)
+    )
+
+
+def test_a_deny_on_run_instances_scoped_to_instances_refuses_the_launch(endpoint, iam) -> None:
+    """RunInstances is authorized on the instance it creates among its other resources (Amazon EC2 User Guide,
+    Launch instances (RunInstances))."""
+    converge(endpoint)
+    put_inline(
+        iam, "NoLaunch", {"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "arn:aws:ec2:*:*:instance/*"}
+    )
+    _, steps = chain(endpoint)
+    assert [p.split(":")[0] for p in problems_of(steps)] == ["cannot launch the workers (ec2"], problems_of(steps)
+    assert "ec2:RunInstances on instance/*" in steps[0].problem and "inline policy NoLaunch" in steps[0].problem
+
+
+def test_a_deny_on_a_present_source_ip_hangs_on_how_the_machine_calls(endpoint, iam) -> None:
+    """Condition operators, Null: "false (the key exists and its value is not null)". aws:SourceIp "is included in
+    the request context, except when the requester uses a VPC endpoint": the check cannot know which."""
+    converge(endpoint)
+    put_inline(
+        iam,
+        "OnlyViaEndpoint",
+        {
+            "Sid": "NoPublic",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"Null": {"aws:SourceIp": "false"}},
+        },
+    )
+    finding, steps = chain(endpoint)
+    assert finding.status is Status.DRIFT
+    assert all(
+        ": denied if the RCS/Pulse machine calls AWS not through a VPC endpoint" in p for p in problems_of(steps)
+    )
+    assert all("statement NoPublic" in p for p in problems_of(steps))
+    apply_changes(make_gateway(endpoint), desired_state(RESTRICTED), key_sink=lambda key: None)  # leaves the Deny
+    restricted_steps = chain(endpoint, RESTRICTED)[1]  # the IP-restricted mode: it calls with a public address
+    assert restricted_steps and all(p.startswith("cannot ") for p in problems_of(restricted_steps))
+
+
+RCS_ROLE = "RcsInstanceRole"
+
+
+def role_with_boundary(iam, boundary: dict) -> Settings:
+    """The Spot credentials as a role with a permissions boundary (moto keeps a boundary for roles only)."""
+    arn = iam.create_policy(PolicyName="RcsBoundary", PolicyDocument=json.dumps(boundary))["Policy"]["Arn"]
+    iam.create_role(RoleName=RCS_ROLE, AssumeRolePolicyDocument=json.dumps(EC2_TRUST), PermissionsBoundary=arn)
+    settings = Settings(spot_role=RCS_ROLE)
+    apply_changes(make_gateway(endpoint_of(iam)), desired_state(settings), key_sink=lambda key: None)
+    return settings
+
+
+def endpoint_of(iam) -> str:
+    return iam.meta.endpoint_url
+
+
+def boundary_document(condition: dict, sid: str = "Limit") -> dict:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}],
+    }
+
+
+def test_an_allow_restricted_by_source_ip_without_the_ip_mode_says_allowed_only_if(endpoint, iam, tmp_path) -> None:
+    settings = role_with_boundary(
+        iam, boundary_document({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, "AllowFromOffice")
+    )
+    finding, steps = chain(endpoint, settings)
+    assert finding.status is Status.DRIFT
+    expected = (
+        ": the permissions boundary allows it only if the RCS/Pulse machine calls from 203.0.113.0/24 "
+        "(permissions boundary"
+    )
+    assert steps and all(expected in p and "statement AllowFromOffice)" in p for p in problems_of(steps)), problems_of(
+        steps
+    )[0]
+    code, out, _ = run_cli("check", "--spot-role", RCS_ROLE, "--endpoint-url", endpoint)
+    assert code == 2
+    assert "pass the worker role to EC2 (iam:PassRole on role/DeadlineSpotWorker)" + expected in out
+
+
+def test_an_expired_permissions_boundary_refuses_every_call(endpoint, iam) -> None:
+    settings = role_with_boundary(iam, boundary_document({"DateLessThan": {"aws:CurrentTime": "2024-06-30T00:00:00Z"}}))
+    _, steps = chain(endpoint, settings)
+    assert steps and all("allowed by the policies but not by the permissions boundary" in p for p in problems_of(steps))
+    assert all("only if the time is DateLessThan 2024-06-30T00:00:00Z" in p for p in problems_of(steps))
+    assert all("permissions boundary of role RcsInstanceRole" in step.remedy for step in steps)
+
+
+def test_a_boundary_requiring_mfa_hangs_on_the_role_session(endpoint, iam) -> None:
+    """A role's session may have authenticated with MFA or not: the check does not see the session."""
+    settings = role_with_boundary(iam, boundary_document({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, "MfaOnly"))
+    _, steps = chain(endpoint, settings)
+    assert steps and all(
+        ": the permissions boundary allows it only if the Spot credentials' session was authenticated with MFA" in p
+        for p in problems_of(steps)
+    )
+
+
+def test_a_boundary_requiring_mfa_refuses_a_users_access_key(endpoint) -> None:
+    """For the Spot user's access key aws:MultiFactorAuthPresent is absent (long-term credentials): the boundary's
+    Bool true condition is false."""
+    converge(endpoint)
+    boundary = ("permissions boundary MfaOnly", boundary_document({"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
+    judged = judged_with(endpoint, boundary=boundary)
+    assert judged and all(j.verdict == "denied" for j in judged)
+    assert all("only if the Spot credentials' session was authenticated with MFA" in j.problem() for j in judged)
+
+
+# -- RFDK-style fleets ---------------------------------------------------------------------------------------------
+
+SPOT_FLEET_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "spotfleet.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def fleet_findings(endpoint: str, groups_config: dict, settings: Settings = DEFAULTS):
+    groups = parse_fleet_config(json.dumps(groups_config), "spot-config.json")
+    plan = plan_changes(make_gateway(endpoint), desired_state(replace(settings, fleet_groups=groups)))
+    return {f.name: f for f in plan.findings if f.kind is Kind.FLEET_GROUP}, plan
+
+
+def test_an_rfdk_fleet_with_its_passrole_grant_is_ok(endpoint, iam, tmp_path: Path) -> None:
+    converge(endpoint)
+    found, plan = fleet_findings(endpoint, {"rfdk": make_rfdk_fleet(iam, USER)})
+    assert found["rfdk"].status is Status.OK, found["rfdk"]
+    assert plan.finding(Kind.PERMISSIONS).status is Status.OK
+    config = tmp_path / "spot-config.json"
+    config.write_text(json.dumps({"rfdk": rfdk_fleet_config(iam)}))
+    code, out, _ = run_cli("check", "--spot-config", str(config), "--endpoint-url", endpoint)
+    assert code == 0 and "ok       fleet-group" in out, out
+
+
+def rfdk_fleet_config(iam) -> dict:
+    fleet = iam.get_role(RoleName=rfdk.FLEET_ROLE)["Role"]["Arn"]
+    profile = iam.get_instance_profile(InstanceProfileName=rfdk.PROFILE)["InstanceProfile"]["Arn"]
+    return {"IamFleetRole": fleet, "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": profile}}]}
+
+
+def test_an_rfdk_fleet_without_the_grant_is_refused_by_the_chain(endpoint, iam) -> None:
+    converge(endpoint)
+    found, _ = fleet_findings(endpoint, {"rfdk": make_rfdk_fleet(iam, None)})
+    problems = found["rfdk"].problems
+    assert found["rfdk"].status is Status.DRIFT and len(problems) == 2, problems
+    fleet, profile = problems
+    assert fleet.startswith(f"IamFleetRole {IAM}:role/{rfdk.FLEET_ROLE}: the Spot credentials may not pass it to EC2")
+    assert "not allowed by any attached policy" in fleet
+    assert f"holds role {rfdk.INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in profile
+    assert "allows iam:PassRole only on role/DeadlineSpot*" in profile
+
+
+def test_a_deadline_spot_role_under_a_path_is_refused(endpoint, iam) -> None:
+    """The fleet role is passed as its real ARN, path included: role/DeadlineSpot* does not match
+    role/render/DeadlineSpotRender (IAM JSON policy elements: Resource)."""
+    converge(endpoint)
+    role = iam.create_role(
+        RoleName="DeadlineSpotRender", Path="/render/", AssumeRolePolicyDocument=json.dumps(SPOT_FLEET_TRUST)
+    )
+    group = {"IamFleetRole": role["Role"]["Arn"], "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": PROFILE}}]}
+    found, _ = fleet_findings(endpoint, {"pathed": group})
+    (problem,) = found["pathed"].problems
+    assert problem.startswith(
+        f"IamFleetRole {IAM}:role/render/DeadlineSpotRender: the Spot credentials may not pass it"
+    )
+
+
+def test_a_passrole_grant_on_the_users_own_name_covers_roles_named_after_it(endpoint, iam) -> None:
+    """Variables and tags: "When this policy is evaluated, IAM replaces the variable ${aws:username} with the friendly
+    name of the actual current user." Only for roles named after the Spot user."""
+    converge(endpoint)
+    put_inline(
+        iam,
+        "OwnRoles",
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "arn:aws:iam::*:role/${aws:username}-*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
+    )
+    groups = {}
+    for owner in (USER, "SomeoneElse"):
+        role = f"{owner}-render"
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
+        iam.create_instance_profile(InstanceProfileName=role)
+        iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+        groups[owner] = {
+            "IamFleetRole": FLEET_ROLE,
+            "LaunchSpecifications": [{"IamInstanceProfile": {"Arn": f"{IAM}:instance-profile/{role}"}}],
+        }
+    found, _ = fleet_findings(endpoint, groups)
+    assert found[USER].status is Status.OK, found[USER]
+    assert "holds role SomeoneElse-render: the Spot credentials may not pass it" in found["SomeoneElse"].problems[0]
+
+
+def test_a_groups_launch_is_asked_about_on_its_own_image_and_subnet(endpoint, iam) -> None:
+    """RunInstances "requires an AMI" ... "Launching into a VPC requires a subnet" (Amazon EC2 User Guide)."""
+    converge(endpoint)
+    put_inline(
+        iam,
+        "NoOldImage",
+        {"Sid": "NoOldAmi", "Effect": "Deny", "Action": "ec2:*", "Resource": "arn:aws:ec2:*::image/ami-0old"},
+    )
+    spec = {"IamInstanceProfile": {"Arn": PROFILE}, "ImageId": "ami-0old", "SubnetId": "subnet-1, subnet-2"}
+    found, plan = fleet_findings(endpoint, {"old": {"IamFleetRole": FLEET_ROLE, "LaunchSpecifications": [spec]}})
+    problems = found["old"].problems
+    assert len(problems) == 2, problems
+    assert problems[0].startswith(
+        "cannot request group old's Spot Fleet (LaunchSpecifications[0]) (ec2:RequestSpotFleet on"
+    )
+    assert problems[1].startswith("cannot launch group old's workers (LaunchSpecifications[0]) (ec2:RunInstances on")
+    assert all("image/ami-0old" in p and "subnet/subnet-2" in p and "statement NoOldAmi" in p for p in problems)
+    assert plan.finding(Kind.PERMISSIONS).status is Status.OK  # no image is named there
