@@ -89,6 +89,25 @@ class RunBook:
         self.metadata.write(self._key("ProcessIdentity"), identity or process_identity())
         self.metadata.write(self._key("LastCheckUtc"), now.astimezone(timezone.utc).isoformat(timespec="seconds"))
         self.metadata.write(self._key("LastResult"), str(result))
+        self._join()
+
+    # -- every machine's entries ----------------------------------------------------------------------
+    # Deadline's listener API reads metadata by key only (GetMetaDataEntry), so the machines that run this plugin
+    # are listed in one entry, each adding itself when it is missing (a machine whose addition a racing write lost
+    # adds itself again at its next house cleaning).
+    def hosts(self) -> list[str]:
+        return [host for host in self.metadata.read(HOSTS_KEY).split() if host]
+
+    def _join(self) -> None:
+        hosts = self.hosts()
+        if self.host not in hosts:
+            self.metadata.write(HOSTS_KEY, " ".join([*hosts, self.host]))
+
+    def last_check(self, host: str) -> datetime | None:
+        return _parse(self.metadata.read(f"LastCheckUtc.{host}"))
+
+
+HOSTS_KEY = "Hosts"
 
 
 def _parse(text: str) -> datetime | None:
