@@ -66,6 +66,10 @@ def fleets_not_audited(why: str) -> str:
     return f"The Spot Fleet configuration is not audited: {why}."
 
 
+def fleets_audited_from(source: str) -> str:
+    return f"The Spot Fleet configuration audited is the one in {source}."
+
+
 def admin_to_do(item: str) -> str:
     return f"Admin to do: {item}"
 

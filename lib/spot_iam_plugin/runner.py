@@ -97,6 +97,8 @@ class EngineJob:
         self.emit(INFO, messages.using(settings, gateway.endpoint_description))
         if spot.why_not_audited:
             self.emit(INFO, messages.fleets_not_audited(spot.why_not_audited))
+        elif spot.source:
+            self.emit(INFO, messages.fleets_audited_from(spot.source))
         user_mode = settings.spot_credentials_mode != ROLE_MODE
         handoff = KeyHandoff(self.repository, settings, self.plugin_name) if user_mode else None
         key_confirmed = False

@@ -159,6 +159,34 @@ def _config_value(values: Mapping[str, str], key: str, default: str | None) -> s
     return values.get(key, default)
 
 
+class NetDictionary:
+    """A .NET ``Dictionary<string, string>`` as Python code sees it through Python for .NET: ``d[key]`` (a missing
+    key raises KeyError, .NET's KeyNotFoundException), ``ContainsKey(key)``, ``Keys`` and ``Count``; no ``get``."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[_require_str("key", key)]
+
+    def ContainsKey(self, key: str) -> bool:
+        return _require_str("key", key) in self._values
+
+    @property
+    def Keys(self) -> list[str]:
+        return list(self._values)
+
+    @property
+    def Count(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._values))
+
+    def __repr__(self) -> str:
+        return f"<NetDictionary: {len(self._values)} entries>"
+
+
 class EventPluginConfig:
     """What ``RepositoryUtils.GetEventPluginConfig(name)`` returns: the plugin's configuration when called."""
 
@@ -333,6 +361,23 @@ class _RepositoryUtils:
         _require_str("key", key)
         self._fake.config(name)[key] = _require_str("value", value)
 
+    def GetEventPluginConfigMetaDataDictionary(self, name: str) -> NetDictionary:
+        """An event plugin's metadata, read from anywhere (Deadline's own Spot Event Plugin reads its metadata so in
+        OnSlaveStarted: events/Spot/Spot.py of Deadline 10, a public copy in kozakl/deadline-repository)."""
+        return NetDictionary(self._fake.metadata(_require_str("name", name)))
+
+    def AddOrUpdateServerData(self, id: str, key: str, value: str) -> None:
+        """Scripting Reference, RepositoryUtils: ``AddOrUpdateServerData(string id, string key, string value)``, "Save
+        or updates the server data with the given ID"."""
+        _require_str("id", id)
+        self._fake.server_data(id)[_require_str("key", key)] = _require_str("value", value)
+
+    def GetServerData(self, id: str) -> NetDictionary | None:
+        """The entries of the server data with the given ID; None when there is none. (The reader paired with
+        AddOrUpdateServerData; see README, "Where the fleet configuration is read", for what is known of it.)"""
+        values = self._fake.server_data(_require_str("id", id))
+        return NetDictionary(values) if len(values) else None
+
 
 class _SharedDatabase:
     """Deadline's database as one JSON file that several OS processes (one per simulated RCS machine) share:
@@ -359,7 +404,7 @@ class _SharedDatabase:
         try:
             return json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return {"config": {}, "metadata": {}, "log": []}
+            return {"config": {}, "metadata": {}, "server_data": {}, "log": []}
 
     def read(self) -> dict[str, Any]:
         with self._locked():
@@ -381,18 +426,20 @@ class _Section(typing.MutableMapping[str, str]):
         self._database, self._kind, self._name = database, kind, name
 
     def _values(self) -> dict[str, str]:
-        return self._database.read()[self._kind].get(self._name, {})
+        return self._database.read().get(self._kind, {}).get(self._name, {})
 
     def __getitem__(self, key: str) -> str:
         return self._values()[key]
 
     def __setitem__(self, key: str, value: str) -> None:
-        self._database.change(lambda data: data[self._kind].setdefault(self._name, {}).__setitem__(key, value))
+        self._database.change(
+            lambda data: data.setdefault(self._kind, {}).setdefault(self._name, {}).__setitem__(key, value)
+        )
 
     def __delitem__(self, key: str) -> None:
         if key not in self._values():
             raise KeyError(key)
-        self._database.change(lambda data: data[self._kind].setdefault(self._name, {}).pop(key, None))
+        self._database.change(lambda data: data.setdefault(self._kind, {}).setdefault(self._name, {}).pop(key, None))
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._values()))
@@ -433,6 +480,7 @@ class FakeDeadline:
         self._database = _SharedDatabase(Path(database)) if database is not None else None
         self._configs: dict[str, dict[str, str]] = {}
         self._metadata: dict[str, dict[str, str]] = {}
+        self._server_data: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._displaced: dict[str, types.ModuleType | None] | None = None
         self.modules = self._build_modules()
@@ -550,6 +598,15 @@ class FakeDeadline:
             return _Section(self._database, "metadata", name)
         with self._lock:
             return self._metadata.setdefault(name, {})
+
+    # Server data (Deadline 10.1.12+: the repository's server data, by ID, each a dictionary of strings).
+
+    def server_data(self, data_id: str) -> MutableMapping[str, str]:
+        """The server data with ID ``data_id`` (``event.plugin.spot``, say): a live, mutable mapping."""
+        if self._database is not None:
+            return _Section(self._database, "server_data", data_id)
+        with self._lock:
+            return self._server_data.setdefault(data_id, {})
 
     # Log.
 
