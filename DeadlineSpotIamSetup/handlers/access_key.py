@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..commands import command
 from ..desired import AccessKey
 from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
 from ..findings import Action, Draft, PlanContext, Read, Stage
@@ -30,10 +31,13 @@ from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
 from .base import KEY_RECORD_PREFIX, ApplyRun, Handler, Permissions, Sleep
 
-ROTATE_HINT = (
-    "`python -m DeadlineSpotIamSetup rotate-key --secret-out FILE`, or let the event plugin do it (Rotate Key "
-    "After Days, with Create Missing Identities on)"
-)
+
+def rotate_hint() -> str:
+    return (
+        f"{command('rotate-key --secret-out FILE')}, or let the event plugin do it (Rotate Key After Days, with "
+        "Create Missing Identities on)"
+    )
+
 
 MAX_KEYS_PER_USER = 2  # IAM's quota
 
@@ -161,7 +165,7 @@ class AccessKeyHandler(Handler):
             if identity.max_age_days and age > timedelta(days=identity.max_age_days):
                 draft.needs_admin(
                     f"access key {key.access_key_id} is {age.days} days old (limit {identity.max_age_days})",
-                    f"rotate it: {ROTATE_HINT}",
+                    f"rotate it: {rotate_hint()}",
                 )
             if key.usage is not None and key.usage.last_used is None and age >= KEY_UNUSED_LIMIT:
                 draft.needs_admin(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 INFO, WARNING = "info", "warning"
 
@@ -14,6 +15,7 @@ class PluginLog:
         self._sinks = {INFO: info, WARNING: warning}
         self._prefix = prefix
         self._secrets: set[str] = set()
+        self._recorders: list[list[str]] = []
 
     def add_secret(self, secret: str | None) -> None:
         if secret and len(secret) >= 8:
@@ -27,6 +29,19 @@ class PluginLog:
     def emit(self, level: str, text: str) -> None:
         for line in self.scrub(str(text)).splitlines() or [""]:
             self._sinks[level](f"{self._prefix}{line}")
+            if level == WARNING:
+                for recorder in self._recorders:
+                    recorder.append(line)
+
+    @contextlib.contextmanager
+    def warnings_recorded(self) -> Iterator[list[str]]:
+        """The warnings logged in the body (masked, without the prefix): what a run left for an admin."""
+        recorder: list[str] = []
+        self._recorders.append(recorder)
+        try:
+            yield recorder
+        finally:
+            self._recorders.remove(recorder)
 
     def info(self, text: str) -> None:
         self.emit(INFO, text)

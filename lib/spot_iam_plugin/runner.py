@@ -8,12 +8,15 @@ Never raises into Deadline.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from DeadlineSpotIamSetup import commands
 from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
@@ -34,7 +37,8 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import PLUGIN_APPLY_WAITS, PLUGIN_RUN_LIMIT
 
 from . import messages
-from .bookkeeping import Metadata, RunBook
+from .bookkeeping import Metadata, RunBook, check_now_reason, record_request_honoured, record_result
+from .farm_view import IdentityResult, MachineResult
 from .handoff import KeyHandoff
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
@@ -43,6 +47,10 @@ from .status import RunReport, RunStatus
 from .worker import Emit, left_behind_busy, run_bounded
 
 RUN_LIMIT = PLUGIN_RUN_LIMIT
+# The installed plugin's folder: <repository>/custom/events/<plugin>/ holds lib/spot_iam_plugin/ (this file's folder).
+_PLUGIN_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+_ROLE_MODE_LOCK = threading.Lock()
+_ROLE_MODE_SAID: list[bool] = []  # this process has said that the role mode is available
 
 
 class EngineJob:
@@ -95,6 +103,7 @@ class EngineJob:
         )
         gateway = connect(settings.aws_access(), self.cancelled)
         self.emit(INFO, messages.using(settings, gateway.endpoint_description))
+        self._say_role_mode_available(gateway)
         if spot.why_not_audited:
             self.emit(INFO, messages.fleets_not_audited(spot.why_not_audited))
         elif spot.source:
@@ -174,7 +183,19 @@ class EngineJob:
             status = RunStatus.OK
         else:
             status = RunStatus.PENDING
-        return RunReport(status, key_confirmed)
+        return RunReport(status, key_confirmed, identity_results(plan))
+
+    def _say_role_mode_available(self, gateway: Any) -> None:
+        """Once per RCS/Pulse process: the credentials in use are this machine's EC2 instance role (as AWS's RFDK
+        deploys RCS), so the Spot Event Plugin could use a role instead of a long-lived key. botocore's credential
+        chain names the provider that supplied them (InstanceMetadataProvider: "iam-role"); asking it makes no call."""
+        if self.settings.spot_credentials_mode == ROLE_MODE or gateway.credential_source != "iam-role":
+            return
+        with _ROLE_MODE_LOCK:
+            if _ROLE_MODE_SAID:
+                return
+            _ROLE_MODE_SAID.append(True)
+        self.emit(INFO, messages.role_mode_available(self.plugin_name))
 
     def _journal(self) -> NewAccessKey | None:
         """The key this plugin last delivered or was delivering (its own settings), with its secret."""
@@ -235,8 +256,9 @@ class EngineJob:
         return confirmed
 
     def _report(self, plan: Plan) -> None:
-        for line in finding_lines(plan.findings):
-            self.emit(INFO, line)
+        for finding, line in zip(plan.findings, finding_lines(plan.findings)):
+            if self.settings.verbose or finding.status is not Status.OK:
+                self.emit(INFO, line)
         self.emit(INFO if plan.ok else WARNING, summary_line(plan))
 
     @staticmethod
@@ -261,6 +283,7 @@ def on_house_cleaning(
 ) -> RunStatus | None:
     """The event plugin's house-cleaning handler. Returns the run's status, or None when nothing was due."""
     log = PluginLog(listener.LogInfo, listener.LogWarning, prefix=f"{plugin_name}: ")
+    commands.use(messages.command_line_in_deadline(_PLUGIN_FOLDER))
     progress: dict[str, bool] = {"checked": False}
     try:
         return _house_cleaning(
@@ -292,31 +315,35 @@ def _house_cleaning(
     except SetupError as error:
         if book.due(now, 24) is None:
             return None
-        log.warning(messages.settings_invalid(error, plugin_name))
+        with log.warnings_recorded() as warnings:
+            log.warning(messages.settings_invalid(error, plugin_name))
         _record(book, now, RunStatus.FAILED, log)
+        _record_for_monitor(book, now, RunReport(RunStatus.FAILED), warnings, "", log)
         return RunStatus.FAILED
     log.add_secret(settings.bootstrap_secret_access_key)
     log.add_secret(settings.delivered_secret_access_key)
     if left_behind_busy(log):
         return None
     _sync_local_profile(settings, repository_utils, plugin_name, log)
-    reason = book.due(now, settings.check_interval_hours)
+    reason = book.due(now, settings.check_interval_hours) or check_now_reason(book, settings.check_now_request)
     if reason is None:
         return None
     log.info(messages.checking(reason))
     started = time.monotonic()
     progress["checked"] = True
-    report = run_bounded(
-        lambda emit, cancelled: EngineJob(
-            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now
-        ).run(),
-        log,
-        run_limit,
-    )
-    if report.status is RunStatus.OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
-        _forget_bootstrap_credential(settings, report, repository_utils, plugin_name, log)
+    with log.warnings_recorded() as warnings:
+        report = run_bounded(
+            lambda emit, cancelled: EngineJob(
+                settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now
+            ).run(),
+            log,
+            run_limit,
+        )
+        if report.status is RunStatus.OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
+            _forget_bootstrap_credential(settings, report, repository_utils, plugin_name, log)
     log.info(messages.finished(time.monotonic() - started, report.status, settings.check_interval_hours))
     _record(book, now, report.status, log)
+    _record_for_monitor(book, now, report, warnings, settings.check_now_request, log)
     return report.status
 
 
@@ -353,5 +380,27 @@ def _forget_bootstrap_credential(
 def _record(book: RunBook, now: datetime, status: RunStatus, log: PluginLog) -> None:
     try:
         book.record(now, status)
+    except Exception as error:
+        log.warning(messages.bookkeeping_failed(error))
+
+
+def identity_results(plan: Plan) -> tuple[IdentityResult, ...]:
+    return tuple(IdentityResult(str(f.kind), f.name, str(f.status), tuple(f.problems)) for f in plan.findings)
+
+
+def _record_for_monitor(
+    book: RunBook, now: datetime, report: RunReport, warnings: list[str], check_now_request: str, log: PluginLog
+) -> None:
+    """This check's result where the Monitor script reads it, and the Check now it honoured (farm_view.py)."""
+    result = MachineResult(
+        book.host,
+        now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        str(report.status),
+        report.identities,
+        tuple(warnings),
+    )
+    try:
+        record_result(book, result)
+        record_request_honoured(book, check_now_request)
     except Exception as error:
         log.warning(messages.bookkeeping_failed(error))

@@ -54,6 +54,8 @@ class PluginSettings:
     # RCS/Pulse machine can write it into its own credentials file.
     delivered_access_key_id: str = ""
     delivered_secret_access_key: str = field(default="", repr=False)
+    verbose: bool = False  # every identity's status at every check; False: only what needs attention
+    check_now_request: str = ""  # written by the Monitor script (farm_view.py); kept by the plugin
 
     def engine_settings(self) -> Settings:
         role_mode = self.spot_credentials_mode == ROLE_MODE
@@ -189,4 +191,6 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         allowed_source_ips=text("AllowedSourceIps", ""),
         delivered_access_key_id=text("DeliveredAccessKeyId", ""),
         delivered_secret_access_key=text("DeliveredSecretAccessKey", ""),
+        verbose=_boolean("Verbose", text("Verbose", str(d.verbose))),
+        check_now_request=text("CheckNowRequest", ""),
     )
