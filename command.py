@@ -19,8 +19,11 @@ _LIB = os.path.join(os.path.dirname(os.path.realpath(__file__)), "lib")
 def __main__(*args):
     if _LIB not in sys.path:
         sys.path.insert(0, _LIB)
-    from DeadlineSpotIamSetup import cli
+    from spot_iam_plugin.messages import command_line_in_deadline
 
+    from DeadlineSpotIamSetup import cli, commands
+
+    commands.use(command_line_in_deadline(os.path.dirname(_LIB)))  # its messages name this way of running it
     try:
         return cli.main([str(argument) for argument in args])
     except SystemExit as stop:  # argparse's usage errors and --help: a status, not a traceback in Deadline's console
