@@ -1322,6 +1322,8 @@ class MonitorHost(PluginHost):
             sys.modules["Deadline.Scripting"] = scripting
             deadline.Scripting = scripting  # type: ignore[attr-defined]
             try:
+                for loaded in [name for name in sys.modules if name.partition(".")[0] == "DeadlineUI"]:
+                    del sys.modules[loaded]  # a previous Monitor script's: each run gets what its program has
                 if ui:
                     sys.modules.update(_ui_modules())
                 DeadlineScriptDialog.shown = []
