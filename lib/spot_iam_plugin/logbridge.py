@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 INFO, WARNING = "info", "warning"
 
@@ -15,7 +14,7 @@ class PluginLog:
         self._sinks = {INFO: info, WARNING: warning}
         self._prefix = prefix
         self._secrets: set[str] = set()
-        self._recorders: list[list[str]] = []
+        self.warnings: list[str] = []  # every warning logged (masked, without the prefix): what needs an admin
 
     def add_secret(self, secret: str | None) -> None:
         if secret and len(secret) >= 8:
@@ -30,18 +29,7 @@ class PluginLog:
         for line in self.scrub(str(text)).splitlines() or [""]:
             self._sinks[level](f"{self._prefix}{line}")
             if level == WARNING:
-                for recorder in self._recorders:
-                    recorder.append(line)
-
-    @contextlib.contextmanager
-    def warnings_recorded(self) -> Iterator[list[str]]:
-        """The warnings logged in the body (masked, without the prefix): what a run left for an admin."""
-        recorder: list[str] = []
-        self._recorders.append(recorder)
-        try:
-            yield recorder
-        finally:
-            self._recorders.remove(recorder)
+                self.warnings.append(line)
 
     def info(self, text: str) -> None:
         self.emit(INFO, text)

@@ -315,10 +315,9 @@ def _house_cleaning(
     except SetupError as error:
         if book.due(now, 24) is None:
             return None
-        with log.warnings_recorded() as warnings:
-            log.warning(messages.settings_invalid(error, plugin_name))
+        log.warning(messages.settings_invalid(error, plugin_name))
         _record(book, now, RunStatus.FAILED, log)
-        _record_for_monitor(book, now, RunReport(RunStatus.FAILED), warnings, "", log)
+        _record_for_monitor(book, now, RunReport(RunStatus.FAILED), log.warnings[-1:], "", log)
         return RunStatus.FAILED
     log.add_secret(settings.bootstrap_secret_access_key)
     log.add_secret(settings.delivered_secret_access_key)
@@ -331,19 +330,19 @@ def _house_cleaning(
     log.info(messages.checking(reason))
     started = time.monotonic()
     progress["checked"] = True
-    with log.warnings_recorded() as warnings:
-        report = run_bounded(
-            lambda emit, cancelled: EngineJob(
-                settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now
-            ).run(),
-            log,
-            run_limit,
-        )
-        if report.status is RunStatus.OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
-            _forget_bootstrap_credential(settings, report, repository_utils, plugin_name, log)
+    warned_before = len(log.warnings)
+    report = run_bounded(
+        lambda emit, cancelled: EngineJob(
+            settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, now
+        ).run(),
+        log,
+        run_limit,
+    )
+    if report.status is RunStatus.OK and settings.forget_bootstrap_credential and settings.uses_bootstrap_keys:
+        _forget_bootstrap_credential(settings, report, repository_utils, plugin_name, log)
     log.info(messages.finished(time.monotonic() - started, report.status, settings.check_interval_hours))
     _record(book, now, report.status, log)
-    _record_for_monitor(book, now, report, warnings, settings.check_now_request, log)
+    _record_for_monitor(book, now, report, log.warnings[warned_before:], settings.check_now_request, log)
     return report.status
 
 
