@@ -31,9 +31,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
+import boto3
+import botocore
 import pytest
 from host_process import HERE, ROOT, Account, HostProcess
 from test_plugin import USER, Farm, caller_arn, checked
@@ -109,7 +110,7 @@ def other_account() -> Iterator[OtherAccount]:
         python = str(environment / "bin" / "python")
         run(
             [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--disable-pip-version-check",
-             f"boto3=={version('boto3')}", f"botocore=={version('botocore')}"],
+             f"boto3=={boto3.__version__}", f"botocore=={botocore.__version__}"],
             f"installing boto3 for {UNPRIVILEGED!r}'s Python",
         )  # fmt: skip
         checkout = shared / "checkout"
