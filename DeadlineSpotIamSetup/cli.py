@@ -23,6 +23,7 @@ from . import __version__
 from .accounts import DEFAULT_ROLE_NAME, check_account_file
 from .bootstrap_policy import bootstrap_policy
 from .cloudformation import bootstrap_role_template, template, to_yaml
+from .commands import COMMAND_LINE, invocation
 from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
@@ -149,7 +150,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m DeadlineSpotIamSetup",
+        prog=invocation(),
         description="Check, plan and create the AWS IAM identities Deadline's Spot Event Plugin needs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -657,7 +658,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int
         return run_install(args, out)
     if args.command == "demo":
         if demo is None:  # the demo is wired in by __main__ (it stands above the command line)
-            raise SetupError("this entry point has no demo: run `python -m DeadlineSpotIamSetup demo`")
+            raise SetupError(f"this entry point has no demo: run `{COMMAND_LINE} demo`")
         return demo(out)
     raise InvalidSettings(f"unknown command {args.command!r}")
 
