@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from DeadlineSpotIamSetup import commands
@@ -34,7 +34,7 @@ from DeadlineSpotIamSetup.report import (
     summary_line,
 )
 from DeadlineSpotIamSetup.rotation import RotationOptions
-from DeadlineSpotIamSetup.values import NewAccessKey, Observed
+from DeadlineSpotIamSetup.values import NewAccessKey, Observed, as_utc
 from DeadlineSpotIamSetup.waits import (
     KEY_HOLDER_REPORT_WINDOW,
     PLUGIN_APPLY_WAITS,
@@ -217,16 +217,22 @@ class EngineJob:
         return plan.observation[key]
 
     def _rotation_may_start(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
-        """Whether this check may start a rotation (once the key is older than RotateKeyAfterDays): the Spot plugin
-        uses one of the user's active keys, or the journal holds one (a delivery under way). Otherwise the key check
-        reports what is wrong, and a rotation would not help."""
+        """Whether this check starts a rotation: a key the Spot plugin uses (or the journal holds: a delivery under
+        way) is older than RotateKeyAfterDays. Otherwise nothing is due, or the key check reports what is wrong and a
+        rotation would not help; either way the rotation's reads are not made."""
         seen = self._observed_key(plan, desired)
-        if self.settings.rotate_key_after_days <= 0 or seen is None:
+        limit = self.settings.rotate_key_after_days
+        if limit <= 0 or seen is None:
             return False
-        active = {k.access_key_id for k in seen.keys if k.active}
         journal = self._journal()
-        return bool(active) and (
-            handoff.key_in_use() in active or (journal is not None and journal.access_key_id in active)
+        used = {handoff.key_in_use(), journal.access_key_id if journal is not None else None}
+        now = self.now or datetime.now(timezone.utc)
+        return any(
+            key.active
+            and key.access_key_id in used
+            and key.created is not None
+            and now - as_utc(key.created) > timedelta(days=limit)
+            for key in seen.keys
         )
 
     def _rotation_under_way(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:

@@ -88,6 +88,7 @@ def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
     iam,
 ) -> None:
     host.house_cleaning(PLUGIN_NAME)  # the setup: the Spot user and its policies
+    farm.configure(Verbose=True)  # every identity's status, the ok ones included
     farm.fake.set_config("Spot", Config=json.dumps({"rfdk": make_rfdk_fleet(iam, USER)}))
     log = check_again(farm, host)
     assert "ok       fleet-group" in log and "drift    fleet-group" not in log, log

@@ -220,7 +220,7 @@ def test_descriptions_are_plain_text(param: configparser.ConfigParser):
 
 def test_the_settings_this_plugin_keeps_say_not_to_edit_them(param: configparser.ConfigParser):
     kept = [section for section in param.sections() if param[section]["Category"].startswith("Kept by this plug-in")]
-    assert set(kept) == {"DeliveredAccessKeyId", "DeliveredSecretAccessKey", "CheckNowRequest"}
+    assert set(kept) == {"DeliveredAccessKeyId", "DeliveredSecretAccessKey", "DeliveredKeyCheck", "CheckNowRequest"}
     for section in kept:
         assert param[section]["Category"] == "Kept by this plug-in (do not edit)"
         assert param[section]["Description"].startswith("Kept by this plug-in, not to be edited.")
