@@ -5,6 +5,7 @@ waits.py, or a sentence that leaves its page, fails here."""
 
 from __future__ import annotations
 
+import configparser
 import re
 from pathlib import Path
 
@@ -62,3 +63,12 @@ def test_the_documentation_states_the_access_keys_life_as_defined():
     hours = int(KEY_IDLE_BEFORE_RETIRING.total_seconds() // 3600)
     assert f"has gone unused for {hours} hours since its last recorded use" in rotation
     assert f"every RCS/Pulse machine that ran a check in the last {KEY_HOLDER_REPORT_WINDOW.days} days" in rotation
+
+
+def test_the_readme_states_the_plugins_defaults_as_plugin_param_sets_them():
+    param = configparser.ConfigParser(interpolation=None)
+    param.optionxform = str  # type: ignore[assignment,method-assign]  # setting keys are case-sensitive
+    param.read_string((ROOT / "plugin.param").read_text(encoding="utf-8"))
+    readme = page("README.md")
+    assert f"every *Check Interval* ({param['CheckIntervalHours']['Default']} hours by default)" in readme
+    assert f"*Rotate Key After Days* ({param['RotateKeyAfterDays']['Default']} by default)" in readme
