@@ -141,9 +141,9 @@ class KeyHandoff:
         """Deliver ``key``: first into this plugin's own settings (the journal: a run stopped after this write is
         finished by the next check, which finds the key and its secret there; and, for a named profile, every other
         machine writes it into its own credentials file from there), then where the Spot plugin reads it. When any
-        write fails, what was already written is put back as it was (so the Spot plugin never keeps a key that is
-        then deleted) and the failure is raised as it is. Returns what puts it all back later (raising when a write
-        fails), for a key that is then deleted after all."""
+        write fails, or the run is interrupted between writes, what was already written is put back as it was (so
+        the Spot plugin never keeps a key that is then deleted) and the failure is raised as it is. Returns what
+        puts it all back later (raising when a write fails), for a key that is then deleted after all."""
         self.validate()
         undo: list[Callable[[], None]] = []
         try:
@@ -167,9 +167,11 @@ class KeyHandoff:
                 write_profile(path, profile, key.access_key_id, key.secret_access_key)
                 self._set_undoably(self.fields.use_local_credentials, "True", undo)
                 self._set_undoably(self.fields.named_profile, profile, undo)
-        except Exception as error:
+        except BaseException as error:
+            # Also when the run is cancelled or stopped between two writes (a KeyboardInterrupt, a time limit): the
+            # caller then deletes the key, so the settings must not keep naming it.
             stuck = _put_back(undo)
-            if stuck:
+            if stuck and isinstance(error, Exception):
                 raise SetupError(
                     f"{type(error).__name__}: {error}; putting back what was written failed too ({'; '.join(stuck)}): "
                     f"check the {self.spot} event plugin's credentials settings and the credentials file"
@@ -191,8 +193,14 @@ class KeyHandoff:
     ) -> None:
         plugin = plugin or self.spot
         previous = self._config(plugin, key)
-        self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, value)
+        # Its undo first: a run interrupted (cancelled, stopped) as the write returns has made it all the same. A
+        # write that is refused (raises an error) made nothing to undo.
         undo.append(lambda: self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, previous))
+        try:
+            self.repository.AddOrUpdateEventPluginConfigSetting(plugin, key, value)
+        except Exception:
+            undo.pop()
+            raise
 
     def sync_local_profile(self) -> tuple[str, Path] | None:
         """Named-profile delivery on a machine that did not deliver the key: write the delivered key into this

@@ -156,7 +156,7 @@ def test_an_old_key_is_replaced_at_a_check_and_deleted_after_the_grace_period(fa
     assert journal(farm) == (new, spot["SecretKey"])
     assert keys(iam) == {old: "Inactive", new: "Active"}
     log = farm.log()
-    assert f"done: created access key {new} to replace {old} (100 days old)" in log
+    assert f"done: created access key {new} to replace {old} (100 days old)" in log, log
     assert f"done: deactivated the old access key {old}" in log
     assert f"New access key {new} for user {USER} delivered to the Spot event plugin's Security Credentials" in log
     assert f"AWS accepts the new key as arn:aws:iam::123456789012:user/{USER}." in log

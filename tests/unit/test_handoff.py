@@ -306,6 +306,26 @@ def test_a_field_delivery_failing_half_way_restores_the_previous_settings(tmp_pa
     assert repository.config == before  # the deleted key is not left configured
 
 
+@pytest.mark.parametrize("after", ["AccessID", "SecretKey", "UseLocalCredentials"])
+def test_a_field_delivery_interrupted_after_a_write_restores_the_previous_settings(
+    tmp_path: Path, credentials: Path, after: str
+):
+    """A run cancelled (KeyboardInterrupt, a time limit) just as a write returns: that write was made, so it is put
+    back too, and the interruption goes on (the rotation then deletes the key, which no setting names any more)."""
+
+    class InterruptedAfter(FakeRepositoryUtils):
+        def AddOrUpdateEventPluginConfigSetting(self, name: str, key: str, value: str) -> None:
+            super().AddOrUpdateEventPluginConfigSetting(name, key, value)
+            if key == after and value != before[key]:
+                raise KeyboardInterrupt
+
+    before = {"AccessID": "AKIAPREVIOUSPREVIOUS", "SecretKey": "previous-secret", "UseLocalCredentials": "True"}
+    repository = InterruptedAfter({"Spot": spot_folder(tmp_path, SPOT_PARAM)}, dict(before))
+    with pytest.raises(KeyboardInterrupt):
+        KeyHandoff(repository, PluginSettings())(KEY)
+    assert repository.config == before
+
+
 def test_a_hand_off_whose_undo_fails_too_says_so(tmp_path: Path, credentials: Path):
     class Stuck(FakeRepositoryUtils):
         def AddOrUpdateEventPluginConfigSetting(self, name: str, key: str, value: str) -> None:
