@@ -33,12 +33,10 @@ from .handlers import handler_for
 from .template_parts import (
     ACCOUNT,
     FORMAT_VERSION,
-    IAM_NAME_RULE,
-    NAME_CHARACTERS,
     PARTITION,
     TemplateParts,
     agnostic_policy_arn,
-    name_parameter,
+    any_name_parameter,
     ref,
     sub,
     sub_strings,
@@ -192,14 +190,7 @@ def bootstrap_role_template(desired: DesiredState, trusted_principal: str) -> di
         "AWSTemplateFormatVersion": FORMAT_VERSION,
         "Description": f"The bootstrap role of DeadlineSpotIamSetup {__version__}: what `apply` (or the event plugin "
         "with Create Missing Identities) needs to create the Spot Event Plugin's IAM identities in this account.",
-        "Parameters": {
-            "BootstrapRoleName": name_parameter(
-                "The bootstrap role's name",
-                BOOTSTRAP_ROLE_DEFAULT,
-                f"^{NAME_CHARACTERS}+$",
-                f"1-64 characters: {IAM_NAME_RULE}",
-            )
-        },
+        "Parameters": {"BootstrapRoleName": any_name_parameter("The bootstrap role's name", BOOTSTRAP_ROLE_DEFAULT)},
         "Resources": resources,
         "Outputs": {
             "BootstrapRoleArn": {

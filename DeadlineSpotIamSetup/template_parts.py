@@ -95,6 +95,17 @@ def name_parameter(description: str, default: str, pattern: str, rule: str, max_
     }
 
 
+def any_name_parameter(description: str, default: str, max_length: int = 64) -> dict:
+    """A Parameter naming an IAM identity any valid name suits."""
+    return name_parameter(
+        description,
+        default,
+        f"^{NAME_CHARACTERS}+$",
+        f"1-{max_length} characters: {IAM_NAME_RULE}",
+        max_length,
+    )
+
+
 def _may_name_one_role(prefixes: tuple[str, ...], others: tuple[str, ...]) -> bool:
     """Whether two role-name Parameters whose patterns require these prefixes can name the same role."""
     return any(a.lower().startswith(b.lower()) or b.lower().startswith(a.lower()) for a in prefixes for b in others)

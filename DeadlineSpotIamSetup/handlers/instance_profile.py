@@ -6,7 +6,7 @@ from ..desired import InstanceProfile, same_iam_name
 from ..errors import LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
-from ..template_parts import IAM_NAME_RULE, NAME_CHARACTERS, TemplateParts, name_parameter, ref
+from ..template_parts import TemplateParts, any_name_parameter, ref
 from ..values import Observed
 from .base import ApplyRun, Handler, Permissions, creation_extras
 
@@ -71,12 +71,8 @@ class InstanceProfileHandler(Handler):
         policy.allow("instance profile role", ["iam:PassRole"], policy.anywhere("role", identity.role_name))
 
     def cloudformation(self, identity: InstanceProfile, template: TemplateParts) -> None:
-        template.parameters["InstanceProfileName"] = name_parameter(
-            "The worker instance profile (what a Spot Fleet launch specification names)",
-            identity.name,
-            f"^{NAME_CHARACTERS}+$",
-            f"1-128 characters: {IAM_NAME_RULE}",
-            128,
+        template.parameters["InstanceProfileName"] = any_name_parameter(
+            "The worker instance profile (what a Spot Fleet launch specification names)", identity.name, 128
         )
         role = template.role_ids.get(identity.role_name.lower())
         template.resources["WorkerInstanceProfile"] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..desired import CredentialsRole
 from ..findings import Draft, PlanContext, Read
 from ..kinds import Kind
-from ..template_parts import IAM_NAME_RULE, NAME_CHARACTERS, TemplateParts, name_parameter
+from ..template_parts import TemplateParts, any_name_parameter
 from ..values import Observed
 from .base import ROLE_ATTACHMENTS, Handler, Permissions, attachment_permissions, plan_attachments, plan_copies
 
@@ -49,12 +49,10 @@ class SpotRoleHandler(Handler):
     def cloudformation(self, identity: CredentialsRole, template: TemplateParts) -> None:
         template.description.append("The Spot credentials role is not created: see Metadata.")
         if identity.copies:
-            template.parameters[self.NAME_PARAMETER] = name_parameter(
+            template.parameters[self.NAME_PARAMETER] = any_name_parameter(
                 "The existing role used as the Spot credentials (not created here): the policy copies are attached "
                 "to it",
                 identity.name,
-                f"^{NAME_CHARACTERS}+$",
-                f"1-64 characters: {IAM_NAME_RULE}",
             )
             template.notes.append(
                 f"spot-role {identity.name}: not created (an existing role; only its owner knows who may assume it); "

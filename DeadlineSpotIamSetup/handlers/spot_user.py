@@ -7,7 +7,7 @@ from ..desired import SpotUser
 from ..findings import Draft, PlanContext, Read, Stage
 from ..key_records import KEY_RECORD_PREFIX, ROTATING_TAG
 from ..kinds import Kind
-from ..template_parts import IAM_NAME_RULE, NAME_CHARACTERS, TemplateParts, name_parameter, ref
+from ..template_parts import TemplateParts, any_name_parameter, ref
 from ..values import Observed
 from .base import (
     USER_ATTACHMENTS,
@@ -55,11 +55,8 @@ class SpotUserHandler(Handler):
             policy.allow("spot user boundary", ["iam:PutUserPermissionsBoundary"], user, boundary)
 
     def cloudformation(self, identity: SpotUser, template: TemplateParts) -> None:
-        template.parameters["SpotUserName"] = name_parameter(
-            "The IAM user whose access key the Spot Event Plugin uses",
-            identity.name,
-            f"^{NAME_CHARACTERS}+$",
-            f"1-64 characters: {IAM_NAME_RULE}",
+        template.parameters["SpotUserName"] = any_name_parameter(
+            "The IAM user whose access key the Spot Event Plugin uses", identity.name
         )
         arns = [template.managed_arn(policy) for policy in identity.policies]
         arns += [ref(template.policy_ids[policy_copy.name]) for policy_copy in identity.copies]

@@ -6,21 +6,9 @@ from __future__ import annotations
 
 import yaml
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from DeadlineSpotIamSetup.yaml_writer import to_yaml
-
-plain = st.one_of(st.none(), st.booleans(), st.integers(), st.text())
-documents = st.dictionaries(
-    st.text(),
-    st.recursive(
-        plain,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-        max_leaves=16,
-    ),
-    min_size=1,
-    max_size=6,
-)
+from tests.support.yaml_documents import documents
 
 
 def test_the_yaml_reads_back_whatever_the_strings_hold():

@@ -10,9 +10,9 @@ import re
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from DeadlineSpotIamSetup.yaml_writer import to_yaml
+from tests.support.yaml_documents import documents
 
 
 def test_a_mapping_is_written_block_style_one_key_a_line():
@@ -122,17 +122,6 @@ LINE = re.compile(
     rf"(?:  )*(?:- )*(?:\? (?P<explicit_key>{KEY})|(?P<key>{KEY})?:(?: (?P<value>{SCALAR}))?|(?P<item>{SCALAR}))"
 )
 
-plain = st.one_of(st.none(), st.booleans(), st.integers(), st.text())
-documents = st.dictionaries(
-    st.text(),
-    st.recursive(
-        plain,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-        max_leaves=12,
-    ),
-    min_size=1,
-    max_size=5,
-)
 
 
 def leaves(value: object) -> list[object]:
