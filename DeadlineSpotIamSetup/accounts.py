@@ -4,29 +4,24 @@ FILE names one account per line: a 12-digit account ID (the role ``--assume-role
 ``OrganizationAccountAccessRole``, in that account, in the partition of the credential in use) or a role ARN.
 Each account's role is assumed from the credential in use and the account checked as ``check`` does (the same
 names and options for every account), several accounts at once in a bounded pool; every call is bounded as
-usual (the gateway does that). One report comes out: a table, or JSON.
-
-Exit codes: 0 every account complete, 2 an account falls short, 1 an account could not be checked (the others are
-still reported; 1 wins over 2).
+usual (the gateway does that). One report comes out (report.py: a table, or JSON); the command itself, with its
+options and exit codes, is cli_accounts.py.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Callable
 
-from .desired import DesiredState, name_problems, validate_external_id, validate_role_arn
+from .desired import DesiredState, validate_role_arn
 from .engine import plan_changes
 from .errors import AccessDenied, InvalidSettings, SetupError
-from .findings import Plan
+from .findings import AccountResult, Plan
 from .gateway import AwsAccess, IamGateway, connect
-from .kinds import Status
-from .report import finding_lines, plan_json
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"  # the role AWS Organizations creates in the accounts it makes
 
@@ -37,9 +32,6 @@ DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"  # the role AWS Organization
 # accounts to about 130 open connections and threads instead of thousands, and its sts:AssumeRole calls (all counted
 # against the credential's own account) to 8 at a time.
 MAX_PARALLEL_ACCOUNTS = 8
-
-OK, SHORT, UNREACHABLE = "ok", "short", "unreachable"
-EXIT_OK, EXIT_UNREACHABLE, EXIT_SHORT = 0, 1, 2
 
 _SHOWN_CHARACTERS = 80  # of a refused line, in the error naming it
 
@@ -52,25 +44,6 @@ class AccountTarget:
     account: str
     role_arn: str | None
     line: int
-
-
-@dataclass(frozen=True)
-class AccountResult:
-    account: str
-    role_arn: str
-    plan: Plan | None  # None: the account could not be checked
-    error: str | None = None  # why not, in one line
-
-    @property
-    def status(self) -> str:
-        if self.plan is None:
-            return UNREACHABLE
-        return OK if self.plan.ok else SHORT
-
-    @property
-    def pending(self) -> int:
-        """Identities that need attention (missing or drifted)."""
-        return 0 if self.plan is None else sum(1 for f in self.plan.findings if f.status is not Status.OK)
 
 
 # -- the accounts file (pure) -------------------------------------------------------------------------------------
@@ -114,13 +87,6 @@ def _target(entry: str, number: int, source: str) -> AccountTarget:
         f"{source} line {number}: {shown!r} is neither a 12-digit account ID nor a role ARN "
         "(arn:aws:iam::123456789012:role/NAME)"
     )
-
-
-def validate_role_name(name: str) -> str:
-    problems = name_problems("--assume-role-name", name)
-    if problems:
-        raise InvalidSettings(problems[0])
-    return name
 
 
 def resolve_targets(
@@ -208,90 +174,3 @@ def check_accounts(
         raise
     finally:
         pool.shutdown(wait=True)
-
-
-def exit_code(results: Sequence[AccountResult]) -> int:
-    statuses = {result.status for result in results}
-    if UNREACHABLE in statuses:
-        return EXIT_UNREACHABLE
-    return EXIT_SHORT if SHORT in statuses else EXIT_OK
-
-
-# -- the report ---------------------------------------------------------------------------------------------------
-def report_lines(results: Sequence[AccountResult], title: str) -> list[str]:
-    """The table (one row per account), then each failing account's problems, prefixed with the account."""
-    lines = [title, f"  {'account':<12}  {'status':<11}  need attention"]
-    for result in results:
-        pending = "-" if result.plan is None else f"{result.pending} of {len(result.plan.findings)}"
-        lines.append(f"  {result.account:<12}  {result.status:<11}  {pending}")
-    failing = [result for result in results if result.status != OK]
-    if failing:
-        lines.append("")
-        # One alignment for every account's problem lines: their findings rendered together, then dealt out.
-        findings = tuple(f for r in failing if r.plan is not None for f in r.plan.findings if f.status is not Status.OK)
-        rendered = iter(finding_lines(findings) if findings else [])
-        for result in failing:
-            if result.plan is None:
-                lines.append(f"  {result.account}  unreachable: {result.error}")
-            else:
-                lines.extend(f"  {result.account}  {next(rendered)[2:]}" for _ in range(result.pending))
-    lines.append("")
-    lines.append(summary(results))
-    if failing:
-        lines.append("For one account's fixes: plan --role-arn ROLE_ARN with the same options.")
-    return lines
-
-
-def summary(results: Sequence[AccountResult]) -> str:
-    counts = {status: sum(1 for r in results if r.status == status) for status in (OK, SHORT, UNREACHABLE)}
-    if counts[OK] == len(results):
-        return f"All {len(results)} accounts are complete."
-    return (
-        f"{counts[OK]} of {len(results)} accounts complete, {counts[SHORT]} short, {counts[UNREACHABLE]} unreachable."
-    )
-
-
-def report_json(results: Sequence[AccountResult]) -> dict[str, Any]:
-    return {
-        "ok": all(result.status == OK for result in results),
-        "accounts": [
-            {
-                "account": result.account,
-                "role_arn": result.role_arn,
-                "status": result.status,
-                "error": result.error,
-                "report": None if result.plan is None else plan_json(result.plan, with_actions=False),
-            }
-            for result in results
-        ],
-    }
-
-
-# -- the command --------------------------------------------------------------------------------------------------
-def check_account_file(
-    access: AwsAccess,
-    path: Path,
-    role_name: str | None,
-    external_id: str | None,
-    desired: DesiredState,
-    as_json: bool,
-    out: TextIO,
-) -> int:
-    """``check --accounts FILE``: every input refused before any AWS call, then every account checked, one report."""
-    role_name = validate_role_name(DEFAULT_ROLE_NAME if role_name is None else role_name)
-    if external_id is not None:
-        if not external_id:
-            raise InvalidSettings("--external-id is empty: give the external ID or leave the option out")
-        validate_external_id(external_id)
-    targets = read_accounts(path)
-    base = connect(access)  # no call: the partition comes from the region, as for check
-    resolved = resolve_targets(targets, base.partition, role_name, str(path))
-    results = check_accounts(access, resolved, desired, external_id)
-    if as_json:
-        json.dump(report_json(results), out, indent=2)
-        out.write("\n")
-    else:
-        title = f"Deadline Spot Event Plugin identities in {len(results)} account(s) ({base.endpoint_description}):"
-        for line in report_lines(results, title):
-            print(line, file=out)
-    return exit_code(results)

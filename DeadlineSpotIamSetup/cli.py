@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
-from .accounts import DEFAULT_ROLE_NAME, check_account_file
+from .accounts import DEFAULT_ROLE_NAME
 from .bootstrap_policy import bootstrap_policy
+from .cli_accounts import check_account_file
 from .cloudformation import bootstrap_role_template, template, to_yaml
 from .commands import COMMAND_LINE, invocation
 from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
@@ -34,15 +35,15 @@ from .gateway import AwsAccess, IamGateway, connect
 from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
 from .kinds import Kind
 from .report import (
+    KEY_HINT,
     action_lines,
+    apply_outcome_json,
+    apply_outcome_lines,
     finding_lines,
-    key_accepted_line,
-    key_delivered_line,
-    manual_json,
     manual_lines,
     plan_json,
     rotation_json,
-    rotation_lines,
+    rotation_outcome_lines,
     summary_line,
 )
 from .rotation import KeyHolder, RotationOptions
@@ -328,9 +329,6 @@ def _print_plan(plan: Plan, out: TextIO) -> None:
             print(line, file=out)
 
 
-KEY_HINT = "run `apply --secret-out FILE` to create the Spot user's access key; its secret goes only to FILE"
-
-
 def _gateway(args: argparse.Namespace) -> IamGateway:
     return connect(access_from(args))
 
@@ -432,41 +430,22 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
     sink = (lambda key: write_secret_file(secret_out, key)) if secret_out else None
     outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, now=_now(args))
-    key = outcome.result.key
+    result = outcome.result
+    written_to = str(secret_out) if secret_out is not None else None
     if args.json:
-        document = plan_json(outcome.after, with_actions=False)
-        document["done"] = outcome.result.done
-        document["manual"] = manual_json(outcome.after)
-        document["access_key_id"] = key.access_key_id if key else None
-        document["secret_out"] = str(secret_out) if key else None
+        document = apply_outcome_json(outcome.after, done=result.done, key=result.key, secret_out=written_to)
         json.dump(document, out, indent=2)
         out.write("\n")
     else:
-        if not outcome.result.done:
-            print("  nothing to do", file=out)
-        print("\nAfterwards:", file=out)
-        for line in finding_lines(outcome.after.findings):
+        for line in apply_outcome_lines(
+            outcome.after,
+            done=result.done,
+            key=result.key,
+            key_verified_as=result.key_verified_as,
+            notes=result.notes,
+            secret_out=written_to,
+        ):
             print(line, file=out)
-        if key:
-            destination = (
-                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, "
-                "then delete the file"
-            )
-            print("\n" + key_delivered_line(key, destination), file=out)
-            if outcome.result.key_verified_as:
-                print(key_accepted_line(outcome.result.key_verified_as), file=out)
-        for note in outcome.result.notes:
-            print(f"Note: {note}", file=out)
-        if outcome.after.manual:
-            print("\nStill needs an admin:", file=out)
-            for line in manual_lines(outcome.after):
-                print(line, file=out)
-            if secret_out is None and any(step.kind is Kind.ACCESS_KEY for step in outcome.after.manual):
-                print(f"  ({KEY_HINT})", file=out)
-        print(
-            "\nEverything is in place." if outcome.ok else "\nNot everything is in place (see above).",
-            file=out,
-        )
     return EXIT_OK if outcome.ok else EXIT_PENDING
 
 
@@ -518,24 +497,9 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(rotation_json(result, str(secret_out)), out, indent=2)
         out.write("\n")
     else:
-        print(f"Rotating the Spot user's access key ({gateway.endpoint_description}):", file=out)
-        for line in rotation_lines(result):
+        written_to = str(secret_out) if secret_out is not None else None
+        for line in rotation_outcome_lines(result, gateway.endpoint_description, written_to):
             print(line, file=out)
-        if result.key is not None:
-            destination = (
-                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's settings, run "
-                "rotate-key --finish, then delete the file"
-            )
-            print("\n" + key_delivered_line(result.key, destination), file=out)
-            if result.verified_as:
-                print(key_accepted_line(result.verified_as), file=out)
-        if result.complete:
-            finished = "The rotation is complete."
-        elif result.settled:
-            finished = "The switch-over is done; a later rotate-key run deletes the old key (see above)."
-        else:
-            finished = "The rotation is not finished (see above)."
-        print("\n" + finished, file=out)
     return EXIT_OK if result.settled else EXIT_PENDING
 
 

@@ -169,3 +169,27 @@ class RotationResult:
     def complete(self) -> bool:
         """Nothing at all is left of the rotation."""
         return self.settled and not self.remaining
+
+
+# An account's outcome in a check of many accounts (accounts.py): every identity in place, some short, or the account
+# could not be checked.
+OK, SHORT, UNREACHABLE = "ok", "short", "unreachable"
+
+
+@dataclass(frozen=True)
+class AccountResult:
+    account: str
+    role_arn: str
+    plan: Plan | None  # None: the account could not be checked
+    error: str | None = None  # why not, in one line
+
+    @property
+    def status(self) -> str:
+        if self.plan is None:
+            return UNREACHABLE
+        return OK if self.plan.ok else SHORT
+
+    @property
+    def pending(self) -> int:
+        """Identities that need attention (missing or drifted)."""
+        return 0 if self.plan is None else sum(1 for f in self.plan.findings if f.status is not Status.OK)

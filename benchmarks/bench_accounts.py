@@ -47,15 +47,17 @@ POOL_SCRIPT = """\
 import sys
 from pathlib import Path
 from DeadlineSpotIamSetup import accounts
+from DeadlineSpotIamSetup.cli_accounts import exit_code
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
+from DeadlineSpotIamSetup.report import accounts_lines
 access = AwsAccess(endpoint_url=sys.argv[1])
 targets = accounts.read_accounts(Path(sys.argv[2]))
 targets = accounts.resolve_targets(targets, connect(access).partition, accounts.DEFAULT_ROLE_NAME)
 results = accounts.check_accounts(access, targets, desired_state(Settings()), max_parallel=int(sys.argv[3]))
-for line in accounts.report_lines(results, "accounts:"):
+for line in accounts_lines(results, "accounts:"):
     print(line)
-sys.exit(accounts.exit_code(results))
+sys.exit(exit_code(results))
 """
 
 

@@ -37,6 +37,7 @@ from ..key_records import (
     record_key,
 )
 from ..kinds import Kind
+from ..template_parts import TemplateParts
 from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
 from .base import ApplyRun, Handler, Permissions, Sleep
@@ -181,6 +182,13 @@ class AccessKeyHandler(Handler):
             user,
         )
         # Reading and writing the records of its keys on the user is granted with the user's tags (spot_user.py).
+
+    def cloudformation(self, identity: AccessKey, template: TemplateParts) -> None:
+        template.notes.append(
+            f"access-key {identity.user_name}: not created (a secret does not belong in a template): the event "
+            "plugin creates the key and delivers it to the Spot Event Plugin, or run `apply --secret-out FILE`; "
+            "or use an existing role as the Spot credentials (--spot-role), which needs no key"
+        )
 
     # -- apply ----------------------------------------------------------------------------------------
     def execute(self, action: Action, run: ApplyRun) -> str:

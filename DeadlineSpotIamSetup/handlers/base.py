@@ -1,8 +1,8 @@
 """What every identity handler is: the reads a kind needs, how it is planned, what apply does for its
-actions, and which permissions those calls need.
+actions, which permissions those calls need, and how the identity appears in a CloudFormation template.
 
-The observer, the planner, the executor and the bootstrap-policy renderer know no kind: they iterate over
-:data:`handlers.HANDLERS`. Adding a kind is one module here plus its registration.
+The observer, the planner, the executor, the bootstrap-policy renderer and the CloudFormation renderer know no
+kind: they iterate over :data:`handlers.HANDLERS`. Adding a kind is one module here plus its registration.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
 from ..permission_chain import Judged, remedy
+from ..template_parts import TemplateParts
 from ..values import NewAccessKey, Observed
 
 if TYPE_CHECKING:
@@ -119,6 +120,16 @@ class Handler:
 
     def permissions(self, identity: Any, policy: Permissions) -> None:
         """Add the statements that every read and write of this identity needs."""
+        raise NotImplementedError
+
+    def cloudformation_names(self, identity: Any, template: TemplateParts) -> None:
+        """Before any identity is added to ``template``: the logical IDs (or name Parameter) other identities refer
+        to this one by, so that they may be added before it. Nothing, for most kinds."""
+
+    def cloudformation(self, identity: Any, template: TemplateParts) -> None:
+        """Add this identity to a CloudFormation template (cloudformation.py): the resources, Parameters, Conditions
+        and Outputs that create it as the engine would, or a note in the template's Metadata saying why a template
+        does not hold it."""
         raise NotImplementedError
 
     def shared_permissions(self, policy: Permissions) -> None:

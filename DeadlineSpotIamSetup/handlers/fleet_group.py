@@ -19,6 +19,7 @@ from ..fleet_config import (
 from ..kinds import Kind
 from ..permission_chain import Judge, caller_of, describe_hinge, group_steps, pass_role, unattached
 from ..policy_eval import ALLOWED, DENIED, explain
+from ..template_parts import TemplateParts
 from ..values import Observed, PrincipalPolicies
 from .base import Handler, Permissions, report_judged
 
@@ -82,6 +83,9 @@ class FleetGroupHandler(Handler):
     def permissions(self, identity: FleetGroupCheck, policy: Permissions) -> None:
         self.shared_permissions(policy)
 
+    def cloudformation(self, identity: FleetGroupCheck, template: TemplateParts) -> None:
+        template.notes.append(f"fleet-group {identity.name}: a check of the Spot Fleet configuration, never created")
+
     def shared_permissions(self, policy: Permissions) -> None:
         # A fleet configuration may name any instance profile: they are read to be judged. Launch templates are read
         # with ec2:DescribeLaunchTemplateVersions, which EC2 grants only on every resource ("*"): left out, so that no
@@ -109,3 +113,6 @@ class TrackerInUseHandler(Handler):
 
     def permissions(self, identity: TrackerInUse, policy: Permissions) -> None:
         pass  # nothing is read
+
+    def cloudformation(self, identity: TrackerInUse, template: TemplateParts) -> None:
+        template.notes.append(f"resource-tracker {identity.name}: a check of the Spot plugin's settings")

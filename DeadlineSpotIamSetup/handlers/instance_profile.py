@@ -6,6 +6,7 @@ from ..desired import InstanceProfile, same_iam_name
 from ..errors import LimitExceeded
 from ..findings import Action, Draft, PlanContext, Read, Stage
 from ..kinds import Kind
+from ..template_parts import TemplateParts, any_name_parameter, ref
 from ..values import Observed
 from .base import ApplyRun, Handler, Permissions, creation_extras
 
@@ -68,3 +69,22 @@ class InstanceProfileHandler(Handler):
         policy.allow("instance profile", actions, policy.anywhere("instance-profile", identity.name))
         # AddRoleToInstanceProfile passes the role to the profile.
         policy.allow("instance profile role", ["iam:PassRole"], policy.anywhere("role", identity.role_name))
+
+    def cloudformation(self, identity: InstanceProfile, template: TemplateParts) -> None:
+        template.parameters["InstanceProfileName"] = any_name_parameter(
+            "The worker instance profile (what a Spot Fleet launch specification names)", identity.name, 128
+        )
+        role = template.role_ids.get(identity.role_name.lower())
+        template.resources["WorkerInstanceProfile"] = {
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": {
+                "InstanceProfileName": ref("InstanceProfileName"),
+                "Path": identity.path,
+                "Roles": [ref(role) if role else identity.role_name],
+            },
+        }
+        template.untagged(f"instance-profile {identity.name}")
+        template.outputs["WorkerInstanceProfileArn"] = {
+            "Description": "The worker instance profile: IamInstanceProfile.Arn of the Spot Fleet configuration",
+            "Value": {"Fn::GetAtt": ["WorkerInstanceProfile", "Arn"]},
+        }

@@ -39,6 +39,7 @@ from ..source_ip import (
     policy_characters,
     restrict_document,
 )
+from ..template_parts import TemplateParts, logical_id, ref, tokenized_document
 from ..values import Observed, PolicyInfo
 from .base import ApplyRun, Handler, Permissions, creation_extras
 
@@ -297,3 +298,34 @@ class PolicyCopyHandler(Handler):
             ["iam:GetPolicy", "iam:GetPolicyVersion"],
             [identity.source.arn(policy.partition)],
         )
+
+    def cloudformation_names(self, identity: PolicyCopy, template: TemplateParts) -> None:
+        template.policy_ids[identity.name] = logical_id(identity.name)
+
+    def cloudformation(self, identity: PolicyCopy, template: TemplateParts) -> None:
+        document = template.sources.get(identity.source.name)
+        if document is None:
+            raise InvalidSettings(
+                f"the IP-restricted copy {identity.name} needs the document of AWS managed policy "
+                f"{identity.source.name} (read it from IAM)"
+            )
+        restricted = restricted_copy(identity, PolicyInfo("", "", document))
+        properties: dict[str, Any] = {
+            "ManagedPolicyName": identity.name,
+            "Path": identity.path,
+            "Description": f"{identity.source.name}, allowed only from the RCS/Pulse machines' addresses",
+            "PolicyDocument": tokenized_document(restricted, template.partition) if template.agnostic else restricted,
+        }
+        if template.existing_role_parameter:
+            properties["Roles"] = [ref(template.existing_role_parameter)]
+        template.resources[template.policy_ids[identity.name]] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": properties,
+        }
+        template.notes.append(
+            f"policy-copy {identity.name}: {identity.source.name} as it was when this template was rendered, allowed "
+            f"only from {', '.join(identity.allowed_source_ips)}; `check` reports it once AWS publishes a newer "
+            "version (render the template again and update the stack: the copy carries no record of the version it "
+            "was made from, so `apply` leaves it to you)"
+        )
+        template.untagged(f"policy-copy {identity.name}", always=True)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from ..compat import remove_prefix
 from ..desired import ServiceLinkedRole
 from ..findings import Draft, PlanContext, Read, Stage
 from ..kinds import Kind
+from ..template_parts import TemplateParts, logical_id, ref
 from ..values import Observed
 from .base import Handler, Permissions
+
+CREATE_SERVICE_LINKED_ROLES = "CreateServiceLinkedRoles"  # the template's Parameter
+SERVICE_LINKED_ROLES_WANTED = "ServiceLinkedRolesWanted"  # the Condition it drives
 
 
 class ServiceLinkedRoleHandler(Handler):
@@ -41,3 +46,28 @@ class ServiceLinkedRoleHandler(Handler):
             [linked],
             {"StringEquals": {"iam:AWSServiceName": identity.service}},
         )
+
+    def cloudformation(self, identity: ServiceLinkedRole, template: TemplateParts) -> None:
+        if CREATE_SERVICE_LINKED_ROLES not in template.parameters:
+            template.parameters[CREATE_SERVICE_LINKED_ROLES] = {
+                "Type": "String",
+                "Description": "Create the EC2 Spot and Spot Fleet service-linked roles. An account can hold each "
+                "only once, so the stack fails where they exist already: answer false there (an account that "
+                "ever used Spot has them)",
+                "Default": "true",
+                "AllowedValues": ["true", "false"],
+            }
+            template.conditions[SERVICE_LINKED_ROLES_WANTED] = {
+                "Fn::Equals": [ref(CREATE_SERVICE_LINKED_ROLES), "true"]
+            }
+            template.description.append(
+                f"Where the Spot service-linked roles exist, set {CREATE_SERVICE_LINKED_ROLES}=false."
+            )
+        template.resources[f"ServiceLinkedRole{logical_id(remove_prefix(identity.name, 'AWSServiceRoleFor'))}"] = {
+            "Type": "AWS::IAM::ServiceLinkedRole",
+            "Condition": SERVICE_LINKED_ROLES_WANTED,
+            # Kept when the stack goes: every Spot request of the account needs it, as the engine never deletes it.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"AWSServiceName": identity.service},
+        }

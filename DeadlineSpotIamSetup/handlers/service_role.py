@@ -4,13 +4,60 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-from ..desired import ServiceRole
+from ..desired import FLEET_ROLE_DEFAULT, TRACKER_ROLE_PREFIX, WORKER_ROLE_PREFIX, ServiceRole
 from ..findings import Draft, PlanContext, Read, Stage
 from ..kinds import Kind
+from ..template_parts import NAME_CHARACTERS, TemplateParts, name_parameter, ref
 from ..trust import allows_service, denying_statements, service_trust_policy, trusted_services, with_service_trust
 from ..values import Observed
 from .base import ROLE_ATTACHMENTS, Handler, Permissions, creation_extras, plan_attachments
+
+
+@dataclass(frozen=True)
+class RoleInTemplate:
+    """How a service role's kind appears in a CloudFormation template: its logical ID and name Parameter, and what
+    the Parameter enforces (as the engine refuses other names: the AWS managed admin policies allow iam:PassRole
+    only on these names), as the prefixes a name must begin with, a pattern and in words."""
+
+    logical_id: str
+    parameter: str
+    description: str
+    prefixes: tuple[str, ...]
+    pattern: str
+    rule: str
+
+
+IN_TEMPLATE = {
+    Kind.WORKER_ROLE: RoleInTemplate(
+        "WorkerRole",
+        "WorkerRoleName",
+        "The worker role: the role of the Spot instances (through the instance profile)",
+        (WORKER_ROLE_PREFIX,),
+        f"^{WORKER_ROLE_PREFIX}{NAME_CHARACTERS}*$",
+        f"must begin with {WORKER_ROLE_PREFIX} (AWSThinkboxDeadlineSpotEventPluginAdminPolicy allows iam:PassRole "
+        f"only on role/{WORKER_ROLE_PREFIX}*), then letters, digits and +=,.@_-; at most 64 characters",
+    ),
+    Kind.FLEET_ROLE: RoleInTemplate(
+        "FleetRole",
+        "FleetRoleName",
+        "The Spot Fleet role: IamFleetRole of the Spot Fleet configuration",
+        (FLEET_ROLE_DEFAULT, WORKER_ROLE_PREFIX),
+        f"^({FLEET_ROLE_DEFAULT}|{WORKER_ROLE_PREFIX}{NAME_CHARACTERS}*)$",
+        f"must be {FLEET_ROLE_DEFAULT} or begin with {WORKER_ROLE_PREFIX} (AWSThinkboxDeadlineSpotEventPluginAdmin"
+        "Policy allows iam:PassRole only on those); at most 64 characters",
+    ),
+    Kind.TRACKER_ROLE: RoleInTemplate(
+        "TrackerRole",
+        "TrackerRoleName",
+        "The Resource Tracker role (its Lambda functions)",
+        (TRACKER_ROLE_PREFIX,),
+        f"^{TRACKER_ROLE_PREFIX}{NAME_CHARACTERS}*$",
+        f"must begin with {TRACKER_ROLE_PREFIX} (AWSThinkboxDeadlineResourceTrackerAdminPolicy allows iam:PassRole "
+        f"only on role/{TRACKER_ROLE_PREFIX}*); at most 64 characters",
+    ),
+}
 
 
 class ServiceRoleHandler(Handler):
@@ -89,3 +136,34 @@ class ServiceRoleHandler(Handler):
         boundary = policy.boundary_condition()
         if boundary:
             policy.allow(f"{self.kind} boundary", ["iam:PutRolePermissionsBoundary"], role, boundary)
+
+    def cloudformation_names(self, identity: ServiceRole, template: TemplateParts) -> None:
+        template.role_ids[identity.name.lower()] = IN_TEMPLATE[self.kind].logical_id
+
+    def cloudformation(self, identity: ServiceRole, template: TemplateParts) -> None:
+        shape = IN_TEMPLATE[self.kind]
+        if shape.parameter in template.parameters:
+            raise ValueError(f"the desired state holds two {identity.kind} identities")
+        template.parameters[shape.parameter] = name_parameter(
+            f"{shape.description}, trusted by {identity.service}",
+            identity.name,
+            shape.pattern,
+            shape.rule,
+        )
+        template.role_name_parameters[shape.parameter] = shape.prefixes
+        template.resources[shape.logical_id] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": ref(shape.parameter),
+                "AssumeRolePolicyDocument": service_trust_policy(identity.service),
+                "ManagedPolicyArns": [template.managed_arn(policy) for policy in identity.policies],
+                # Always at "/": the AWS managed policies allow iam:PassRole on role/NAME only.
+                "Path": "/",
+                "Description": identity.description,
+                **template.extras(),
+            },
+        }
+        template.outputs[f"{shape.logical_id}Arn"] = {
+            "Description": f"The {identity.kind} ({identity.service})",
+            "Value": {"Fn::GetAtt": [shape.logical_id, "Arn"]},
+        }

@@ -13,6 +13,7 @@ from ..desired import SpotPermissions
 from ..findings import Draft, PlanContext, Read
 from ..kinds import Kind
 from ..permission_chain import Judge, caller_of, chain_steps, unattached
+from ..template_parts import TemplateParts
 from ..values import Observed
 from .base import Handler, Permissions, report_judged
 
@@ -57,4 +58,9 @@ class SpotPermissionsHandler(Handler):
             "spot permissions documents",
             ["iam:GetPolicy", "iam:GetPolicyVersion"],
             [f"arn:{policy.partition}:iam::*:policy/*"],
+        )
+
+    def cloudformation(self, identity: SpotPermissions, template: TemplateParts) -> None:
+        template.notes.append(
+            f"spot-permissions {identity.name}: a check, nothing to create (`check` judges the permission chain)"
         )

@@ -7,6 +7,7 @@ from ..desired import SpotUser
 from ..findings import Draft, PlanContext, Read, Stage
 from ..key_records import KEY_RECORD_PREFIX, ROTATING_TAG
 from ..kinds import Kind
+from ..template_parts import TemplateParts, any_name_parameter, ref
 from ..values import Observed
 from .base import (
     USER_ATTACHMENTS,
@@ -52,3 +53,23 @@ class SpotUserHandler(Handler):
         boundary = policy.boundary_condition()
         if boundary:
             policy.allow("spot user boundary", ["iam:PutUserPermissionsBoundary"], user, boundary)
+
+    def cloudformation(self, identity: SpotUser, template: TemplateParts) -> None:
+        template.parameters["SpotUserName"] = any_name_parameter(
+            "The IAM user whose access key the Spot Event Plugin uses", identity.name
+        )
+        arns = [template.managed_arn(policy) for policy in identity.policies]
+        arns += [ref(template.policy_ids[policy_copy.name]) for policy_copy in identity.copies]
+        template.resources["SpotUser"] = {
+            "Type": "AWS::IAM::User",
+            "Properties": {
+                "UserName": ref("SpotUserName"),
+                "Path": identity.path,
+                "ManagedPolicyArns": arns,
+                **template.extras(),
+            },
+        }
+        template.outputs["SpotUserArn"] = {
+            "Description": "The Spot Event Plugin's IAM user (its access key is not made here)",
+            "Value": {"Fn::GetAtt": ["SpotUser", "Arn"]},
+        }

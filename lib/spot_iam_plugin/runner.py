@@ -51,7 +51,7 @@ from .handoff import KeyHandoff, PluginKeyHolder
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
 from .spot_config import read_spot_plugin_config
-from .status import RunReport, RunStatus
+from .status import RunFacts, RunReport, RunStatus, key_confirmed, run_status
 from .worker import Emit, left_behind_busy, run_bounded
 
 RUN_LIMIT = PLUGIN_RUN_LIMIT
@@ -104,6 +104,11 @@ class EngineJob:
         return handoff
 
     def run(self) -> RunReport:
+        facts, plan = self.check()
+        return RunReport(run_status(facts), key_confirmed(facts), identity_results(plan))
+
+    def check(self) -> tuple[RunFacts, Plan]:
+        """The check, each step logged as it goes: what it found, and the plan as it left the identities."""
         settings = self.settings
         spot = read_spot_plugin_config(self.repository, settings.spot_plugin_name)
         desired = desired_state(
@@ -121,78 +126,78 @@ class EngineJob:
             self.emit(INFO, messages.fleets_not_audited(spot.why_not_audited))
         elif spot.source:
             self.emit(INFO, messages.fleets_audited_from(spot.source))
-        user_mode = settings.spot_credentials_mode != ROLE_MODE
-        handoff = KeyHandoff(self.repository, settings, self.plugin_name) if user_mode else None
-        key_confirmed = False
-        created_key = None
-        left_to_another_run = False
-        rotation: RotationResult | None = None
-        rotation_failed = False
+        role_mode = settings.spot_credentials_mode == ROLE_MODE
+        handoff = None if role_mode else KeyHandoff(self.repository, settings, self.plugin_name)
         if settings.create_missing:
-            usable = self._usable_handoff(handoff)
-            outcome = apply_changes(
-                gateway,
-                desired,
-                key_sink=functools.partial(self.deliver, usable) if usable is not None else None,
-                progress=lambda line: self.emit(INFO, f"  done: {line}"),
-                options=self.apply_options,
-                now=self.now,
-            )
-            plan = outcome.after
-            created_key = outcome.result.key
-            left_to_another_run = outcome.result.key_left_to_another_run
-            if usable is not None and created_key is None and not left_to_another_run:
-                start = self._rotation_may_start(plan, desired, usable)
-                if start or self._rotation_under_way(plan, desired, usable):
-                    try:
-                        rotation = self._rotate(gateway, desired, usable, start)
-                    except SetupError as error:
-                        self.emit(WARNING, messages.rotation_failed(error))
-                        rotation_failed = True
-                    # Report the state the rotation's steps left, whatever they did or whichever failed.
-                    plan = plan_changes(gateway, desired, now=self.now)
-            self._report(plan)
-            if created_key is not None and handoff is not None:
-                self.emit(INFO, key_delivered_line(created_key, handoff.describe()))
-                if outcome.result.key_verified_as:
-                    self.emit(INFO, key_accepted_line(outcome.result.key_verified_as))
-                    key_confirmed = True
-            for note in outcome.result.notes:
-                self.emit(WARNING, note)
-            if rotation is not None and usable is not None:
-                key_confirmed = self._report_rotation(rotation, usable) or key_confirmed
+            plan, facts = self._create_missing(gateway, desired, handoff)
         else:
-            plan = plan_changes(gateway, desired, now=self.now)
-            self._report(plan)
-            missing = [f"{f.kind} {f.name}" for f in plan.findings if f.status is not Status.OK]
-            if missing:
-                self.emit(WARNING, messages.left_as_they_are(missing))
+            plan, facts = self._check_only(gateway, desired)
         for step in plan.manual:
             item = manual_text(step)
             if step.kind is Kind.ACCESS_KEY and handoff is not None and not handoff.enabled:
                 item += " (KeyDelivery is None: set it to Automatic to have a key created and delivered)"
             self.emit(WARNING, messages.admin_to_do(item))
-        key_delivered = True
-        rotated_key = rotation.key if rotation is not None else None
-        if left_to_another_run:
+        if facts.key_left_to_another_run:
             self.emit(INFO, KEY_LEFT_TO_ANOTHER_RUN)
-        elif (
-            handoff is not None
-            and handoff.enabled
-            and created_key is None
-            and rotated_key is None
-            and self._key_ok(plan)
-        ):
-            key_delivered = key_confirmed = self._check_key_in_use(plan, desired, handoff)
-        if not user_mode:
-            key_confirmed = True  # role mode: no key to deliver
-        if rotation_failed:
-            status = RunStatus.FAILED
-        elif plan.ok and key_delivered and (rotation is None or rotation.settled):
-            status = RunStatus.OK
-        else:
-            status = RunStatus.PENDING
-        return RunReport(status, key_confirmed, identity_results(plan))
+        elif handoff is not None and handoff.enabled and not facts.key_delivered and self._key_ok(plan):
+            facts = replace(facts, key_in_use=self._check_key_in_use(plan, desired, handoff))
+        return replace(facts, role_mode=role_mode), plan
+
+    def _check_only(self, gateway: Any, desired: DesiredState) -> tuple[Plan, RunFacts]:
+        """CreateMissing off: report what is missing, change nothing."""
+        plan = plan_changes(gateway, desired, now=self.now)
+        self._report(plan)
+        missing = [f"{f.kind} {f.name}" for f in plan.findings if f.status is not Status.OK]
+        if missing:
+            self.emit(WARNING, messages.left_as_they_are(missing))
+        return plan, RunFacts(plan_ok=plan.ok)
+
+    def _create_missing(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff | None) -> tuple[Plan, RunFacts]:
+        """CreateMissing on: create what is missing (a new key handed to the Spot plugin), then take the key
+        rotation's next steps when one is due or under way, and report the state they left."""
+        usable = self._usable_handoff(handoff)
+        outcome = apply_changes(
+            gateway,
+            desired,
+            key_sink=functools.partial(self.deliver, usable) if usable is not None else None,
+            progress=lambda line: self.emit(INFO, f"  done: {line}"),
+            options=self.apply_options,
+            now=self.now,
+        )
+        plan = outcome.after
+        created_key = outcome.result.key
+        left_to_another_run = outcome.result.key_left_to_another_run
+        rotation: RotationResult | None = None
+        rotation_failed = False
+        if usable is not None and created_key is None and not left_to_another_run:
+            start = self._rotation_may_start(plan, desired, usable)
+            if start or self._rotation_under_way(plan, desired, usable):
+                try:
+                    rotation = self._rotate(gateway, desired, usable, start)
+                except SetupError as error:
+                    self.emit(WARNING, messages.rotation_failed(error))
+                    rotation_failed = True
+                # Report the state the rotation's steps left, whatever they did or whichever failed.
+                plan = plan_changes(gateway, desired, now=self.now)
+        self._report(plan)
+        accepted = False
+        if created_key is not None and handoff is not None:
+            self.emit(INFO, key_delivered_line(created_key, handoff.describe()))
+            if outcome.result.key_verified_as:
+                self.emit(INFO, key_accepted_line(outcome.result.key_verified_as))
+                accepted = True
+        for note in outcome.result.notes:
+            self.emit(WARNING, note)
+        if rotation is not None and usable is not None:
+            accepted = self._report_rotation(rotation, usable) or accepted
+        return plan, RunFacts(
+            plan_ok=plan.ok,
+            key_delivered=created_key is not None or (rotation is not None and rotation.key is not None),
+            key_accepted=accepted,
+            key_left_to_another_run=left_to_another_run,
+            rotation_failed=rotation_failed,
+            rotation_unfinished=rotation is not None and not rotation.settled,
+        )
 
     def _say_role_mode_available(self, gateway: Any) -> None:
         """Once per RCS/Pulse process: the credentials in use are this machine's EC2 instance role (as AWS's RFDK

@@ -13,24 +13,21 @@ import pytest
 from DeadlineSpotIamSetup.accounts import (
     DEFAULT_ROLE_NAME,
     MAX_PARALLEL_ACCOUNTS,
-    AccountResult,
     AccountTarget,
     check_accounts,
-    exit_code,
     parse_accounts,
     read_accounts,
-    report_json,
-    report_lines,
     resolve_targets,
 )
 from DeadlineSpotIamSetup.cli import main
+from DeadlineSpotIamSetup.cli_accounts import exit_code
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.errors import AccessDenied, EndpointUnavailable, InvalidSettings
-from DeadlineSpotIamSetup.findings import Finding, Plan
+from DeadlineSpotIamSetup.findings import AccountResult, Finding, Plan
 from DeadlineSpotIamSetup.gateway import AwsAccess
 from DeadlineSpotIamSetup.kinds import Status
 from DeadlineSpotIamSetup.plan import make_plan
-from DeadlineSpotIamSetup.report import plan_json
+from DeadlineSpotIamSetup.report import accounts_json, accounts_lines, plan_json
 from DeadlineSpotIamSetup.values import Observation, Observed
 
 DESIRED = desired_state(Settings())
@@ -309,7 +306,7 @@ def mixed() -> list[AccountResult]:
 
 
 def test_the_table_has_one_row_per_account_then_each_failing_accounts_problems_prefixed_with_it():
-    lines = report_lines(mixed(), "Title:")
+    lines = accounts_lines(mixed(), "Title:")
     total = len(DESIRED.identities)
     assert lines[0] == "Title:"
     assert lines[1].split() == ["account", "status", "need", "attention"]
@@ -332,12 +329,12 @@ def test_the_table_has_one_row_per_account_then_each_failing_accounts_problems_p
 
 
 def test_complete_accounts_give_the_table_and_one_line():
-    lines = report_lines([result(A, 0), result(B, 0)], "Title:")
+    lines = accounts_lines([result(A, 0), result(B, 0)], "Title:")
     assert lines[4:] == ["", "All 2 accounts are complete."]
 
 
 def test_problem_lines_share_one_alignment_across_accounts():
-    lines = report_lines([result(A, 1), result(B, 3)], "Title:")
+    lines = accounts_lines([result(A, 1), result(B, 3)], "Title:")
     problems = [line for line in lines if line.startswith((f"  {A}  missing", f"  {B}  missing"))]
     assert len(problems) == 4
     name_columns = {
@@ -348,7 +345,7 @@ def test_problem_lines_share_one_alignment_across_accounts():
 
 
 def test_json_holds_each_account_with_its_usual_report():
-    document = json.loads(json.dumps(report_json(mixed())))
+    document = json.loads(json.dumps(accounts_json(mixed())))
     assert document["ok"] is False
     assert [(a["account"], a["status"], a["error"]) for a in document["accounts"]] == [
         (A, "ok", None),
@@ -358,4 +355,4 @@ def test_json_holds_each_account_with_its_usual_report():
     assert document["accounts"][0]["role_arn"] == f"arn:aws:iam::{A}:role/{DEFAULT_ROLE_NAME}"
     assert document["accounts"][1]["report"] == plan_json(plan_of(2), with_actions=False)
     assert document["accounts"][2]["report"] is None
-    assert report_json([result(A, 0)])["ok"] is True
+    assert accounts_json([result(A, 0)])["ok"] is True

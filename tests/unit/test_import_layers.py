@@ -10,11 +10,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
-    {"compat", "kinds", "errors", "waits", "values", "trust", "commands"},  # plain names and values; newer Pythons'
-    # built-ins; how a message names a command of this tool
+    {"compat", "kinds", "errors", "waits", "values", "trust", "commands", "yaml_writer"},  # plain names and values;
+    # newer Pythons' built-ins; how a message names a command of this tool; YAML text of plain data
     {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
     {"desired"},  # settings → desired state
-    {"findings", "permission_chain"},  # what a plan is made of; the calls the Spot plugin makes, as IAM judges them
+    {"findings", "permission_chain", "template_parts"},  # what a plan is made of; the calls the Spot plugin makes,
+    # as IAM judges them; what a CloudFormation template is made of
     {"handlers.base"},
     {
         "handlers.spot_user",
@@ -35,7 +36,7 @@ LAYERS: list[set[str]] = [
     {"gateway"},  # the one module that talks to AWS
     {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"accounts"},  # the check, once per account of a list, in a bounded pool
-    {"secret_file", "install", "standin"},
+    {"secret_file", "install", "standin", "cli_accounts"},  # key files; install; the stand-in; check --accounts
     {"cli"},
     {"demo"},  # the demo drives the command line it is given, on the stand-in
     {"__main__"},
@@ -59,6 +60,8 @@ PURE = {
     "report",
     "bootstrap_policy",
     "cloudformation",
+    "template_parts",
+    "yaml_writer",
 }
 
 

@@ -1,15 +1,28 @@
-"""Rendering findings and plans as aligned text and as JSON."""
+"""Rendering findings, plans and the outcomes of apply and rotate-key as aligned text and as JSON."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from DeadlineSpotIamSetup.desired import ServiceRole, Settings, SpotUser, desired_state
-from DeadlineSpotIamSetup.findings import Finding, ManualStep, Plan
+from DeadlineSpotIamSetup.findings import Finding, ManualStep, Plan, RotationResult
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.plan import make_plan
-from DeadlineSpotIamSetup.report import action_lines, finding_lines, manual_lines, plan_json, summary_line
-from DeadlineSpotIamSetup.values import Observation, Observed
+from DeadlineSpotIamSetup.report import (
+    KEY_HINT,
+    action_lines,
+    apply_outcome_json,
+    apply_outcome_lines,
+    finding_lines,
+    manual_lines,
+    plan_json,
+    rotation_lines,
+    rotation_outcome_lines,
+    summary_line,
+)
+from DeadlineSpotIamSetup.values import NewAccessKey, Observation, Observed
 
 DESIRED = desired_state(Settings())
 
@@ -127,3 +140,126 @@ def test_plan_json_of_a_plan_with_every_identity_in_place_is_ok_with_no_actions(
     assert document["manual"] == []
     assert [i["status"] for i in document["identities"]] == ["ok"] * len(DESIRED.identities)
     assert all(i["problems"] == [] for i in document["identities"])
+
+
+# -- the command line's outcomes: apply, rotate-key ---------------------------------------------------------------
+KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+ARN = "arn:aws:iam::123456789012:user/DeadlineSpotEventPluginAdmin"
+
+
+def ok_plan() -> Plan:
+    return Plan(tuple(Finding(f.identity, Status.OK) for f in empty_plan().findings), (), ())
+
+
+def test_an_apply_that_found_nothing_to_do_says_so_then_what_stands():
+    after = ok_plan()
+    lines = apply_outcome_lines(after, done=[], key=None, key_verified_as=None, notes=[], secret_out=None)
+    assert lines == [
+        "  nothing to do",
+        "",
+        "Afterwards:",
+        *finding_lines(after.findings),
+        "",
+        "Everything is in place.",
+    ]
+
+
+def test_an_apply_that_created_the_key_names_where_it_went_and_what_is_left():
+    user = SpotUser("DeadlineSpotEventPluginAdmin", ())
+    after = Plan(
+        (Finding(user, Status.DRIFT, ("policy X is not attached",)),),
+        (),
+        (ManualStep(Kind.SPOT_USER, user.name, "policy X is not attached", "attach it"),),
+    )
+    lines = apply_outcome_lines(
+        after,
+        done=["create user DeadlineSpotEventPluginAdmin"],
+        key=KEY,
+        key_verified_as=ARN,
+        notes=["IAM was slow"],
+        secret_out="/tmp/key.json",
+    )
+    assert lines == [
+        "",
+        "Afterwards:",
+        *finding_lines(after.findings),
+        "",
+        f"New access key {KEY.access_key_id} for user {KEY.user_name} delivered to /tmp/key.json (readable by you "
+        "only): enter it in the Spot Event Plugin's Security Credentials, then delete the file.",
+        f"AWS accepts the new key as {ARN}.",
+        "Note: IAM was slow",
+        "",
+        "Still needs an admin:",
+        "  - spot-user DeadlineSpotEventPluginAdmin: policy X is not attached: attach it",
+        "",
+        "Not everything is in place (see above).",
+    ]
+    assert KEY.secret_access_key not in "\n".join(lines)
+
+
+def test_an_apply_left_without_a_key_says_how_to_have_one_created():
+    key = DESIRED.of_kind(Kind.ACCESS_KEY)[0]
+    after = Plan(
+        (Finding(key, Status.MISSING, ("no access key",)),),
+        (),
+        (ManualStep(Kind.ACCESS_KEY, "U", "no access key", "create one"),),
+    )
+    lines = apply_outcome_lines(after, done=["x"], key=None, key_verified_as=None, notes=[], secret_out=None)
+    assert lines[-5:] == [
+        "Still needs an admin:",
+        "  - access-key U: no access key: create one",
+        f"  ({KEY_HINT})",
+        "",
+        "Not everything is in place (see above).",
+    ]
+    with_file = apply_outcome_lines(after, done=["x"], key=None, key_verified_as=None, notes=[], secret_out="f")
+    assert f"  ({KEY_HINT})" not in with_file
+
+
+def test_apply_json_holds_the_report_what_was_done_the_manual_steps_and_the_key_id_never_its_secret():
+    after = ok_plan()
+    document = apply_outcome_json(after, done=["create user U"], key=KEY, secret_out="/tmp/key.json")
+    assert document == {
+        **plan_json(after, with_actions=False),
+        "done": ["create user U"],
+        "manual": [],
+        "access_key_id": KEY.access_key_id,
+        "secret_out": "/tmp/key.json",
+    }
+    without = apply_outcome_json(after, done=[], key=None, secret_out="/tmp/key.json")
+    assert (without["access_key_id"], without["secret_out"]) == (None, None)
+    assert KEY.secret_access_key not in json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("result", "last"),
+    [
+        (RotationResult(done=["deleted old key"]), "The rotation is complete."),
+        (
+            RotationResult(remaining=["delete the old key"]),
+            "The switch-over is done; a later rotate-key run deletes the old key (see above).",
+        ),
+        (RotationResult(waiting=["the new key is not used yet"]), "The rotation is not finished (see above)."),
+    ],
+)
+def test_a_rotation_run_says_what_it_did_then_how_far_the_rotation_is(result, last):
+    lines = rotation_outcome_lines(result, "IAM at https://iam.amazonaws.com", None)
+    assert lines == [
+        "Rotating the Spot user's access key (IAM at https://iam.amazonaws.com):",
+        *rotation_lines(result),
+        "",
+        last,
+    ]
+
+
+def test_a_rotation_that_made_a_key_names_its_file_and_the_next_step():
+    result = RotationResult(done=["created key"], key=KEY, verified_as=ARN, waiting=["enter it"])
+    lines = rotation_outcome_lines(result, "IAM", "/tmp/new.json")
+    assert lines[-5:] == [
+        "",
+        f"New access key {KEY.access_key_id} for user {KEY.user_name} delivered to /tmp/new.json (readable by you "
+        "only): enter it in the Spot Event Plugin's settings, run rotate-key --finish, then delete the file.",
+        f"AWS accepts the new key as {ARN}.",
+        "",
+        "The rotation is not finished (see above).",
+    ]
