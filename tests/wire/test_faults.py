@@ -94,6 +94,17 @@ def test_refused_endpoint_fails_fast_with_one_line() -> None:
     assert elapsed < 30  # the contract: a clear error within 30 s
 
 
+def test_a_refused_connection_is_tried_once_more_then_reported() -> None:
+    """Nothing listens there: one quick second try (a server restarting), not the whole retry budget."""
+    budget = Timeouts(connect=1, read=2, call_budget=15, call_deadline=20, max_attempts=10)
+    gateway = make_gateway(refused_endpoint(), budget)
+    attempts = []
+    gateway._iam.meta.events.register("before-send.iam", lambda **kwargs: attempts.append(kwargs["request"].url))
+    with pytest.raises(AwsAccessError, match="is unreachable"):
+        gateway.get_user("DeadlineSpotEventPluginAdmin")
+    assert len(attempts) == 2
+
+
 def test_unresponsive_endpoint_fails_within_30_seconds_with_default_timeouts(proxy) -> None:
     proxy.hang()
     code, out, err, elapsed = run_cli_process("check", "--endpoint-url", proxy.endpoint_url)
