@@ -23,11 +23,11 @@ from . import __version__
 from .accounts import DEFAULT_ROLE_NAME, check_account_file
 from .bootstrap_policy import bootstrap_policy
 from .cloudformation import bootstrap_role_template, template, to_yaml
-from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
+from .desired import DesiredState, Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
-from .findings import Plan
+from .findings import DONE, FAILED, REFUSED, ActionOutcome, Plan
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
 from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
@@ -35,17 +35,21 @@ from .kinds import Kind
 from .report import (
     action_lines,
     finding_lines,
+    incomplete_line,
     key_accepted_line,
     key_delivered_line,
     manual_json,
     manual_lines,
+    outcome_lines,
+    outcome_summary,
+    outcomes_json,
     plan_json,
     rotation_json,
     rotation_lines,
     summary_line,
 )
 from .rotation import KeyHolder, RotationOptions
-from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, write_secret_file
+from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, refuse_replacing
 from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
@@ -415,34 +419,61 @@ def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
     return check_account_file(access, args.accounts, args.assume_role_name, args.external_id, desired, args.json, out)
 
 
+def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan: Plan) -> NoReturn:
+    """The refusal of an existing --secret-out file a new key would replace, naming what it holds by the Spot user's
+    keys the plan read."""
+    [key] = desired.of_kind(Kind.ACCESS_KEY)
+    seen = plan.observation[key] if plan.observation is not None else None
+    refuse_replacing(secret_out, key.user_name, None if seen is None else [k.access_key_id for k in seen.keys or ()])
+
+
+def _print_outcomes(outcomes: list[ActionOutcome], out: TextIO) -> None:
+    """The table of what apply did, when not every change was made."""
+    if all(outcome.state == DONE for outcome in outcomes):
+        return
+    print("\nNot every change was made:", file=out)
+    for line in outcome_lines(outcomes):
+        print(line, file=out)
+    print(outcome_summary(outcomes), file=out)
+
+
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     desired = desired_state(settings_from(args))
     secret_out = check_secret_destination(args.secret_out) if args.secret_out else None
     gateway = _gateway(args)
     if secret_out is not None and secret_out.exists() and not args.force:
         # Refuse before any write, and only when a key would really be created (a converged account is fine).
-        if plan_changes(gateway, desired).creates_access_key:
-            raise InvalidSettings(
-                f"--secret-out {secret_out} already exists and a new access key would be written there: move it "
-                "away (it may hold a key still in use) or add --force to replace it"
-            )
+        before = plan_changes(gateway, desired)
+        if before.creates_access_key:
+            _refuse_replacing_secret_file(secret_out, desired, before)
     progress = (lambda line: None) if args.json else (lambda line: print(f"  done: {line}", file=out, flush=True))
     if not args.json:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
-    sink = (lambda key: write_secret_file(secret_out, key)) if secret_out else None
-    outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, now=_now(args))
-    key = outcome.result.key
+    # The file appears only once the key is recorded as this project's, and never for a key deleted again.
+    sink = SecretFileHolder(secret_out) if secret_out else None
+    try:
+        outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, now=_now(args))
+    except SetupError as error:
+        if error.partial_result is not None and not args.json:
+            _print_outcomes(error.partial_result.outcomes, out)
+        raise
+    result = outcome.result
+    key = result.key
+    unmade = result.of_state(REFUSED) + result.of_state(FAILED)
     if args.json:
         document = plan_json(outcome.after, with_actions=False)
-        document["done"] = outcome.result.done
+        document["ok"] = outcome.ok
+        document["done"] = result.done
+        document["outcomes"] = outcomes_json(result.outcomes)
         document["manual"] = manual_json(outcome.after)
         document["access_key_id"] = key.access_key_id if key else None
         document["secret_out"] = str(secret_out) if key else None
         json.dump(document, out, indent=2)
         out.write("\n")
     else:
-        if not outcome.result.done:
+        if not result.outcomes:
             print("  nothing to do", file=out)
+        _print_outcomes(result.outcomes, out)
         print("\nAfterwards:", file=out)
         for line in finding_lines(outcome.after.findings):
             print(line, file=out)
@@ -452,9 +483,9 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
                 "then delete the file"
             )
             print("\n" + key_delivered_line(key, destination), file=out)
-            if outcome.result.key_verified_as:
-                print(key_accepted_line(outcome.result.key_verified_as), file=out)
-        for note in outcome.result.notes:
+            if result.key_verified_as:
+                print(key_accepted_line(result.key_verified_as), file=out)
+        for note in result.notes:
             print(f"Note: {note}", file=out)
         if outcome.after.manual:
             print("\nStill needs an admin:", file=out)
@@ -462,17 +493,25 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
                 print(line, file=out)
             if secret_out is None and any(step.kind is Kind.ACCESS_KEY for step in outcome.after.manual):
                 print(f"  ({KEY_HINT})", file=out)
-        print(
-            "\nEverything is in place." if outcome.ok else "\nNot everything is in place (see above).",
-            file=out,
-        )
+        if unmade:
+            ending = (
+                "\nNot everything is in place: the changes above marked refused, failed or not attempted were not made."
+            )
+        elif outcome.ok:
+            ending = "\nEverything is in place."
+        else:
+            ending = "\nNot everything is in place (see above)."
+        print(ending, file=out)
+    if unmade:
+        raise SetupError(incomplete_line(result.outcomes))  # exit 1, one line on stderr after the table
     return EXIT_OK if outcome.ok else EXIT_PENDING
 
 
 def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
     """Where this run hands a new key: the --secret-out file, refused before any AWS call when it cannot be written
-    or would replace a file without --force. Without it (and with --finish or --abandon) the run starts no rotation:
-    it takes the next steps of the one under way."""
+    (an existing one is refused by run_rotate without --force, once it has read which keys the Spot user has).
+    Without it (and with --finish or --abandon) the run starts no rotation: it takes the next steps of the one under
+    way."""
     if args.finish and args.abandon:
         raise InvalidSettings(
             "--finish and --abandon exclude each other: --finish keeps the new key, --abandon deletes it"
@@ -485,11 +524,6 @@ def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
             "under way: leave out --secret-out"
         )
     secret_out = check_secret_destination(args.secret_out)
-    if secret_out.exists() and not args.force:
-        raise InvalidSettings(
-            f"--secret-out {secret_out} already exists: give a new file (it may hold the key in use now), or add "
-            "--force to replace it when a new key is made"
-        )
     return SecretFileHolder(secret_out), secret_out
 
 
@@ -497,6 +531,10 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
     desired = desired_state(settings_from(args))
     holder, secret_out = _rotation_holder(args)
     gateway = _gateway(args)
+    if secret_out is not None and secret_out.exists() and not args.force:
+        [key] = desired.of_kind(Kind.ACCESS_KEY)
+        keys = gateway.access_keys(key.user_name)  # read only to say what the file holds
+        refuse_replacing(secret_out, key.user_name, None if keys is None else [k.access_key_id for k in keys])
     result = rotate_access_key(
         gateway,
         desired,

@@ -40,7 +40,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.after.ok
+        """Everything in place afterwards, and every change made (none refused, failed or left out)."""
+        return self.after.ok and self.result.complete
 
 
 def apply_changes(
@@ -52,7 +53,8 @@ def apply_changes(
     now: datetime | None = None,
 ) -> Outcome:
     """Plan, apply, and observe again to report what stands afterwards. With nothing to do it makes no
-    write call and no second round of reads."""
+    write call and no second round of reads. A change refused or failed leaves the others made (``result.outcomes``
+    says which); an apply stopped part-way raises its error, with what it did as ``partial_result``."""
     before = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
     if not before.actions:
         return Outcome(before, ApplyResult(), before)

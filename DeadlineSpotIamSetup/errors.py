@@ -5,9 +5,14 @@ Front ends tell failures apart by type, never by searching message text.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SetupError(Exception):
-    """A failure the user can act on; ``str(error)`` is a complete one-line message."""
+    """A failure the user can act on; ``str(error)`` is a complete one-line message. ``partial_result``: when it
+    stopped an apply part-way, what that apply did before (``apply.ApplyResult``)."""
+
+    partial_result: Any = None
 
 
 class InvalidSettings(SetupError):
@@ -19,7 +24,13 @@ class AwsAccessError(SetupError):
 
 
 class AccessDenied(AwsAccessError):
-    """AWS refused an action to the credential in use."""
+    """AWS refused an action to the credential in use: ``permission`` is the one it lacked (``iam:PassRole``, which
+    may differ from the call made), ``principal`` the ARN of who was refused, when AWS's message names them."""
+
+    def __init__(self, message: str, permission: str | None = None, principal: str | None = None) -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.principal = principal
 
 
 class CredentialsRejected(AwsAccessError):

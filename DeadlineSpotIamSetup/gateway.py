@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -238,10 +239,7 @@ class _Caller:
         if code == "LimitExceeded":
             return LimitExceeded(f"{operation} on {subject}: {message}")
         if code in _DENIED:
-            return AccessDenied(
-                f"AWS denied {operation} on {subject}: grant it to the credential in use "
-                "(`python -m DeadlineSpotIamSetup bootstrap-policy` prints the policy it needs)"
-            )
+            return access_denied(operation, subject, message)
         if code in _BAD_CREDENTIALS:
             return CredentialsRejected(
                 f"AWS rejected the credentials ({code}) calling {operation}: check the access key, profile or "
@@ -254,6 +252,27 @@ class _Caller:
             )
         detail = f": {message}" if message else ""
         return AwsAccessError(f"{operation} on {subject} failed with {code or _status(error)}{detail}")
+
+
+# AWS's access denied messages: "User: user is not authorized to perform: action on resource: resource because
+# context", where user is the ARN that was refused and action the permission the policies did not grant (IAM User Guide,
+# "Troubleshoot access denied error messages"; some services use other wordings, and then neither is known).
+_DENIED_MESSAGE = re.compile(r"User: (?P<principal>arn:\S+) is not authorized to perform: (?P<permission>[\w-]+:\w+)")
+
+
+def access_denied(operation: str, subject: str, message: str = "") -> AccessDenied:
+    """The one-line error of a refused call, naming who was refused and the permission missing when AWS said."""
+    found = _DENIED_MESSAGE.search(message)
+    principal = found.group("principal") if found else None
+    permission = found.group("permission") if found else operation
+    who = f" to {principal}" if principal else ""
+    needs = f" (it needs {permission})" if permission.lower() != operation.lower() else ""
+    return AccessDenied(
+        f"AWS denied {operation} on {subject}{who}{needs}: grant it to the credential in use "
+        "(`python -m DeadlineSpotIamSetup bootstrap-policy` prints the policy it needs)",
+        permission,
+        principal,
+    )
 
 
 def _status(error: botocore.exceptions.ClientError) -> int:

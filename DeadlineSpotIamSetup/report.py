@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .findings import Finding, ManualStep, Plan, RotationResult
+from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, ActionOutcome, Finding, ManualStep, Plan, RotationResult
 from .kinds import Status
 from .values import NewAccessKey
 
@@ -37,6 +37,66 @@ def manual_text(step: ManualStep) -> str:
 
 def manual_lines(plan: Plan) -> list[str]:
     return [f"  - {manual_text(step)}" for step in plan.manual]
+
+
+def outcome_text(outcome: ActionOutcome) -> str:
+    """One action's outcome: what was done; for a refusal, the permission missing and who lacks it."""
+    if outcome.state == DONE:
+        return outcome.detail
+    if outcome.state == REFUSED:
+        who = outcome.principal or "the credential in use"
+        return f"{outcome.action.summary}: {who} may not {outcome.permission or outcome.action.operation}"
+    return f"{outcome.action.summary}: {outcome.detail}"
+
+
+def outcome_lines(outcomes: list[ActionOutcome]) -> list[str]:
+    """The table of what apply did: each action done, refused, failed or not attempted (and why)."""
+    width = max((len(outcome.state) for outcome in outcomes), default=0)
+    return [f"  {outcome.state:<{width}}  {outcome_text(outcome)}" for outcome in outcomes]
+
+
+def _unmade_counts(outcomes: list[ActionOutcome]) -> list[tuple[str, int]]:
+    """``[("refused", 2), ("not attempted", 1)]``: how many changes were not made, by state (none left out)."""
+    counted = [
+        (state, sum(1 for outcome in outcomes if outcome.state == state)) for state in (REFUSED, FAILED, NOT_ATTEMPTED)
+    ]
+    return [(state, count) for state, count in counted if count]
+
+
+def outcome_summary(outcomes: list[ActionOutcome]) -> str:
+    """``Made 12 of 14 changes: 2 refused.``"""
+    rest = ", ".join(f"{count} {state}" for state, count in _unmade_counts(outcomes))
+    done = sum(1 for outcome in outcomes if outcome.state == DONE)
+    return f"Made {done} of {len(outcomes)} changes" + (f": {rest}." if rest else ".")
+
+
+def incomplete_line(outcomes: list[ActionOutcome]) -> str:
+    """The one error line of an apply that left changes unmade: the first refusal (else failure) as AWS gave it, then
+    how many changes were made and that the others are listed."""
+    unmade = [outcome for outcome in outcomes if outcome.state == REFUSED] or [
+        outcome for outcome in outcomes if outcome.state == FAILED
+    ]
+    first = unmade[0] if unmade else None
+    head = first.detail if first is not None else "not every change was made"
+    done = sum(1 for outcome in outcomes if outcome.state == DONE)
+    left = ", ".join(f"{count} {state}" for state, count in _unmade_counts(outcomes))
+    return (
+        f"{head}; made {done} of {len(outcomes)} changes ({left}, each listed above): run apply again once that is done"
+    )
+
+
+def outcomes_json(outcomes: list[ActionOutcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "operation": outcome.action.operation,
+            "summary": outcome.action.summary,
+            "state": outcome.state,
+            "detail": outcome.detail,
+            "principal": outcome.principal,
+            "permission": outcome.permission,
+        }
+        for outcome in outcomes
+    ]
 
 
 def key_delivered_line(key: NewAccessKey, destination: str) -> str:

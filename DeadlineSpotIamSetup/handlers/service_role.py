@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..desired import ServiceRole
-from ..findings import Draft, PlanContext, Read, Stage
+from ..findings import Draft, PlanContext, Read, Stage, made
 from ..kinds import Kind
 from ..trust import allows_service, denying_statements, service_trust_policy, trusted_services, with_service_trust
 from ..values import Observed
@@ -42,6 +42,7 @@ class ServiceRoleHandler(Handler):
                 f"create role {identity.name} trusted by {identity.service}",
                 Stage.CREATE,
                 shows_up=Read("role", "get_role", (identity.name,)),
+                makes=(made("role", identity.name),),
             )
         else:
             assert seen.role is not None

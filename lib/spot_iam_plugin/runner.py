@@ -18,7 +18,7 @@ from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
-from DeadlineSpotIamSetup.findings import Plan, RotationResult
+from DeadlineSpotIamSetup.findings import DONE, ActionOutcome, Plan, RotationResult
 from DeadlineSpotIamSetup.gateway import connect
 from DeadlineSpotIamSetup.key_records import ROTATING_TAG, key_records
 from DeadlineSpotIamSetup.kinds import Kind, Status
@@ -113,6 +113,7 @@ class EngineJob:
         user_mode = settings.spot_credentials_mode != ROLE_MODE
         handoff = KeyHandoff(self.repository, settings, self.plugin_name) if user_mode else None
         key_confirmed = False
+        unmade: list[ActionOutcome] = []  # the changes apply did not make (refused, failed, not attempted)
         created_key = None
         left_to_another_run = False
         rotation: RotationResult | None = None
@@ -128,6 +129,9 @@ class EngineJob:
                 now=self.now,
             )
             plan = outcome.after
+            unmade = [step for step in outcome.result.outcomes if step.state != DONE]
+            for step in unmade:  # what was refused or failed with AWS's error (its remedy), what it held back
+                self.emit(WARNING, f"Not done ({step.state}): {step.action.summary}: {step.detail}")
             created_key = outcome.result.key
             left_to_another_run = outcome.result.key_left_to_another_run
             if usable is not None and created_key is None and not left_to_another_run:
@@ -175,7 +179,7 @@ class EngineJob:
             key_delivered = key_confirmed = self._check_key_in_use(plan, desired, handoff)
         if not user_mode:
             key_confirmed = True  # role mode: no key to deliver
-        if rotation_failed:
+        if rotation_failed or (settings.create_missing and unmade):
             status = RunStatus.FAILED
         elif plan.ok and key_delivered and (rotation is None or rotation.settled):
             status = RunStatus.OK

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from states import USER
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
+from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.values import NewAccessKey
 
 DESIRED = desired_state(Settings())
@@ -108,8 +110,11 @@ def test_failed_key_delivery_takes_the_key_back(endpoint, iam) -> None:
     def broken_sink(key: NewAccessKey) -> None:
         raise OSError("disk full")
 
-    with pytest.raises(Exception, match="could not be delivered .* it was deleted again"):
-        apply_changes(make_gateway(endpoint), DESIRED, key_sink=broken_sink)
+    outcome = apply_changes(make_gateway(endpoint), DESIRED, key_sink=broken_sink)
+    [failed] = outcome.result.of_state(FAILED)  # every other change was made
+    assert failed.action.operation == "CreateAccessKey"
+    assert re.search("could not be delivered .* it was deleted again", failed.detail), failed.detail
+    assert not outcome.ok and outcome.result.key is None
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
 
 
