@@ -78,6 +78,12 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tracker-role", default=d.tracker_role, help="Resource Tracker role (%(default)s)")
     group.add_argument("--no-resource-tracker", action="store_true", help="no Resource Tracker role or policy")
     group.add_argument(
+        "--no-service-linked-roles",
+        action="store_true",
+        help="your organisation creates the EC2 Spot and Spot Fleet service-linked roles: never create them, and "
+        "report them as expected from your organisation while they are missing",
+    )
+    group.add_argument(
         "--path", default="/", help="IAM path for the user and instance profile it creates (roles stay at /)"
     )
     group.add_argument(
@@ -288,6 +294,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         fleet_role=args.fleet_role,
         tracker_role=args.tracker_role,
         resource_tracker=not args.no_resource_tracker,
+        service_linked_roles=not args.no_service_linked_roles,
         path=args.path,
         permissions_boundary=args.permissions_boundary,
         tags=tuple(parse_tag(tag) for tag in args.tag),

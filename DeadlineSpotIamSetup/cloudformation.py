@@ -379,6 +379,8 @@ class _Template:
         }
 
     def service_linked_role(self, identity: ServiceLinkedRole) -> None:
+        if not identity.create:  # the organisation creates them (--no-service-linked-roles)
+            return
         if CREATE_SERVICE_LINKED_ROLES not in self.parameters:
             self.parameters[CREATE_SERVICE_LINKED_ROLES] = {
                 "Type": "String",

@@ -40,6 +40,8 @@ class PluginSettings:
     fleet_role_name: str = _ENGINE_DEFAULTS.fleet_role
     tracker_role_name: str = _ENGINE_DEFAULTS.tracker_role
     enable_resource_tracker: bool = _ENGINE_DEFAULTS.resource_tracker
+    # False where the organisation creates the Spot service-linked roles centrally (never created, never a problem).
+    create_service_linked_roles: bool = _ENGINE_DEFAULTS.service_linked_roles
     iam_path: str = _ENGINE_DEFAULTS.path
     permissions_boundary: str = ""
     tags: tuple[tuple[str, str], ...] = ()
@@ -82,6 +84,7 @@ class PluginSettings:
             fleet_role=self.fleet_role_name,
             tracker_role=self.tracker_role_name,
             resource_tracker=self.enable_resource_tracker,
+            service_linked_roles=self.create_service_linked_roles,
             path=self.iam_path or "/",
             permissions_boundary=self.permissions_boundary or None,
             tags=self.tags,
@@ -190,6 +193,9 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         tracker_role_name=text("TrackerRoleName", d.tracker_role_name),
         enable_resource_tracker=_boolean(
             "EnableResourceTracker", text("EnableResourceTracker", str(d.enable_resource_tracker))
+        ),
+        create_service_linked_roles=_boolean(
+            "CreateServiceLinkedRoles", text("CreateServiceLinkedRoles", str(d.create_service_linked_roles))
         ),
         iam_path=text("IamPath", d.iam_path) or d.iam_path,
         permissions_boundary=text("PermissionsBoundary", ""),

@@ -295,6 +295,14 @@ def test_a_refused_change_leaves_every_other_made_and_the_key_delivered(farm: Fa
     assert metadata[next(key for key in metadata if key.startswith("LastResult"))] == "failed"
 
 
+def test_service_linked_roles_the_organisation_creates_are_never_created(farm: Farm, host: PluginHost):
+    farm.configure(CreateServiceLinkedRoles=False)
+    host.house_cleaning(PLUGIN_NAME)
+    assert "CreateServiceLinkedRole" not in farm.writes()
+    assert all_in_place(create_service_linked_roles=False) in farm.log()
+    assert "AWSServiceRoleForEC2Spot" in farm.log() and "expected from your organisation" in farm.log()
+
+
 def test_existing_key_the_spot_plugin_lacks_gets_instructions(farm: Farm, host: PluginHost, iam):
     iam.create_user(UserName=USER)
     existing = iam.create_access_key(UserName=USER)["AccessKey"]

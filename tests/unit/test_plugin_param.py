@@ -33,6 +33,7 @@ CONTRACT_KEYS = (
     "CheckIntervalHours",
     "ForgetBootstrapCredential",
     "RotateKeyAfterDays",
+    "CreateServiceLinkedRoles",
 )
 REQUIRED_FIELDS = ("Type", "Label", "Category", "CategoryOrder", "Index", "Description")
 KNOWN_TYPES = {"enum", "boolean", "integer", "float", "string", "password", "multilinestring", "filename", "folder"}
@@ -87,6 +88,7 @@ def test_every_contract_key_is_a_setting(param: configparser.ConfigParser, key: 
         ("CreateMissing", "boolean"),
         ("EnableResourceTracker", "boolean"),
         ("ForgetBootstrapCredential", "boolean"),
+        ("CreateServiceLinkedRoles", "boolean"),
         ("CheckIntervalHours", "integer"),
         ("RotateKeyAfterDays", "integer"),
         ("BootstrapSecretAccessKey", "password"),

@@ -288,3 +288,8 @@ def test_repr_never_shows_the_bootstrap_secret():
     assert SECRET not in repr(settings)
     assert SECRET not in repr(settings.aws_access())
     assert KEY_ID in repr(settings)
+
+
+def test_service_linked_roles_are_created_unless_the_organisation_creates_them():
+    assert read().engine_settings().service_linked_roles is True
+    assert read(CreateServiceLinkedRoles="False").engine_settings().service_linked_roles is False

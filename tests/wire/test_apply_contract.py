@@ -200,3 +200,23 @@ def test_cancelled_apply_stops_before_any_write(proxy, iam) -> None:
         )
     assert writes(proxy.counts()) == {}
     assert iam.list_users()["Users"] == []
+
+
+def test_service_linked_roles_the_organisation_creates_are_never_created_and_never_a_failure(
+    proxy, iam, tmp_path: Path
+) -> None:
+    """--no-service-linked-roles, where an SCP or a central team owns them: apply never asks for them, and check
+    reports them as expected from the organisation while they are missing, as present once they are."""
+    options = ("--no-service-linked-roles", "--endpoint-url", proxy.endpoint_url)
+    code, out, err = run_cli("apply", "--secret-out", str(tmp_path / "key.json"), *options)
+    assert code == 0, out + err
+    assert proxy.counts()["CreateServiceLinkedRole"] == 0
+    code, out, _ = run_cli("check", *options)
+    linked = [line.split() for line in out.splitlines() if "service-linked-role" in line]
+    assert code == 0 and len(linked) == 2, out
+    assert all(line[0] == "ok" and "expected from your organisation" in " ".join(line) for line in linked), out
+    for service in ("spot.amazonaws.com", "spotfleet.amazonaws.com"):  # the organisation's own run
+        iam.create_service_linked_role(AWSServiceName=service)
+    code, out, _ = run_cli("check", *options)
+    assert code == 0 and "expected from your organisation" not in out, out
+    assert proxy.counts()["CreateServiceLinkedRole"] == 0
