@@ -13,13 +13,16 @@ from DeadlineSpotIamSetup.desired import (
     validate_assume_role,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.gateway import AwsAccess
+from DeadlineSpotIamSetup.gateway import AwsAccess, SettingNames
+from DeadlineSpotIamSetup.regions import check_region
 from DeadlineSpotIamSetup.waits import KEY_MAX_AGE_DAYS, PLUGIN_TIMEOUTS
 
 USER_MODE, ROLE_MODE = "IAM User", "IAM Role"
 DELIVERY_CHOICES = ("Automatic", "Spot Plugin Fields", "Named Profile", "None")
 
 _ENGINE_DEFAULTS = Settings()  # the identity names default to the engine's, wherever they are set
+# The settings behind the AWS access, as Monitor shows them (messages name them).
+SETTING_NAMES = SettingNames("BootstrapProfile", "Region", "set AllowUnknownRegion to True")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class PluginSettings:
     bootstrap_role_arn: str = ""
     bootstrap_external_id: str = ""
     region: str = ""
+    allow_unknown_region: bool = False  # take a Region botocore does not know (newer than the installed botocore)
     endpoint_url: str = ""
     spot_credentials_mode: str = USER_MODE
     spot_user_name: str = _ENGINE_DEFAULTS.spot_user
@@ -116,6 +120,8 @@ class PluginSettings:
             role_arn=self.bootstrap_role_arn or None,
             external_id=self.bootstrap_external_id or None,
             timeouts=PLUGIN_TIMEOUTS,
+            allow_unknown_region=self.allow_unknown_region,
+            names=SETTING_NAMES,
         )
 
     @property
@@ -173,6 +179,10 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         value = get(key, default)
         return default if value is None else str(value).strip()
 
+    region = text("Region", "")
+    allow_unknown_region = _boolean("AllowUnknownRegion", text("AllowUnknownRegion", str(d.allow_unknown_region)))
+    if region and not allow_unknown_region:
+        check_region(region, SETTING_NAMES.region, SETTING_NAMES.allow_unknown_region)
     return PluginSettings(
         create_missing=_boolean("CreateMissing", text("CreateMissing", str(d.create_missing))),
         bootstrap_access_key_id=text("BootstrapAccessKeyId", ""),
@@ -180,7 +190,8 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         bootstrap_profile=text("BootstrapProfile", ""),
         bootstrap_role_arn=text("BootstrapRoleArn", ""),
         bootstrap_external_id=text("BootstrapExternalId", ""),
-        region=text("Region", ""),
+        region=region,
+        allow_unknown_region=allow_unknown_region,
         endpoint_url=text("EndpointUrl", ""),
         spot_credentials_mode=_choice(
             "SpotCredentialsMode", text("SpotCredentialsMode", d.spot_credentials_mode), (USER_MODE, ROLE_MODE)

@@ -34,6 +34,7 @@ CONTRACT_KEYS = (
     "ForgetBootstrapCredential",
     "RotateKeyAfterDays",
     "CreateServiceLinkedRoles",
+    "AllowUnknownRegion",
 )
 REQUIRED_FIELDS = ("Type", "Label", "Category", "CategoryOrder", "Index", "Description")
 KNOWN_TYPES = {"enum", "boolean", "integer", "float", "string", "password", "multilinestring", "filename", "folder"}
@@ -89,6 +90,7 @@ def test_every_contract_key_is_a_setting(param: configparser.ConfigParser, key: 
         ("EnableResourceTracker", "boolean"),
         ("ForgetBootstrapCredential", "boolean"),
         ("CreateServiceLinkedRoles", "boolean"),
+        ("AllowUnknownRegion", "boolean"),
         ("CheckIntervalHours", "integer"),
         ("RotateKeyAfterDays", "integer"),
         ("BootstrapSecretAccessKey", "password"),

@@ -142,4 +142,4 @@ def test_no_credentials_at_all_is_one_clear_line(monkeypatch, endpoint) -> None:
 def test_unknown_profile_is_one_clear_line(endpoint) -> None:
     code, out, err, _ = run_cli_process("check", "--profile", "render-farm", "--endpoint-url", endpoint)
     assert code == 1
-    assert "'render-farm' is not in the AWS config or credentials file" in err
+    assert "AWS profile 'render-farm' (from --profile) is not in the AWS config or credentials file" in err
