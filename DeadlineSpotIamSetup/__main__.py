@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from . import cli
+from .commands import COMMAND_LINE
 from .demo import run_demo
 
 
@@ -20,7 +21,7 @@ def program_name(argv0: str) -> str:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     if not name or name.startswith("__main__.") or name in ("-c", "-m"):
-        return cli.DEFAULT_PROG
+        return COMMAND_LINE
     return name
 
 

@@ -24,6 +24,7 @@ from . import __version__
 from .accounts import DEFAULT_ROLE_NAME, check_account_file
 from .bootstrap_policy import bootstrap_policy
 from .cloudformation import bootstrap_role_template, template, to_yaml
+from .commands import command, invocation, use
 from .desired import DesiredState, Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
@@ -55,9 +56,6 @@ from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination
 from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
-
-# How the program names itself when nothing says how it was invoked (``__main__`` passes the name it was run as).
-DEFAULT_PROG = "python -m DeadlineSpotIamSetup"
 
 # The commands that call AWS, and so take the AWS access options (also before the command, as the AWS CLI does).
 AWS_COMMANDS = ("check", "plan", "apply", "rotate-key", "export")
@@ -246,9 +244,9 @@ class _Parser(argparse.ArgumentParser):
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
 
 
-def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=prog,
+        prog=invocation(),
         description="Check, plan and create the AWS IAM identities Deadline's Spot Event Plugin needs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -373,9 +371,9 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_command_line(argv: Sequence[str] | None, prog: str = DEFAULT_PROG) -> argparse.Namespace:
+def parse_command_line(argv: Sequence[str] | None) -> argparse.Namespace:
     """The parsed command line; AWS access options given before a command that calls no AWS are refused."""
-    parser = build_parser(prog)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command not in AWS_COMMANDS:
         given = [f"--{dest.replace('_', '-')}" for dest in _AWS_DESTINATIONS if hasattr(args, dest)]
@@ -840,15 +838,9 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Demo | None = None) ->
         return run_install(args, out)
     if args.command == "demo":
         if demo is None:  # the demo is wired in by __main__ (it stands above the command line)
-            raise SetupError(f"this entry point has no demo: run `{DEFAULT_PROG} demo`")
+            raise SetupError(f"this entry point has no demo: run {command('demo')}")
         return demo(out)
     raise InvalidSettings(f"unknown command {args.command!r}")
-
-
-def as_invoked(text: str, prog: str) -> str:
-    """``text`` naming this program as it was invoked: the engine's messages name it ``python -m
-    DeadlineSpotIamSetup``, which the event plugin's log keeps."""
-    return text.replace(DEFAULT_PROG, prog) if prog != DEFAULT_PROG else text
 
 
 def _silence_stdout(out: TextIO) -> None:
@@ -867,15 +859,25 @@ def main(
     err: TextIO | None = None,
     demo: Demo | None = None,
     clock: Clock = REAL_CLOCK,
-    prog: str = DEFAULT_PROG,
+    prog: str | None = None,
 ) -> int:
     """``clock``: where the run reads the time and waits (tests move time with their own); ``prog``: the program's
-    name as it was invoked, in usage, errors and --version."""
+    name as it was invoked, for usage, errors, --version and every message naming a command of this tool (the
+    command line's own name, python -m DeadlineSpotIamSetup, unless told)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    named_before = invocation()
+    use(prog or named_before)
     try:
-        args = parse_command_line(argv, prog)
-        args.clock, args.prog = clock, prog
+        return _run(argv, out, err, demo, clock)
+    finally:
+        use(named_before)
+
+
+def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO, demo: Demo | None, clock: Clock) -> int:
+    try:
+        args = parse_command_line(argv)
+        args.clock = clock
         code = dispatch(args, out, demo)
         out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
         return code
@@ -884,7 +886,7 @@ def main(
         _silence_stdout(out)
         return EXIT_OK
     except SetupError as error:
-        print(f"error: {as_invoked(str(error), prog)}", file=err)
+        print(f"error: {error}", file=err)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=err)

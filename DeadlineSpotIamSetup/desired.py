@@ -460,6 +460,7 @@ def desired_state(settings: Settings) -> DesiredState:
     admin_policies = (SPOT_ADMIN_POLICY, TRACKER_ADMIN_POLICY) if settings.resource_tracker else (SPOT_ADMIN_POLICY,)
     identities: list[Identity] = []
     attached, copies, replaced = admin_policies, (), ()
+    allowed = None
     if settings.allowed_source_ips is not None:
         allowed = parse_source_ips(settings.allowed_source_ips, allow_any=settings.allow_any_address)
         copies = tuple(PolicyCopy(copy_name(p), p, allowed, settings.path) for p in admin_policies)
@@ -518,7 +519,7 @@ def desired_state(settings: Settings) -> DesiredState:
         tuple(c.name for c in copies) if copies else tuple(p.name for p in admin_policies),
         () if copies else tuple(p.name for p in admin_policies),
         settings.spot_region,
-        parse_source_ips(settings.allowed_source_ips) if settings.allowed_source_ips is not None else None,
+        allowed,
         settings.service_linked_roles,
     )
     identities.extend(

@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
 from . import __version__, call_deadline, old_botocore
+from .commands import command
 from .errors import (
     AccessDenied,
     AlreadyExists,
@@ -283,7 +284,7 @@ def access_denied(operation: str, subject: str, message: str = "") -> AccessDeni
     needs = f" (it needs {permission})" if permission.lower() != operation.lower() else ""
     return AccessDenied(
         f"AWS denied {operation} on {subject}{who}{needs}: grant it to the credential in use "
-        "(`python -m DeadlineSpotIamSetup bootstrap-policy` prints the policy it needs)",
+        f"({command('bootstrap-policy')} prints the policy it needs)",
         permission,
         principal,
     )
@@ -490,6 +491,17 @@ class IamGateway:
     @property
     def region(self) -> str:
         return _region(self._session, self.access)
+
+    @property
+    def credential_source(self) -> str | None:
+        """Which provider of botocore's credential chain supplied this session's credentials ("explicit", "env",
+        "shared-credentials-file", "assume-role", "iam-role" for an EC2 instance role...: the providers' METHOD in
+        botocore/credentials.py). The chain resolved them when the IAM client was made: no call is made here."""
+        try:
+            credentials = self._session.get_credentials()
+        except Exception:
+            return None
+        return getattr(credentials, "method", None) if credentials is not None else None
 
     @property
     def endpoint_description(self) -> str:

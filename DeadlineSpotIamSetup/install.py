@@ -58,7 +58,13 @@ _SOURCE_ROOT = _PACKAGE.parent
 # In the wheel, the plugin's files; see [tool.setuptools] in pyproject.toml.
 _BUNDLED = "_plugin"
 # The command line and the demo stand-in (which needs moto) stay out: the plugin uses only the engine.
-_NOT_INSTALLED = {"standin.py", "demo.py", "cli.py", "__main__.py", "install.py"}
+# The command line itself is installed: command.py runs it with Deadline's own Python (the plugin's log names it).
+_NOT_INSTALLED = {"standin.py", "demo.py", "__main__.py"}
+# The Monitor script, installed apart from the plugin: <repository>/custom/scripts/General/<MONITOR_SCRIPT>, where
+# Monitor lists a General script (Thinkbox's own, e.g. ThinkboxSoftware/Deadline Custom/scripts/General/
+# QueryFarmLimits.py). It finds the plugin's code through the plugin's folder.
+MONITOR_SCRIPT = "SpotIamSetup.py"
+MONITOR_SCRIPT_MARK = "DeadlineSpotIamSetup's Monitor script"
 # errno values of a file system that keeps no POSIX modes or owners, or refuses to set an id it does not know.
 _NOT_KEPT = {errno.EPERM, errno.EINVAL, getattr(errno, "ENOTSUP", -1), getattr(errno, "EOPNOTSUPP", -1)}
 _WINDOWS_SHARING_VIOLATION = 32
@@ -90,7 +96,9 @@ def _plugin_files(root: Path) -> dict[str, Path]:
     return {
         f"{PLUGIN_NAME}.py": root / "plugin.py",
         f"{PLUGIN_NAME}.param": root / "plugin.param",
+        "command.py": root / "command.py",
         "lib/spot_iam_plugin": root / "lib" / "spot_iam_plugin",
+        MONITOR_SCRIPT: root / "monitor_script.py",  # laid out apart: see _install_monitor_script
     }
 
 
@@ -129,6 +137,8 @@ def _copy_file(source: Path, target: Path) -> None:
 
 def _lay_out(sources: dict[str, Path], folder: Path) -> None:
     for name, source in sources.items():
+        if name == MONITOR_SCRIPT:
+            continue
         if source.is_dir():
             _copy_package(source, folder / name)
         else:
@@ -206,7 +216,7 @@ def _account() -> str:
         return f"uid {os.geteuid()}"
 
 
-def _cannot(command: str, folder: Path, error: OSError) -> SetupError:
+def _cannot(command: str, folder: Path, error: OSError, what: str = "the plugin") -> SetupError:
     """One line saying why ``command`` (install, uninstall) could not change ``folder``, and what to do."""
     account = _account()
     if getattr(error, "winerror", None) == _WINDOWS_SHARING_VIOLATION:
@@ -224,7 +234,7 @@ def _cannot(command: str, folder: Path, error: OSError) -> SetupError:
         why = f"{folder} disappeared while {command} ran; check the repository and run {command} again"
     else:
         why = f"{folder}: {error.strerror or error}"
-    return SetupError(f"cannot {command} the plugin: {why}")
+    return SetupError(f"cannot {command} {what}: {why}")
 
 
 def _refuse_foreign(target: Path, doing: str) -> None:
@@ -310,13 +320,15 @@ def _remove_if_empty(folder: Path) -> None:
 
 
 def install(repository: Path) -> Path:
-    """Lay out the plugin; returns its folder."""
+    """Lay out the plugin, and the Monitor script; returns the plugin's folder."""
     try:
         events = _events_folder(repository)
         target = events / PLUGIN_NAME
-        _install(_sources(), events, target)
+        sources = _sources()
+        _install(sources, events, target)
     except OSError as error:  # a look refused before anything changed: a folder this account may not search
         raise _cannot("install", _named(error, repository), error) from None
+    _install_monitor_script(sources[MONITOR_SCRIPT], monitor_script_path(repository), target)
     return target
 
 
@@ -384,8 +396,71 @@ def _delete_moved_aside(folder: Path, done: str, target: Path) -> None:
         ) from None
 
 
+def monitor_script_path(repository: Path) -> Path:
+    return repository.expanduser() / "custom" / "scripts" / "General" / MONITOR_SCRIPT
+
+
+def _is_monitor_script(path: Path) -> bool:
+    try:
+        return MONITOR_SCRIPT_MARK in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents, each with the permissions of the folder it is created in (as
+    custom/events gets those of custom/); returns the folders created, outermost first."""
+    missing = [path for path in [*reversed(folder.parents), folder] if not path.is_dir()]
+    for path in missing:
+        permissions = _permissions_like(path.parent)
+        os.mkdir(str(path))
+        _give_tree(path, permissions)
+    return missing
+
+
+def _install_monitor_script(source: Path, target: Path, plugin: Path) -> None:
+    """Write the Monitor script with the permissions of the folder it goes in (as the plugin's files get those of
+    custom/events), through a hidden file renamed into place. A file of that name that is not this tool's stays."""
+    if os.path.lexists(str(target)) and not (target.is_file() and _is_monitor_script(target)):
+        raise SetupError(
+            f"installed the plugin in {plugin}, but not the Monitor script: {target} is not this tool's; move it "
+            "away yourself if it should go, and run install again"
+        )
+    created: list[Path] = []
+    staging = target.with_name(f".{MONITOR_SCRIPT}-new-{secrets.token_hex(4)}")
+    try:
+        created = _make_folders(target.parent)
+        permissions = _permissions_like(target.parent)
+        _copy_file(source, staging)
+        if permissions is not None:
+            _give(str(staging), permissions.file_mode, permissions)
+        os.replace(str(staging), str(target))
+    except OSError as error:
+        if os.path.lexists(str(staging)):
+            os.remove(str(staging))
+        for folder in reversed(created):
+            _remove_if_empty(folder)
+        cannot = _cannot("install", _named(error, target.parent), error, "the Monitor script")
+        raise SetupError(f"installed the plugin in {plugin}, but {cannot}") from None
+
+
+def _uninstall_monitor_script(target: Path) -> None:
+    if not (target.is_file() and _is_monitor_script(target)):
+        return
+    try:
+        os.remove(str(target))
+    except OSError as error:
+        raise _cannot("uninstall", target.parent, error, "the Monitor script") from None
+
+
 def uninstall(repository: Path) -> Path | None:
-    """Remove the plugin's folder; returns it, or None when it was not installed."""
+    """Remove the plugin's folder, and the Monitor script; returns the folder, or None when it was not installed."""
+    removed = _uninstall_plugin(repository)
+    _uninstall_monitor_script(monitor_script_path(repository))
+    return removed
+
+
+def _uninstall_plugin(repository: Path) -> Path | None:
     try:
         events = _events_folder(repository)
         target = events / PLUGIN_NAME

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from .commands import command
 from .errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
 from .findings import ManualStep, RotationResult
 from .key_records import (
@@ -290,8 +291,7 @@ class _Rotation:
             assert isinstance(mark, RotationMark)
             if not any(mark.may_have_made(k) and k.access_key_id in self.records for k in keys):
                 self.result.waiting.append(
-                    f"another run ({mark.run}) is rotating the access key right now: run again after "
-                    f"{_when(mark.ends)}"
+                    f"another run ({mark.run}) is rotating the access key right now: run again after {_when(mark.ends)}"
                 )
                 return False
             # That run's key is delivered and recorded (its journal let this run finish the delivery): the mark has
@@ -494,15 +494,13 @@ class _Rotation:
             self._start(f"recording that access key {new.access_key_id} is entered")
             self._record(new.access_key_id, ENTERED)
             record = self.records[new.access_key_id]
-            self._done(
-                f"recorded that access key {new.access_key_id} is entered in the Spot Event Plugin"
-            )
+            self._done(f"recorded that access key {new.access_key_id} is entered in the Spot Event Plugin")
         if record.state != ENTERED:
             self.result.waiting.append(
                 f"enter the new access key {new.access_key_id} in the Spot Event Plugin's settings (Monitor: Tools > "
-                "Configure Events > Spot), then run rotate-key --finish; the old key "
-                f"{old.access_key_id} stays active until then (lost the key's file? rotate-key --abandon deletes the "
-                "new key, which must not be entered anywhere)"
+                f"Configure Events > Spot), then run {command('rotate-key --finish')}; the old key "
+                f"{old.access_key_id} stays active until then (lost the key's file? {command('rotate-key --abandon')} "
+                "deletes the new key, which must not be entered anywhere)"
             )
             return False
         self._start(f"looking at the old access key {old.access_key_id}'s last use")
@@ -512,7 +510,7 @@ class _Rotation:
             self.result.waiting.append(
                 f"the old access key {old.access_key_id} was used after you confirmed at {_when(record.at)} that the "
                 f"new key is entered ({_usage_text(usage)}): something still holds it. Find it (another Spot Event "
-                "Plugin, a script, a profile), give it the new key, then run rotate-key --finish again"
+                f"Plugin, a script, a profile), give it the new key, then run {command('rotate-key --finish')} again"
             )
             return False
         idle = self.options.idle_before_retiring
@@ -520,7 +518,7 @@ class _Rotation:
             self.result.waiting.append(
                 f"the old access key {old.access_key_id} was {_usage_text(usage)}; it is deactivated once it has gone "
                 f"unused for {_duration(idle)}, so that a use by anything still holding it shows first (IAM shows a "
-                f"key's use after a delay): run rotate-key again after {_when(last + idle)}"
+                f"key's use after a delay): run {command('rotate-key')} again after {_when(last + idle)}"
             )
             return False
         return True
@@ -531,7 +529,7 @@ class _Rotation:
             self.result.manual.append(
                 self._step(
                     f"the new access key {new.access_key_id} was confirmed as entered in the Spot Event Plugin",
-                    "it is not abandoned: finish the rotation with rotate-key --finish",
+                    f"it is not abandoned: finish the rotation with {command('rotate-key --finish')}",
                 )
             )
             return
@@ -542,7 +540,8 @@ class _Rotation:
                 self._step(
                     f"the new access key {new.access_key_id} has been used ({_usage_text(usage)}): it may be entered "
                     "somewhere",
-                    "it is not abandoned: if the Spot Event Plugin holds it, run rotate-key --finish; otherwise delete "
+                    f"it is not abandoned: if the Spot Event Plugin holds it, run {command('rotate-key --finish')}; "
+                    "otherwise delete "
                     f"it yourself (aws iam delete-access-key --user-name {self.user} --access-key-id "
                     f"{new.access_key_id})",
                 )
@@ -651,16 +650,14 @@ class _Rotation:
         except BaseException:
             self._drop_own_mark()
             raise
-        self._done(
-            f"created access key {key.access_key_id} to replace {old.access_key_id} ({age.days} days old)"
-        )
+        self._done(f"created access key {key.access_key_id} to replace {old.access_key_id} ({age.days} days old)")
         self._deliver(key, fresh=True, why="rotation")
         if self.holder.automatic:
             self._switch_over(old, AccessKeyInfo(key.access_key_id, True, key.created or self.clock()))
         else:
             self.result.waiting.append(
                 f"enter the new access key {key.access_key_id} in the Spot Event Plugin's settings (Monitor: Tools > "
-                "Configure Events > Spot), then run rotate-key --finish: the old key "
+                f"Configure Events > Spot), then run {command('rotate-key --finish')}: the old key "
                 f"{old.access_key_id} stays active until then"
             )
 

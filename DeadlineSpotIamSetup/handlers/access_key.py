@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..commands import command
 from ..desired import AccessKey
 from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost
 from ..findings import Action, Draft, PlanContext, Read, Stage, made
@@ -40,11 +41,13 @@ from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
 from .base import ApplyRun, Handler, Permissions, Sleep
 
-ROTATE_COMMAND = "rotate-key"
-ROTATE_HINT = (
-    f"`python -m DeadlineSpotIamSetup {ROTATE_COMMAND} --secret-out FILE`, or let the event plugin do it (Rotate Key "
-    "After Days, with Create Missing Identities on)"
-)
+
+def rotate_hint() -> str:
+    return (
+        f"{command('rotate-key --secret-out FILE')}, or let the event plugin do it (Rotate Key After Days, with "
+        "Create Missing Identities on)"
+    )
+
 
 MAX_KEYS_PER_USER = 2  # IAM's quota
 
@@ -113,8 +116,8 @@ class AccessKeyHandler(Handler):
         run = f"run {mark.run} at {format_time(mark.at)}" if isinstance(mark, RotationMark) else f"'{mark.text}'"
         draft.needs_admin(
             f"an interrupted key rotation ({run}) left its mark on the user",
-            f"run {ROTATE_COMMAND} (or let the event plugin's next check do it): it deletes the key that run made if "
-            "nothing uses it, and removes the mark",
+            f"run {command('rotate-key')} (or let the event plugin's next check do it): it deletes the key that run "
+            "made if nothing uses it, and removes the mark",
         )
 
     @staticmethod
@@ -135,14 +138,14 @@ class AccessKeyHandler(Handler):
             draft.needs_admin(
                 f"a key rotation is under way: the new access key {newest.access_key_id} is entered in the Spot Event "
                 f"Plugin; the old key {others} stays active until it has gone unused for a while",
-                f"run {ROTATE_COMMAND} again later: it deactivates the old key once nothing uses it",
+                f"run {command('rotate-key')} again later: it deactivates the old key once nothing uses it",
             )
         else:
             draft.needs_admin(
                 f"a key rotation is under way: the old key {others} stays active until the Spot Event Plugin is shown "
                 f"to hold the new access key {newest.access_key_id}",
                 "enter the new key in the Spot Event Plugin's settings, then run "
-                f"{ROTATE_COMMAND} --finish (a rotation the event plugin started, it finishes itself)",
+                f"{command('rotate-key --finish')} (a rotation the event plugin started, it finishes itself)",
             )
 
     @staticmethod
@@ -156,7 +159,7 @@ class AccessKeyHandler(Handler):
             if identity.max_age_days and age > timedelta(days=identity.max_age_days):
                 draft.needs_admin(
                     f"access key {key.access_key_id} is {age.days} days old (limit {identity.max_age_days})",
-                    f"rotate it: {ROTATE_HINT}",
+                    f"rotate it: {rotate_hint()}",
                 )
             if key.usage is not None and key.usage.last_used is None and age >= KEY_UNUSED_LIMIT:
                 draft.needs_admin(

@@ -18,6 +18,7 @@ from pathlib import Path
 from DeadlineSpotIamSetup.values import as_utc
 from DeadlineSpotIamSetup.waits import PLUGIN_RETRY_AFTER_FAILURE as RETRY_AFTER_FAILURE
 
+from .farm_view import CheckNowRequest, MachineResult, honoured_key, result_key
 from .status import RunStatus
 
 
@@ -137,3 +138,33 @@ def _parse(text: str) -> datetime | None:
 def _ago(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+# -- results shown in Monitor, and its Check now (farm_view.py) ---------------------------------------------------
+
+
+def record_result(book: RunBook, result: MachineResult) -> None:
+    """This machine's last result, for the Monitor script."""
+    book.metadata.write(result_key(book.host), result.to_json())
+
+
+def check_now_reason(book: RunBook, request_text: str) -> str | None:
+    """Why to check now although no check is due: a Check now asked in Monitor that this machine has not honoured."""
+    request = CheckNowRequest.parse(request_text)
+    if request is None or book.metadata.read(honoured_key(book.host)) == request.request_id:
+        return None
+    return "Check now asked in Monitor" + (f" by {request.requester}" if request.requester else "")
+
+
+def record_request_honoured(book: RunBook, request_text: str) -> None:
+    """A check ran: the Check now asked before it (if any) is honoured on this machine."""
+    request = CheckNowRequest.parse(request_text)
+    if request is not None:
+        book.metadata.write(honoured_key(book.host), request.request_id)
+
+
+def waiting_hosts(read: Callable[[str], object], hosts: list[str], request: CheckNowRequest | None) -> list[str]:
+    """The machines that have not checked since ``request``."""
+    if request is None:
+        return []
+    return [host for host in hosts if str(read(honoured_key(host)) or "") != request.request_id]

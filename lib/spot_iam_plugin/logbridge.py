@@ -14,6 +14,7 @@ class PluginLog:
         self._sinks = {INFO: info, WARNING: warning}
         self._prefix = prefix
         self._secrets: set[str] = set()
+        self.warnings: list[str] = []  # every warning logged (masked, without the prefix): what needs an admin
 
     def add_secret(self, secret: str | None) -> None:
         if secret and len(secret) >= 8:
@@ -27,6 +28,8 @@ class PluginLog:
     def emit(self, level: str, text: str) -> None:
         for line in self.scrub(str(text)).splitlines() or [""]:
             self._sinks[level](f"{self._prefix}{line}")
+            if level == WARNING:
+                self.warnings.append(line)
 
     def info(self, text: str) -> None:
         self.emit(INFO, text)

@@ -3,14 +3,26 @@ quotes from DeadlineSpotIamSetup.waits) is stated once."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
+from DeadlineSpotIamSetup.commands import command
 from DeadlineSpotIamSetup.waits import PLUGIN_RETRY_AFTER_FAILURE
 
 from .settings import PluginSettings
 from .status import RunStatus
 
 CONFIGURE = "Monitor > Tools > Configure Events"
+# The script, in the installed plugin's folder, that runs this tool's command line with Deadline's own Python:
+# `deadlinecommand -ExecuteScriptNoGui <script> ARGS` calls its __main__(*args) with ARGS (the convention of AWS's
+# RFDK, aws/aws-rfdk packages/aws-rfdk/lib/deadline/scripts/python/configure_identity_registration_settings.py:
+# "This function is named to be compatible with deadlinecommand ExecuteScriptNoGui").
+COMMAND_SCRIPT = "command.py"
+
+
+def command_line_in_deadline(plugin_folder: str) -> str:
+    """How the command line is run on a Deadline machine: the engine installed with the plugin, Deadline's Python."""
+    return f'deadlinecommand -ExecuteScriptNoGui "{os.path.join(plugin_folder, COMMAND_SCRIPT)}"'
 
 
 def _duration(delta: timedelta) -> str:
@@ -57,13 +69,19 @@ def left_as_they_are(missing: list[str]) -> str:
         "Left as they are, CreateMissing is off: "
         + ", ".join(missing)
         + ". Set CreateMissing to True (with a bootstrap credential allowed to create them, see "
-        "`python -m DeadlineSpotIamSetup bootstrap-policy`), or run `python -m DeadlineSpotIamSetup apply` as an "
-        "IAM admin."
+        + command("bootstrap-policy")
+        + "), or run "
+        + command("apply")
+        + " as an IAM admin."
     )
 
 
 def fleets_not_audited(why: str) -> str:
     return f"The Spot Fleet configuration is not audited: {why}."
+
+
+def fleets_audited_from(source: str) -> str:
+    return f"The Spot Fleet configuration audited is the one in {source}."
 
 
 def admin_to_do(item: str) -> str:
@@ -162,3 +180,13 @@ def finished(seconds: float, status: RunStatus, interval_hours: int) -> str:
     else:
         after = "next check when RCS/Pulse restarts"
     return f"Finished in {seconds:.1f} s: {status}; {after}."
+
+
+def role_mode_available(plugin_name: str) -> str:
+    return (
+        "This machine runs on EC2 with an instance role (the AWS credentials in use come from it), so the Spot Event "
+        "Plugin can use a role instead of a long-lived access key: set Spot Credentials (SpotCredentialsMode) to IAM "
+        f"Role and Spot Role Name (SpotRoleName) to that role's name in {CONFIGURE} > {plugin_name}; the plugin then "
+        "gives the role the Spot admin policies and creates no user or key. Leave the Spot plugin's access key "
+        "fields empty and Use Local Credentials off. (Said once after RCS/Pulse starts.)"
+    )

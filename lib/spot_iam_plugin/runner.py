@@ -8,12 +8,15 @@ Never raises into Deadline.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from DeadlineSpotIamSetup import commands
 from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
@@ -31,7 +34,7 @@ from DeadlineSpotIamSetup.report import (
     summary_line,
 )
 from DeadlineSpotIamSetup.rotation import RotationOptions
-from DeadlineSpotIamSetup.values import NewAccessKey, Observed
+from DeadlineSpotIamSetup.values import NewAccessKey, Observed, as_utc
 from DeadlineSpotIamSetup.waits import (
     KEY_HOLDER_REPORT_WINDOW,
     PLUGIN_APPLY_WAITS,
@@ -42,7 +45,8 @@ from DeadlineSpotIamSetup.waits import (
 )
 
 from . import messages
-from .bookkeeping import Metadata, RunBook
+from .bookkeeping import Metadata, RunBook, check_now_reason, record_request_honoured, record_result
+from .farm_view import IdentityResult, MachineResult
 from .handoff import KeyHandoff, PluginKeyHolder
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
@@ -51,6 +55,10 @@ from .status import RunReport, RunStatus
 from .worker import Emit, left_behind_busy, run_bounded
 
 RUN_LIMIT = PLUGIN_RUN_LIMIT
+# The installed plugin's folder: <repository>/custom/events/<plugin>/ holds lib/spot_iam_plugin/ (this file's folder).
+_PLUGIN_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+_ROLE_MODE_LOCK = threading.Lock()
+_ROLE_MODE_SAID: list[bool] = []  # this process has said that the role mode is available
 
 
 class EngineJob:
@@ -108,8 +116,11 @@ class EngineJob:
         )
         gateway = connect(settings.aws_access(), self.cancelled)
         self.emit(INFO, messages.using(settings, gateway.endpoint_description))
+        self._say_role_mode_available(gateway)
         if spot.why_not_audited:
             self.emit(INFO, messages.fleets_not_audited(spot.why_not_audited))
+        elif spot.source:
+            self.emit(INFO, messages.fleets_audited_from(spot.source))
         user_mode = settings.spot_credentials_mode != ROLE_MODE
         handoff = KeyHandoff(self.repository, settings, self.plugin_name) if user_mode else None
         key_confirmed = False
@@ -185,7 +196,19 @@ class EngineJob:
             status = RunStatus.OK
         else:
             status = RunStatus.PENDING
-        return RunReport(status, key_confirmed)
+        return RunReport(status, key_confirmed, identity_results(plan))
+
+    def _say_role_mode_available(self, gateway: Any) -> None:
+        """Once per RCS/Pulse process: the credentials in use are this machine's EC2 instance role (as AWS's RFDK
+        deploys RCS), so the Spot Event Plugin could use a role instead of a long-lived key. botocore's credential
+        chain names the provider that supplied them (InstanceMetadataProvider: "iam-role"); asking it makes no call."""
+        if self.settings.spot_credentials_mode == ROLE_MODE or gateway.credential_source != "iam-role":
+            return
+        with _ROLE_MODE_LOCK:
+            if _ROLE_MODE_SAID:
+                return
+            _ROLE_MODE_SAID.append(True)
+        self.emit(INFO, messages.role_mode_available(self.plugin_name))
 
     def _journal(self) -> NewAccessKey | None:
         return journal_key(self.settings)
@@ -198,16 +221,22 @@ class EngineJob:
         return plan.observation[key]
 
     def _rotation_may_start(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
-        """Whether this check may start a rotation (once the key is older than RotateKeyAfterDays): the Spot plugin
-        uses one of the user's active keys, or the journal holds one (a delivery under way). Otherwise the key check
-        reports what is wrong, and a rotation would not help."""
+        """Whether this check starts a rotation: a key the Spot plugin uses (or the journal holds: a delivery under
+        way) is older than RotateKeyAfterDays. Otherwise nothing is due, or the key check reports what is wrong and a
+        rotation would not help; either way the rotation's reads are not made."""
         seen = self._observed_key(plan, desired)
-        if self.settings.rotate_key_after_days <= 0 or seen is None:
+        limit = self.settings.rotate_key_after_days
+        if limit <= 0 or seen is None:
             return False
-        active = {k.access_key_id for k in seen.keys if k.active}
         journal = self._journal()
-        return bool(active) and (
-            handoff.key_in_use() in active or (journal is not None and journal.access_key_id in active)
+        used = {handoff.key_in_use(), journal.access_key_id if journal is not None else None}
+        now = self.now or datetime.now(timezone.utc)
+        return any(
+            key.active
+            and key.access_key_id in used
+            and key.created is not None
+            and now - as_utc(key.created) > timedelta(days=limit)
+            for key in seen.keys
         )
 
     def _rotation_under_way(self, plan: Plan, desired: DesiredState, handoff: KeyHandoff) -> bool:
@@ -273,8 +302,11 @@ class EngineJob:
         return confirmed
 
     def _report(self, plan: Plan) -> None:
-        for line in finding_lines(plan.findings):
-            self.emit(INFO, line)
+        for finding, line in zip(plan.findings, finding_lines(plan.findings)):
+            # What needs attention, and what is in place with a warning (a grant that ends soon, a service-linked
+            # role expected from the organisation): an admin sees those at every check.
+            if self.settings.verbose or finding.status is not Status.OK or finding.notes:
+                self.emit(INFO, line)
         self.emit(INFO if plan.ok else WARNING, summary_line(plan))
 
     @staticmethod
@@ -356,6 +388,7 @@ def on_house_cleaning(
     ``now``: the time of this house cleaning as tests move it, taken for AWS's time too; None: this machine's clock
     for the bookkeeping, and AWS's time as the gateway reads it from AWS's replies for keys and rotation marks."""
     log = PluginLog(listener.LogInfo, listener.LogWarning, prefix=f"{plugin_name}: ")
+    commands.use(messages.command_line_in_deadline(_PLUGIN_FOLDER))
     progress: dict[str, bool] = {"checked": False}
     try:
         return _house_cleaning(
@@ -390,19 +423,21 @@ def _house_cleaning(
             return None
         log.warning(messages.settings_invalid(error, plugin_name))
         _record(book, now, RunStatus.FAILED, log)
+        _record_for_monitor(book, now, RunReport(RunStatus.FAILED), log.warnings[-1:], "", log)
         return RunStatus.FAILED
     log.add_secret(settings.bootstrap_secret_access_key)
     log.add_secret(settings.delivered_secret_access_key)
     if left_behind_busy(log):
         return None
     _sync_local_profile(settings, repository_utils, plugin_name, log, book)
-    reason = book.due(now, settings.check_interval_hours)
+    reason = book.due(now, settings.check_interval_hours) or check_now_reason(book, settings.check_now_request)
     if reason is None:
         return None
     holders = _profile_holders(book, now, log)
     log.info(messages.checking(reason))
     started = time.monotonic()
     progress["checked"] = True
+    warned_before = len(log.warnings)
     report = run_bounded(
         lambda emit, cancelled: EngineJob(
             settings, repository_utils, plugin_name, emit, log.add_secret, cancelled, aws_now, holders, book.host
@@ -414,6 +449,7 @@ def _house_cleaning(
         _forget_bootstrap_credential(settings, report, repository_utils, plugin_name, log)
     log.info(messages.finished(time.monotonic() - started, report.status, settings.check_interval_hours))
     _record(book, now, report.status, log)
+    _record_for_monitor(book, now, report, log.warnings[warned_before:], settings.check_now_request, log)
     return report.status
 
 
@@ -470,5 +506,27 @@ def _forget_bootstrap_credential(
 def _record(book: RunBook, now: datetime, status: RunStatus, log: PluginLog) -> None:
     try:
         book.record(now, status)
+    except Exception as error:
+        log.warning(messages.bookkeeping_failed(error))
+
+
+def identity_results(plan: Plan) -> tuple[IdentityResult, ...]:
+    return tuple(IdentityResult(str(f.kind), f.name, str(f.status), tuple(f.problems)) for f in plan.findings)
+
+
+def _record_for_monitor(
+    book: RunBook, now: datetime, report: RunReport, warnings: list[str], check_now_request: str, log: PluginLog
+) -> None:
+    """This check's result where the Monitor script reads it, and the Check now it honoured (farm_view.py)."""
+    result = MachineResult(
+        book.host,
+        now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        str(report.status),
+        report.identities,
+        tuple(warnings),
+    )
+    try:
+        record_result(book, result)
+        record_request_honoured(book, check_now_request)
     except Exception as error:
         log.warning(messages.bookkeeping_failed(error))

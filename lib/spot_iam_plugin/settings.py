@@ -74,6 +74,8 @@ class PluginSettings:
         if self.delivered_key_check and self.delivered_key_check != journal_check(key_id, secret):
             return None
         return key_id, secret
+    verbose: bool = False  # every identity's status at every check; False: only what needs attention
+    check_now_request: str = ""  # written by the Monitor script (farm_view.py); kept by the plugin
 
     def engine_settings(self) -> Settings:
         role_mode = self.spot_credentials_mode == ROLE_MODE
@@ -229,4 +231,6 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         delivered_access_key_id=text("DeliveredAccessKeyId", ""),
         delivered_secret_access_key=text("DeliveredSecretAccessKey", ""),
         delivered_key_check=text("DeliveredKeyCheck", ""),
+        verbose=_boolean("Verbose", text("Verbose", str(d.verbose))),
+        check_now_request=text("CheckNowRequest", ""),
     )

@@ -1,7 +1,16 @@
 """What the audit needs of the Spot Event Plugin's own configuration: its Spot Fleet Request Configurations (one
 Spot Fleet request per Deadline group), its Use Resource Tracker, and its Region (where it starts fleets: the
-permission chain judges its EC2 calls there). The setting names are read from the installed Spot plug-in's .param
-(by label), not assumed, as for its credentials fields (handoff.py)."""
+permission chain judges its EC2 calls there).
+
+Where the fleet configuration lives: from Deadline 10.1.12 the Spot Event Plugin keeps it in the repository's server
+data, ID ``event.plugin.spot``, key ``Config``. AWS's RFDK writes it there through the RCS
+(aws/aws-rfdk ``packages/aws-rfdk/lib/lambdas/nodejs/lib/configure-spot-event-plugin/spot-event-plugin-client.ts``:
+``/rcs/v1/putServerData`` with ``ServerDataDictionary: {Config: ...}``), admins' scripts with
+``RepositoryUtils.AddOrUpdateServerData("event.plugin.spot", "Config", json)`` (Deadline Scripting Reference,
+RepositoryUtils: ``AddOrUpdateServerData(string id, string key, string value)``, "Save or updates the server data
+with the given ID"). It is read from there first (``RepositoryUtils.GetServerData(id)``, see
+:func:`server_data_value`), then from the Spot plug-in's own setting, whose name is read from its installed .param (by
+label), not assumed, as for its credentials fields (handoff.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +23,8 @@ from typing import Any
 from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.fleet_config import FleetGroup, parse_fleet_config
 
+SERVER_DATA_ID = "event.plugin.spot"
+SERVER_DATA_KEY = "Config"
 FLEET_CONFIG_NAMES = ("SpotFleetRequestConfigurations", "SpotFleetRequestConfiguration", "SpotFleetConfigs", "Config")
 TRACKER_NAMES = ("ResourceTracker", "UseResourceTracker")
 REGION_NAMES = ("Region", "AWSRegion")
@@ -49,24 +60,67 @@ def read_param(param_file: Path) -> configparser.ConfigParser | None:
     return parser
 
 
+def _entry(data: Any, key: str) -> Any:
+    """``data[key]`` of what GetServerData answered: None, a dictionary (a Python one, or .NET's, which answers
+    ContainsKey), or an object carrying it as ServerDataDictionary (the RCS API's name for it); None when absent."""
+    if data is None:
+        return None
+    inner = getattr(data, "ServerDataDictionary", None)
+    if inner is not None:
+        data = inner
+    contains = getattr(data, "ContainsKey", None)
+    if callable(contains):
+        return data[key] if contains(key) else None
+    getter = getattr(data, "get", None)
+    return getter(key) if callable(getter) else None
+
+
+def server_data_value(repository: Any, data_id: str, key: str) -> tuple[str, str | None]:
+    """The text kept under ``key`` in the repository's server data ``data_id`` ("" when there is none), and, when it
+    could not be read at all, why (one line). Nothing here raises."""
+    reader = getattr(repository, "GetServerData", None)
+    if not callable(reader):
+        return "", "this Deadline's RepositoryUtils has no GetServerData"
+    try:
+        value = _entry(reader(data_id), key)
+    except Exception as error:
+        return "", f"RepositoryUtils.GetServerData({data_id!r}) failed: {type(error).__name__}: {error}"
+    return ("" if value is None else str(value).strip()), None
+
+
 @dataclass(frozen=True)
 class SpotPluginConfig:
     fleet_groups: tuple[FleetGroup, ...] = ()
     uses_resource_tracker: bool = False
     why_not_audited: str | None = None  # the fleet configuration could not be audited: why (one line)
+    source: str | None = None  # where the audited fleet configuration was read (None: nowhere)
     region: str | None = None  # its Region setting, when it names a region
 
 
+def server_data_source() -> str:
+    return f"the repository's server data {SERVER_DATA_ID} ({SERVER_DATA_KEY})"
+
+
+def _parsed(text: str, source: str, uses_tracker: bool, region: str | None) -> SpotPluginConfig:
+    try:
+        groups = parse_fleet_config(text, source)
+    except InvalidSettings as error:
+        return SpotPluginConfig(
+            uses_resource_tracker=uses_tracker, why_not_audited=str(error), source=source, region=region
+        )
+    return SpotPluginConfig(groups, uses_tracker, source=source, region=region)
+
+
 def read_spot_plugin_config(repository: Any, spot: str) -> SpotPluginConfig:
-    """The Spot plug-in's fleet groups and Use Resource Tracker. A configuration that does not parse is not
-    audited, and says why (one line naming where it breaks); nothing here raises."""
+    """The Spot plug-in's fleet groups, from the repository's server data first (Deadline 10.1.12+), else from the
+    Spot plug-in's own setting, and its Use Resource Tracker. A configuration that does not parse is not audited,
+    and says why (one line naming where it breaks); nothing here raises."""
     folder = event_plugin_folder(repository, spot)
     parser = read_param(folder / f"{spot}.param") if folder else None
-    if parser is None:
-        return SpotPluginConfig(why_not_audited=f"the {spot} event plugin is not installed (no {spot}.param)")
     fleet_key = tracker_key = region_key = None
-    for section in parser.sections():
-        label = parser.get(section, "Label", fallback="").lower()
+    sections = parser.items() if parser is not None else ()
+    for section, values in sections:
+        label = values.get("Label", "").lower()
         if fleet_key is None and (section in FLEET_CONFIG_NAMES or "spot fleet request config" in label):
             fleet_key = section
         elif tracker_key is None and (section in TRACKER_NAMES or "resource tracker" in label):
@@ -75,21 +129,28 @@ def read_spot_plugin_config(repository: Any, spot: str) -> SpotPluginConfig:
             region_key = section
     uses_tracker = bool(tracker_key) and plugin_setting(repository, spot, tracker_key or "").lower() == "true"
     region = None
-    if region_key is not None:  # the setting, else the default its .param gives it
+    if parser is not None and region_key is not None:  # the setting, else the default its .param gives it
         region = _region(plugin_setting(repository, spot, region_key) or parser.get(region_key, "Default", fallback=""))
-    if fleet_key is None:
-        return SpotPluginConfig(
-            uses_resource_tracker=uses_tracker,
-            why_not_audited=f"{spot}.param has no Spot Fleet Request Configurations setting (check --spot-config FILE "
-            "audits the configuration from a file)",
-            region=region,
-        )
-    text = plugin_setting(repository, spot, fleet_key)
-    try:
-        groups = parse_fleet_config(text, f"the {spot} event plugin's {fleet_key}")
-    except InvalidSettings as error:
-        return SpotPluginConfig(uses_resource_tracker=uses_tracker, why_not_audited=str(error), region=region)
-    return SpotPluginConfig(groups, uses_tracker, region=region)
+    server_text, server_unreadable = server_data_value(repository, SERVER_DATA_ID, SERVER_DATA_KEY)
+    if server_text:
+        return _parsed(server_text, server_data_source(), uses_tracker, region)
+    setting_text = plugin_setting(repository, spot, fleet_key) if fleet_key else ""
+    if setting_text:
+        return _parsed(setting_text, f"the {spot} event plugin's {fleet_key}", uses_tracker, region)
+    nowhere = f"no Spot Fleet Request Configurations in {server_data_source()}"
+    if server_unreadable:
+        nowhere = f"{server_data_source()} cannot be read ({server_unreadable})"
+    if parser is None:
+        where = f"the {spot} event plugin is not installed (no {spot}.param)"
+    elif fleet_key is None:
+        where = f"{spot}.param has no Spot Fleet Request Configurations setting"
+    else:
+        where = f"the {spot} event plugin's {fleet_key} is empty"
+    return SpotPluginConfig(
+        uses_resource_tracker=uses_tracker,
+        why_not_audited=f"{nowhere}, and {where} (check --spot-config FILE audits the configuration from a file)",
+        region=region,
+    )
 
 
 def _region(text: str) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .farm_view import IdentityResult
+
 
 class RunStatus(str, Enum):
     OK = "ok"  # every identity in place and the Spot plugin has a key of the Spot user
@@ -22,3 +24,4 @@ class RunReport:
 
     status: RunStatus
     key_confirmed: bool = False
+    identities: tuple[IdentityResult, ...] = ()  # each identity's state as the run left it (for Monitor)

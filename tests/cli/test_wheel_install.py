@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
+from DeadlineSpotIamSetup.install import MONITOR_SCRIPT, PLUGIN_NAME, install
 from tests.plugin.deadline_standin import FakeDeadline, PluginHost
 from tests.spot_param_samples import SPOT_PARAM_WITH_KEY_FIELDS
 
@@ -85,7 +85,11 @@ def test_the_wheel_carries_the_plugin_files_and_every_subpackage(wheel: Path):
         assert archive.read(f"{PACKAGE}/_plugin/plugin.py") == (ROOT / "plugin.py").read_bytes()
         assert archive.read(f"{PACKAGE}/_plugin/plugin.param") == (ROOT / "plugin.param").read_bytes()
     lib = {f"{PACKAGE}/_plugin/lib/spot_iam_plugin/{path.name}" for path in (ROOT / "lib/spot_iam_plugin").glob("*.py")}
-    assert bundled == {f"{PACKAGE}/_plugin/plugin.py", f"{PACKAGE}/_plugin/plugin.param"} | lib
+    # The plugin, its settings, the command script the log names, and the Monitor script install lays out.
+    root_files = {
+        f"{PACKAGE}/_plugin/{name}" for name in ("plugin.py", "plugin.param", "command.py", "monitor_script.py")
+    }
+    assert bundled == root_files | lib
     # Every module of the package's source, subpackages included (pyproject.toml lists them one by one).
     sources = {str(path.relative_to(ROOT)) for path in (ROOT / PACKAGE).rglob("*.py")}
     missing = sorted(sources - names)
@@ -137,7 +141,12 @@ def test_install_from_the_wheel_lays_out_what_install_from_the_checkout_does(ins
     assert files == expected
     # What that layout is (tests/unit/test_installed_imports.py checks the rest of it).
     assert f"lib/{PACKAGE}/handlers/__init__.py" in files and f"lib/{PACKAGE}/gateway.py" in files
-    assert not {"standin.py", "demo.py", "cli.py", "__main__.py", "install.py"} & {Path(f).name for f in files}
+    # The command line is installed (command.py runs it with Deadline's Python); the demo and its stand-in are not.
+    assert f"lib/{PACKAGE}/cli.py" in files and "command.py" in files
+    assert not {"standin.py", "demo.py", "__main__.py"} & {Path(f).name for f in files}
+    # The Monitor script goes to custom/scripts/General, the same from the wheel as from the checkout.
+    monitor = Path("custom", "scripts", "General", MONITOR_SCRIPT)
+    assert (installed_from_wheel / monitor).read_bytes() == (from_checkout / monitor).read_bytes()
     assert not [name for name in files if "_plugin" in Path(name).parts]
 
 

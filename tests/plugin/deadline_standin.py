@@ -96,6 +96,8 @@ __all__ = [
     "ListenerNotInitializedError",
     "LogRecord",
     "PluginHost",
+    "MonitorHost",
+    "DeadlineScriptDialog",
     "TriggerResult",
     "parse_param_defaults",
 ]
@@ -157,6 +159,34 @@ def _config_value(values: Mapping[str, str], key: str, default: str | None) -> s
     if default is not None:
         _require_str("default", default)
     return values.get(key, default)
+
+
+class NetDictionary:
+    """A .NET ``Dictionary<string, string>`` as Python code sees it through Python for .NET: ``d[key]`` (a missing
+    key raises KeyError, .NET's KeyNotFoundException), ``ContainsKey(key)``, ``Keys`` and ``Count``; no ``get``."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[_require_str("key", key)]
+
+    def ContainsKey(self, key: str) -> bool:
+        return _require_str("key", key) in self._values
+
+    @property
+    def Keys(self) -> list[str]:
+        return list(self._values)
+
+    @property
+    def Count(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._values))
+
+    def __repr__(self) -> str:
+        return f"<NetDictionary: {len(self._values)} entries>"
 
 
 class EventPluginConfig:
@@ -333,6 +363,24 @@ class _RepositoryUtils:
         _require_str("key", key)
         self._fake.config(name)[key] = _require_str("value", value)
 
+    def GetEventPluginConfigMetaDataDictionary(self, name: str) -> NetDictionary:
+        """An event plugin's metadata, read from anywhere (Deadline's own Spot Event Plugin reads its metadata so in
+        OnSlaveStarted: events/Spot/Spot.py of Deadline 10, a public copy in kozakl/deadline-repository)."""
+        return NetDictionary(self._fake.metadata(_require_str("name", name)))
+
+    def AddOrUpdateServerData(self, id: str, key: str, value: str) -> None:
+        """Scripting Reference, RepositoryUtils: ``AddOrUpdateServerData(string id, string key, string value)``, "Save
+        or updates the server data with the given ID"."""
+        _require_str("id", id)
+        self._fake.server_data(id)[_require_str("key", key)] = _require_str("value", value)
+
+    def GetServerData(self, id: str) -> NetDictionary | None:
+        """The entries of the server data with the given ID; None when there is none. (The reader paired with
+        AddOrUpdateServerData; see docs/fleet-audit.md, "Where the fleet configuration is read", for what is known
+        of it.)"""
+        values = self._fake.server_data(_require_str("id", id))
+        return NetDictionary(values) if len(values) else None
+
 
 class _SharedDatabase:
     """Deadline's database as one JSON file that several OS processes (one per simulated RCS machine) share:
@@ -359,7 +407,7 @@ class _SharedDatabase:
         try:
             return json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return {"config": {}, "metadata": {}, "log": []}
+            return {"config": {}, "metadata": {}, "server_data": {}, "log": []}
 
     def read(self) -> dict[str, Any]:
         with self._locked():
@@ -381,18 +429,20 @@ class _Section(typing.MutableMapping[str, str]):
         self._database, self._kind, self._name = database, kind, name
 
     def _values(self) -> dict[str, str]:
-        return self._database.read()[self._kind].get(self._name, {})
+        return self._database.read().get(self._kind, {}).get(self._name, {})
 
     def __getitem__(self, key: str) -> str:
         return self._values()[key]
 
     def __setitem__(self, key: str, value: str) -> None:
-        self._database.change(lambda data: data[self._kind].setdefault(self._name, {}).__setitem__(key, value))
+        self._database.change(
+            lambda data: data.setdefault(self._kind, {}).setdefault(self._name, {}).__setitem__(key, value)
+        )
 
     def __delitem__(self, key: str) -> None:
         if key not in self._values():
             raise KeyError(key)
-        self._database.change(lambda data: data[self._kind].setdefault(self._name, {}).pop(key, None))
+        self._database.change(lambda data: data.setdefault(self._kind, {}).setdefault(self._name, {}).pop(key, None))
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._values()))
@@ -433,6 +483,7 @@ class FakeDeadline:
         self._database = _SharedDatabase(Path(database)) if database is not None else None
         self._configs: dict[str, dict[str, str]] = {}
         self._metadata: dict[str, dict[str, str]] = {}
+        self._server_data: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._displaced: dict[str, types.ModuleType | None] | None = None
         self.modules = self._build_modules()
@@ -550,6 +601,15 @@ class FakeDeadline:
             return _Section(self._database, "metadata", name)
         with self._lock:
             return self._metadata.setdefault(name, {})
+
+    # Server data (Deadline 10.1.12+: the repository's server data, by ID, each a dictionary of strings).
+
+    def server_data(self, data_id: str) -> MutableMapping[str, str]:
+        """The server data with ID ``data_id`` (``event.plugin.spot``, say): a live, mutable mapping."""
+        if self._database is not None:
+            return _Section(self._database, "server_data", data_id)
+        with self._lock:
+            return self._server_data.setdefault(data_id, {})
 
     # Log.
 
@@ -810,7 +870,7 @@ class PluginHost:
         if name == "__main__":
             return False
         top = name.partition(".")[0]
-        if top == "Deadline" or top in self.hide_modules:
+        if top in ("Deadline", "DeadlineUI") or top in self.hide_modules:
             return True
         if any(name == own or name.startswith(own + ".") for own in self._module_names()):
             return True
@@ -1095,3 +1155,203 @@ class PluginHost:
                 f"{type(listener).__name__}.__init__ did not call super().__init__(): an event listener must call "
                 "it first (required since Deadline 10.3: before it, the listener's methods and events do not work)",
             )
+
+
+
+# -- Monitor and Deadline Command running scripts ----------------------------------------------------------------
+
+
+class _Signal:
+    """A control's ``ValueModified``: ``connect(handler)``; the stand-in ``emit``s it when the control is used."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Callable[..., object]] = []
+
+    def connect(self, handler: Callable[..., object]) -> None:
+        if not callable(handler):
+            raise TypeError(f"ValueModified.connect({handler!r}): a handler must be callable")
+        self.handlers.append(handler)
+
+    def emit(self, *args: object) -> None:
+        for handler in list(self.handlers):
+            handler(*args)
+
+
+@dataclass
+class _Control:
+    name: str
+    control_type: str
+    value: Any
+    ValueModified: _Signal = field(default_factory=_Signal)
+
+
+class DeadlineScriptDialog:
+    """``DeadlineUI.Controls.Scripting.DeadlineScriptDialog``, the dialog of Monitor scripts, sized to what the
+    project's script uses, with the names and arguments of Thinkbox's own scripts (Deadline's scripts/General/
+    ScriptUIExample.py; ThinkboxSoftware/Deadline Custom/scripts/Jobs/Timeouts.py): ``SetTitle``, ``SetSize``,
+    ``AddGrid``/``EndGrid``, ``AddControlToGrid(name, type, value, row, column, tooltip, expand, rowSpan, colSpan)``
+    returning the control (``ValueModified.connect``), ``AddHorizontalSpacerToGrid``, ``GetValue``/``SetValue``,
+    ``ShowMessageBox(message, title)``, ``ShowDialog(modal)``, ``CloseDialog``. Nothing is drawn: a test reads the
+    controls' values and presses buttons (:meth:`press`)."""
+
+    shown: list[DeadlineScriptDialog] = []  # every dialog shown, in order (MonitorHost clears it per script)
+
+    def __init__(self) -> None:
+        self.title = ""
+        self.size: tuple[int, int] | None = None
+        self.controls: dict[str, _Control] = {}
+        self.messages: list[tuple[str, str]] = []
+        self.open = False
+        self._grids = 0
+
+    def SetTitle(self, title: str) -> None:
+        self.title = _require_str("title", title)
+
+    def SetSize(self, width: int, height: int) -> None:
+        self.size = (int(width), int(height))
+
+    def AddGrid(self) -> None:
+        self._grids += 1
+
+    def EndGrid(self) -> None:
+        if self._grids == 0:
+            raise RuntimeError("EndGrid() without AddGrid()")
+        self._grids -= 1
+
+    def _add(self, name: str, control_type: str, value: Any) -> _Control:
+        if self._grids == 0:
+            raise RuntimeError(f"control {name!r} added outside a grid: call AddGrid() first")
+        if name in self.controls:
+            raise ValueError(f"a control named {name!r} exists already")
+        control = _Control(_require_str("name", name), _require_str("control type", control_type), value)
+        self.controls[name] = control
+        return control
+
+    def AddControlToGrid(
+        self,
+        name: str,
+        control_type: str,
+        value: Any,
+        row: int,
+        column: int,
+        tooltip: str = "",
+        expand: bool = True,
+        rowSpan: int = 1,
+        colSpan: int = 1,
+    ) -> _Control:
+        return self._add(name, control_type, value)
+
+    def AddHorizontalSpacerToGrid(self, name: str, row: int, column: int) -> None:
+        self._add(name, "HorizontalSpacer", None)
+
+    def GetValue(self, name: str) -> Any:
+        return self.controls[name].value
+
+    def SetValue(self, name: str, value: Any) -> None:
+        self.controls[name].value = value
+
+    def ShowMessageBox(self, message: str, title: str) -> None:
+        self.messages.append((_require_str("message", message), _require_str("title", title)))
+
+    def ShowDialog(self, modal: bool) -> None:
+        if self._grids:
+            raise RuntimeError("ShowDialog() with a grid left open: call EndGrid()")
+        self.open = True
+        DeadlineScriptDialog.shown.append(self)
+
+    def CloseDialog(self) -> None:
+        self.open = False
+
+    # For tests.
+
+    def press(self, name: str) -> None:
+        """Press a button, as a user would: its ValueModified handlers run (in the script's process)."""
+        control = self.controls[name]
+        if control.control_type != "ButtonControl":
+            raise ValueError(f"{name!r} is a {control.control_type}, not a button")
+        control.ValueModified.emit(control)
+
+
+def _ui_modules() -> dict[str, types.ModuleType]:
+    names = ["DeadlineUI", "DeadlineUI.Controls", "DeadlineUI.Controls.Scripting"]
+    modules = {}
+    for name in names:
+        module = types.ModuleType(name, "Stand-in for Deadline Monitor's UI modules (tests/plugin).")
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        module.__path__ = []  # type: ignore[attr-defined]
+        modules[name] = module
+    leaf = types.ModuleType("DeadlineUI.Controls.Scripting.DeadlineScriptDialog")
+    leaf.__spec__ = importlib.machinery.ModuleSpec(leaf.__name__, None)
+    leaf.DeadlineScriptDialog = DeadlineScriptDialog  # type: ignore[attr-defined]
+    modules[leaf.__name__] = leaf
+    for name in names[1:] + [leaf.__name__]:
+        parent, _, child = name.rpartition(".")
+        setattr(modules[parent], child, modules[name])
+    return modules
+
+
+class MonitorHost(PluginHost):
+    """One Monitor (or Deadline Command) process on a workstation, running scripts of the repository the way Deadline
+    does: the script file is executed as a module and its ``__main__`` called, with ``Deadline.Scripting`` and, in
+    Monitor, ``DeadlineUI`` importable. Monitor scripts live in ``custom/scripts/<menu>/`` (ThinkboxSoftware/Deadline
+    Custom/scripts/General/QueryFarmLimits.py: ``def __main__():``); a script run by ``deadlinecommand
+    -ExecuteScriptNoGui <script> ARGS`` gets ARGS as ``__main__(*args)`` (aws/aws-rfdk packages/aws-rfdk/lib/deadline/
+    scripts/python/configure_identity_registration_settings.py). ``calls`` lists the RepositoryUtils functions the
+    scripts called, by name."""
+
+    def __init__(self, fake: FakeDeadline, **options: Any) -> None:
+        super().__init__(fake, **options)
+        self.calls: list[str] = []
+
+    def _recording_repository_utils(self) -> Any:
+        real = self.fake.modules["Deadline.Scripting"].RepositoryUtils
+        calls = self.calls
+
+        class Recorded:
+            def __getattr__(self, name: str) -> Any:
+                calls.append(name)
+                return getattr(real, name)
+
+        return Recorded()
+
+    def _run(self, path: Path, ui: bool, args: tuple[str, ...]) -> tuple[types.ModuleType, Any]:
+        scripting = types.ModuleType("Deadline.Scripting")
+        scripting.__spec__ = importlib.machinery.ModuleSpec("Deadline.Scripting", None)
+        scripting.RepositoryUtils = self._recording_repository_utils()  # type: ignore[attr-defined]
+        deadline = self.fake.modules["Deadline"]
+        with self.process_patches():
+            sys.modules["Deadline.Scripting"] = scripting
+            deadline.Scripting = scripting  # type: ignore[attr-defined]
+            try:
+                for loaded in [name for name in sys.modules if name.partition(".")[0] == "DeadlineUI"]:
+                    del sys.modules[loaded]  # a previous Monitor script's: each run gets what its program has
+                if ui:
+                    sys.modules.update(_ui_modules())
+                DeadlineScriptDialog.shown = []
+                name = f"DeadlineScript_{path.stem}"
+                spec = importlib.util.spec_from_file_location(name, path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+                entry = getattr(module, "__main__", None)
+                if not callable(entry):
+                    raise ContractViolation(f"{path} defines no __main__() function")
+                returned = entry(*args)
+            finally:
+                deadline.Scripting = self.fake.modules["Deadline.Scripting"]  # type: ignore[attr-defined]
+        return module, returned
+
+    def run_monitor_script(self, path: str | os.PathLike[str]) -> DeadlineScriptDialog | None:
+        """Monitor > Scripts: run the script; returns the dialog it showed (None if it showed none)."""
+        self._run(Path(path), True, ())
+        return DeadlineScriptDialog.shown[-1] if DeadlineScriptDialog.shown else None
+
+    def press(self, dialog: DeadlineScriptDialog, button: str) -> None:
+        """Press a button of a dialog a script of this process showed."""
+        with self.process_patches():
+            dialog.press(button)
+
+    def execute_script_no_gui(self, path: str | os.PathLike[str], *args: str) -> Any:
+        """``deadlinecommand -ExecuteScriptNoGui <path> ARGS``: returns what ``__main__(*ARGS)`` returned."""
+        return self._run(Path(path), False, tuple(_require_str("argument", a) for a in args))[1]

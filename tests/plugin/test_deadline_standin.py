@@ -15,8 +15,10 @@ from deadline_standin import (
     GLOBAL_ENABLED,
     ContractViolation,
     DeadlineEventListener,
+    DeadlineScriptDialog,
     FakeDeadline,
     ListenerNotInitializedError,
+    MonitorHost,
     PluginHost,
     parse_param_defaults,
 )
@@ -498,3 +500,65 @@ def test_fake_modules_can_be_installed_for_direct_imports(fake: FakeDeadline) ->
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module("Deadline.Jobs")
     assert "Deadline" not in sys.modules and "Deadline.Events" not in sys.modules
+
+
+# -- server data, and scripts run by Monitor and Deadline Command ---------------------------------------------------
+
+
+def test_server_data_is_kept_by_id_and_read_as_a_net_dictionary(tmp_path: Path):
+    fake = FakeDeadline(tmp_path / "repository", echo=False)
+    utils = fake.modules["Deadline.Scripting"].RepositoryUtils
+    assert utils.GetServerData("event.plugin.spot") is None
+    utils.AddOrUpdateServerData("event.plugin.spot", "Config", "{}")
+    data = utils.GetServerData("event.plugin.spot")
+    assert data.ContainsKey("Config") and data["Config"] == "{}" and data.Count == 1
+    assert not data.ContainsKey("Other")
+    with pytest.raises(KeyError):
+        data["Other"]  # .NET's KeyNotFoundException
+    with pytest.raises(TypeError, match="str"):
+        utils.AddOrUpdateServerData("event.plugin.spot", "Config", {"a": 1})
+
+
+def test_a_monitor_script_gets_its_dialog_and_a_deadlinecommand_script_its_arguments(tmp_path: Path):
+    fake = FakeDeadline(tmp_path / "repository", echo=False)
+    scripts = tmp_path / "repository" / "custom" / "scripts" / "General"
+    scripts.mkdir(parents=True)
+    (scripts / "Hello.py").write_text(
+        textwrap.dedent(
+            """\
+            from Deadline.Scripting import RepositoryUtils
+            from DeadlineUI.Controls.Scripting.DeadlineScriptDialog import DeadlineScriptDialog
+            dialog = None
+
+            def __main__(*args):
+                global dialog
+                dialog = DeadlineScriptDialog()
+                dialog.SetTitle("Hello")
+                dialog.AddGrid()
+                button = dialog.AddControlToGrid("Go", "ButtonControl", "Go", 0, 0, expand=False)
+                button.ValueModified.connect(pressed)
+                dialog.AddControlToGrid("Box", "MultiLineTextControl", "", 1, 0, colSpan=2)
+                dialog.EndGrid()
+                dialog.ShowDialog(False)
+
+            def pressed(*args):
+                dialog.SetValue("Box", RepositoryUtils.GetEventPluginDirectory("Nothing") or "none")
+            """
+        )
+    )
+    (scripts / "Args.py").write_text("def __main__(*args):\n    return list(args)\n")
+    with MonitorHost(fake) as monitor:
+        dialog = monitor.run_monitor_script(scripts / "Hello.py")
+        assert dialog is not None and dialog.title == "Hello" and dialog.open
+        monitor.press(dialog, "Go")
+        assert dialog.GetValue("Box") == "none"
+        assert monitor.calls == ["GetEventPluginDirectory"]
+        assert monitor.execute_script_no_gui(scripts / "Args.py", "check", "--json") == ["check", "--json"]
+        with pytest.raises(ModuleNotFoundError):  # DeadlineUI is Monitor's, not Deadline Command's
+            monitor.execute_script_no_gui(scripts / "Hello.py")
+
+
+def test_a_dialog_refuses_a_control_outside_a_grid():
+    dialog = DeadlineScriptDialog()
+    with pytest.raises(RuntimeError, match="AddGrid"):
+        dialog.AddControlToGrid("Box", "TextControl", "", 0, 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -413,3 +414,34 @@ def test_an_address_with_an_ipv6_zone_index_is_refused_in_one_line(farm: Farm, h
     assert farm.proxy.counts() == {}
     (line,) = [w for w in farm.fake.warnings() if "fe80::1%eth0" in w]
     assert "zone index" in line and "\n" not in line
+
+
+def test_concise_by_default_every_identity_with_verbose(farm: Farm, host: PluginHost):
+    host.house_cleaning(PLUGIN_NAME)  # sets everything up
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    assert all_in_place() in farm.log()
+    assert "  ok       spot-user" not in farm.log()  # nothing needs attention: the summary says it
+    farm.configure(Verbose=True)
+    farm.fake.clear_log()
+    host.restart()
+    host.house_cleaning(PLUGIN_NAME)
+    assert "  ok       spot-user" in farm.log() and "  ok       worker-role" in farm.log()
+
+
+def test_on_an_ec2_instance_role_the_role_mode_is_suggested_once_per_process(farm: Farm, host: PluginHost):
+    """RFDK runs RCS with an instance role; botocore's chain names it "iam-role" (test_gateway_pure.py shows that
+    from botocore itself). Here the gateway of the plugin's own process is told so."""
+    module = host.load(PLUGIN_NAME)
+    with host.process_patches(PLUGIN_NAME):
+        module._load_runner()
+        gateway = sys.modules["DeadlineSpotIamSetup.gateway"]
+        gateway.IamGateway.credential_source = property(lambda self: "iam-role")
+    host.house_cleaning(PLUGIN_NAME)
+    farm.configure(CheckNowRequest="a1b2c3 2026-01-01T00:00:00+00:00 alice")  # a second check in this process
+    host.house_cleaning(PLUGIN_NAME)
+    log = farm.log()
+    assert log.count("Checking the Spot Event Plugin's IAM identities") == 2
+    assert log.count("This machine runs on EC2 with an instance role") == 1
+    assert "set Spot Credentials (SpotCredentialsMode) to IAM Role and Spot Role Name (SpotRoleName)" in log

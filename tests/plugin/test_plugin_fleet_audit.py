@@ -1,6 +1,9 @@
-"""The event plugin audits the Spot Event Plugin's own Spot Fleet configuration at every check: read from the Spot
-plug-in's settings (their names taken from its installed .param), each group reported like any identity, with the
-corrected ARN; a malformed configuration is one line and the rest of the check goes on."""
+"""The event plugin audits the Spot Event Plugin's own Spot Fleet configuration at every check: read from the
+repository's server data (ID event.plugin.spot, key Config: where Deadline 10.1.12+ keeps it, written by AWS's RFDK
+through the RCS's /rcs/v1/putServerData and by admins' scripts with RepositoryUtils.AddOrUpdateServerData), else from
+the Spot plug-in's settings (their names taken from its installed .param); the log names the source once per check.
+Each group is reported like any identity, with the corrected ARN; a malformed configuration is one line and the rest
+of the check goes on."""
 
 from __future__ import annotations
 
@@ -36,8 +39,10 @@ def host(farm: Farm) -> Iterator[PluginHost]:  # noqa: F811
 
 def test_each_fleet_group_is_reported_with_the_corrected_arn(farm: Farm, host: PluginHost) -> None:  # noqa: F811
     farm.fake.set_config("Spot", Config=json.dumps({"gpu": GOOD, "cpu": ELSEWHERE}), ResourceTracker=True)
+    farm.configure(Verbose=True)  # every identity's line, the ok ones included
     host.house_cleaning(PLUGIN_NAME)
     log = farm.log()
+    assert "The Spot Fleet configuration audited is the one in the Spot event plugin's Config." in log
     assert "ok       fleet-group" in log and "drift    fleet-group" in log
     assert "names account 111111111111" in log
     assert f"set IamFleetRole to {IAM}:role/aws-ec2-spot-fleet-tagging-role" in log
@@ -83,6 +88,7 @@ def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
     iam,
 ) -> None:
     host.house_cleaning(PLUGIN_NAME)  # the setup: the Spot user and its policies
+    farm.configure(Verbose=True)  # every identity's status, the ok ones included
     farm.fake.set_config("Spot", Config=json.dumps({"rfdk": make_rfdk_fleet(iam, USER)}))
     log = check_again(farm, host)
     assert "ok       fleet-group" in log and "drift    fleet-group" not in log, log
@@ -136,3 +142,41 @@ def test_a_source_ip_condition_without_the_ip_mode_is_an_allowed_only_if_line_in
         "only if the RCS/Pulse machine calls from 203.0.113.0/24 (permissions boundary policy OfficeOnly v1 statement "
         "AllowFromOffice)"
     ) in farm.log()
+
+
+def file_in_server_data(farm: Farm, configuration: dict) -> None:  # noqa: F811
+    """As an admin's script does: RepositoryUtils.AddOrUpdateServerData("event.plugin.spot", "Config", json)."""
+    farm.fake.modules["Deadline.Scripting"].RepositoryUtils.AddOrUpdateServerData(
+        "event.plugin.spot", "Config", json.dumps(configuration)
+    )
+
+
+def test_the_configuration_in_server_data_is_audited_first_and_named_once(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+    file_in_server_data(farm, {"cpu": ELSEWHERE})
+    farm.fake.set_config("Spot", Config=json.dumps({"gpu": GOOD}))  # an older copy in the Spot plug-in's settings
+    host.house_cleaning(PLUGIN_NAME)
+    log = farm.log()
+    source = (
+        "The Spot Fleet configuration audited is the one in the repository's server data event.plugin.spot (Config)."
+    )
+    assert log.count(source) == 1
+    assert "names account 111111111111" in log  # the server data's group
+    assert "gpu" not in log  # not the Spot plug-in's setting
+
+
+def test_a_malformed_configuration_in_server_data_names_it(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+    farm.fake.server_data("event.plugin.spot")["Config"] = '{"gpu": {"IamFleetRole": 7}}'
+    host.house_cleaning(PLUGIN_NAME)
+    malformed = "not audited: the repository's server data event.plugin.spot (Config): group 'gpu': IamFleetRole"
+    assert malformed in farm.log()
+
+
+def test_with_neither_server_data_nor_a_spot_setting_the_log_says_where_it_looked(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+    farm.fake.set_config("Spot", Config="")
+    host.house_cleaning(PLUGIN_NAME)
+    log = farm.log()
+    assert (
+        "The Spot Fleet configuration is not audited: no Spot Fleet Request Configurations in the repository's server "
+        "data event.plugin.spot (Config), and the Spot event plugin's Config is empty" in log
+    )
+    assert "identities are in place" in log  # the rest was checked

@@ -117,7 +117,7 @@ def other_account() -> Iterator[OtherAccount]:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         for part in ("DeadlineSpotIamSetup", "lib"):
             shutil.copytree(ROOT / part, checkout / part, ignore=ignore)
-        for part in ("plugin.py", "plugin.param"):
+        for part in ("plugin.py", "plugin.param", "command.py", "monitor_script.py"):
             shutil.copy(ROOT / part, checkout / part)
         (shared / "standin").mkdir()
         for part in ("host_process.py", "deadline_standin.py"):

@@ -90,3 +90,44 @@ def test_importing_the_engine_installs_no_logging_filter():
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert output == ["0", "4"]
+
+
+class _InstanceRoleFetcher:
+    """What botocore's InstanceMetadataProvider asks EC2's instance metadata service for, answered locally."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def retrieve_iam_role_credentials(self) -> dict[str, str]:
+        self.calls += 1
+        return {
+            "role_name": "RenderQueueRole",
+            "access_key": "ASIAEXAMPLEINSTANCE1",
+            "secret_key": "instance/role/secret/never/shown/anywhere00",
+            "token": "token",
+            "expiry_time": "2999-01-01T00:00:00Z",
+        }
+
+
+def test_credentials_from_an_ec2_instance_role_are_named_as_such_without_another_call():
+    """botocore's credential chain records which provider supplied the credentials: InstanceMetadataProvider's METHOD
+    is "iam-role" (botocore/credentials.py). The plugin says from it that the role mode is available."""
+    import boto3
+    import botocore.credentials
+    import botocore.session
+
+    from DeadlineSpotIamSetup.gateway import IamGateway
+
+    fetcher = _InstanceRoleFetcher()
+    core = botocore.session.get_session()
+    provider = botocore.credentials.InstanceMetadataProvider(iam_role_fetcher=fetcher)
+    core.register_component("credential_provider", botocore.credentials.CredentialResolver([provider]))
+    gateway = IamGateway(boto3.session.Session(botocore_session=core, region_name="us-east-1"))
+    asked = fetcher.calls
+    assert gateway.credential_source == "iam-role"
+    assert fetcher.calls == asked == 1  # resolved once, when the IAM client was made
+
+
+def test_explicit_credentials_are_not_an_instance_role():
+    gateway = connect(AwsAccess(access_key_id="AKIAEXAMPLEEXAMPLE12", secret_access_key="x" * 40, region="us-east-1"))
+    assert gateway.credential_source == "explicit"

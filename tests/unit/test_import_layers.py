@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 
 # Bottom to top. A module may import modules of lower layers only (handlers/* may also import handlers.base).
 LAYERS: list[set[str]] = [
-    {"compat", "kinds", "errors", "waits", "values", "trust"},  # plain names and values; newer Pythons' built-ins
+    {"compat", "kinds", "errors", "waits", "values", "trust", "commands"},  # plain names and values; newer Pythons'
+    # built-ins; how a message names a command of this tool
     {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
     {"desired"},  # settings → desired state
     {"findings", "permission_chain"},  # what a plan is made of; the calls the Spot plugin makes, as IAM judges them
@@ -40,6 +41,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
 ]
 PURE = {
+    "commands",
     "compat",
     "kinds",
     "errors",

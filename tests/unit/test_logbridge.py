@@ -105,3 +105,11 @@ def test_scrub_masks_without_logging(sinks: Sinks):
     log.add_secret(SECRET)
     assert log.scrub(f"<{SECRET}>") == "<****>"
     assert sinks.info == sinks.warning == []
+
+
+def test_warnings_are_kept_masked_and_without_the_prefix_for_monitor():
+    log = PluginLog(lambda line: None, lambda line: None, prefix="Plugin: ")
+    log.add_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    log.info("fine")
+    log.warning("Admin to do: the key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nsecond line")
+    assert log.warnings == ["Admin to do: the key ****", "second line"]

@@ -214,3 +214,17 @@ def test_the_reader_asks_with_the_param_defaults(param: configparser.ConfigParse
     read_settings(get)
     differing = {key: (default, given[key]) for key, default in passed.items() if default != given.get(key)}
     assert differing == {}
+
+
+def test_descriptions_are_plain_text(param: configparser.ConfigParser):
+    """Monitor's Configure Events dialog shows a description as it is written: no Markdown."""
+    marked = [section for section in param.sections() if "`" in param[section].get("Description", "")]
+    assert marked == []
+
+
+def test_the_settings_this_plugin_keeps_say_not_to_edit_them(param: configparser.ConfigParser):
+    kept = [section for section in param.sections() if param[section]["Category"].startswith("Kept by this plug-in")]
+    assert set(kept) == {"DeliveredAccessKeyId", "DeliveredSecretAccessKey", "DeliveredKeyCheck", "CheckNowRequest"}
+    for section in kept:
+        assert param[section]["Category"] == "Kept by this plug-in (do not edit)"
+        assert param[section]["Description"].startswith("Kept by this plug-in, not to be edited.")

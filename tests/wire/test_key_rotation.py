@@ -193,7 +193,7 @@ def test_rotate_key_on_the_command_line_hands_over_waits_for_finish_then_retires
     code, out, _ = run_cli("rotate-key", "--secret-out", str(third), "--json", "--endpoint-url", endpoint)
     document = json.loads(out)
     assert code == 2 and document["settled"] is False and not third.exists()  # one rotation at a time
-    assert "then run rotate-key --finish" in document["waiting"][0]
+    assert "then run `python -m DeadlineSpotIamSetup rotate-key --finish`" in document["waiting"][0]
 
     confirmed = now()
     code, out, _ = run_cli("rotate-key", "--finish", "--endpoint-url", endpoint, at=confirmed)
