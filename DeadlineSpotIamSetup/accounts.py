@@ -167,16 +167,21 @@ def check_accounts(
     connect: Connect = connect,
     plan: PlanChanges = plan_changes,
     max_parallel: int = MAX_PARALLEL_ACCOUNTS,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> list[AccountResult]:
     """Check each account (``targets`` resolved: every one has its role ARN) as its role, assumed from ``access``,
     at most ``max_parallel`` at once. Results in the order of ``targets``; an account that cannot be checked is a
-    result with its one-line error, never an exception. Interrupted, no account starts a new call."""
+    result with its one-line error, never an exception. Interrupted (an exception here, or ``cancelled``, the
+    command line's Ctrl-C), no account starts a new call."""
     stop = threading.Event()
+
+    def stopped() -> bool:
+        return stop.is_set() or cancelled()
 
     def check(target: AccountTarget) -> AccountResult:
         role_arn = target.role_arn or ""
         try:
-            gateway = connect(replace(access, role_arn=role_arn, external_id=external_id), cancelled=stop.is_set)
+            gateway = connect(replace(access, role_arn=role_arn, external_id=external_id), cancelled=stopped)
         except AccessDenied:
             with_id = " and external ID" if external_id else ""
             return AccountResult(
@@ -276,6 +281,7 @@ def check_account_file(
     desired: DesiredState,
     as_json: bool,
     out: TextIO,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> int:
     """``check --accounts FILE``: every input refused before any AWS call, then every account checked, one report."""
     role_name = validate_role_name(DEFAULT_ROLE_NAME if role_name is None else role_name)
@@ -286,7 +292,7 @@ def check_account_file(
     targets = read_accounts(path)
     base = connect(access)  # no call: the partition comes from the region, as for check
     resolved = resolve_targets(targets, base.partition, role_name, str(path))
-    results = check_accounts(access, resolved, desired, external_id)
+    results = check_accounts(access, resolved, desired, external_id, cancelled=cancelled)
     if as_json:
         json.dump(report_json(results), out, indent=2)
         out.write("\n")

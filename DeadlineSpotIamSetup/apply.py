@@ -28,6 +28,7 @@ from .errors import (
     KeyDeliveryFailed,
     NotFound,
     SetupError,
+    stop_reason,
 )
 from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, Action, ActionOutcome, Plan
 from .handlers import handler_for
@@ -105,9 +106,7 @@ class _Executor:
         self.options = options
         self.holder = _holder(key_sink)
         self.result = ApplyResult()
-
-    def cancelled(self) -> bool:
-        return self.options.cancelled()
+        self.cancelled = options.cancelled  # asked before each step; its reason names who asked
 
     def write(self, action: Action) -> dict[str, Any]:
         def attempt() -> dict[str, Any] | None:
@@ -129,7 +128,11 @@ class _Executor:
         if read is None:
             return
         method = getattr(self.gateway, read.method)
-        if poll(lambda: method(*read.args), self.options.waits.visibility) is None:
+        try:
+            shown = poll(lambda: method(*read.args), self.options.waits.visibility)
+        except Cancelled:
+            return  # made, and the run stops: no later change needs IAM to show it
+        if shown is None:
             raise AwsAccessError(
                 f"IAM did not show {action.subject} within {self.options.waits.visibility:.0f} s after creating "
                 "it: run apply again shortly"
@@ -153,7 +156,10 @@ class _Executor:
         """Make the hand-over final; the key is this run's from now on. A holder that can still take the key back does
         so when the run was told to stop meanwhile (the key is then deleted, not left to a file nobody reads)."""
         if self.cancelled() and getattr(self.holder, "withdrawable", True):
-            raise Cancelled(f"stopped before handing over access key {key.access_key_id}: it was deleted again")
+            raise Cancelled(
+                f"stopped before handing over access key {key.access_key_id}: {stop_reason(self.cancelled)}; it was "
+                "deleted again"
+            )
         self.holder.publish(key)
         self.result.key = key
         return key.access_key_id
@@ -184,6 +190,8 @@ class _Executor:
     def run(self, action: Action) -> ActionOutcome:
         try:
             return ActionOutcome(action, DONE, handler_for(action.identity).execute(action, self))
+        except Cancelled as stop:  # the run was told to stop before the change was made (or while, and undone)
+            return ActionOutcome(action, NOT_ATTEMPTED, str(stop), error=stop)
         except AccessDenied as refusal:
             return ActionOutcome(action, REFUSED, str(refusal), refusal.principal, refusal.permission, error=refusal)
         except SetupError as error:
@@ -256,8 +264,8 @@ def apply_plan(
             if options.cancelled():
                 left = sum(1 for outcome in outcomes if outcome is None)
                 stopped = Cancelled(
-                    f"stopped before {actions[pending[0]].summary} ({left} of {len(actions)} changes left): the time "
-                    "limit was reached; the next run continues"
+                    f"stopped before {actions[pending[0]].summary} ({left} of {len(actions)} changes left): "
+                    f"{stop_reason(options.cancelled)}; the next run continues"
                 )
                 break
             ready = []
@@ -286,7 +294,10 @@ def apply_plan(
             elif pending:
                 raise AssertionError(f"no action of the stage can run: {[actions[i].summary for i in pending]}")
     result = executor.result
-    reason = f"the run stopped: {stopped}" if stopped is not None else ""
+    if isinstance(stopped, Cancelled):
+        reason = f"not reached: {stop_reason(options.cancelled)}"
+    else:
+        reason = f"not reached: the run stopped ({stopped})" if stopped is not None else ""
     result.outcomes = [
         outcome if outcome is not None else ActionOutcome(action, NOT_ATTEMPTED, reason)
         for action, outcome in zip(actions, outcomes)

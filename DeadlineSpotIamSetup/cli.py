@@ -22,6 +22,7 @@ from typing import Any, Callable, NoReturn, TextIO
 
 from . import __version__
 from .accounts import DEFAULT_ROLE_NAME, check_account_file
+from .apply import ApplyOptions, ApplyResult
 from .bootstrap_policy import bootstrap_policy
 from .cloudformation import bootstrap_role_template, template, to_yaml
 from .commands import command, invocation, use
@@ -29,10 +30,11 @@ from .desired import DesiredState, Settings, desired_state, parse_tag, validate_
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
-from .findings import DONE, FAILED, REFUSED, ActionOutcome, Plan
+from .findings import DONE, FAILED, REFUSED, ActionOutcome, Plan, RotationResult
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
 from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
+from .interruption import listening
 from .kinds import Kind
 from .regions import check_region
 from .report import (
@@ -53,6 +55,7 @@ from .report import (
 )
 from .rotation import KeyHolder, RotationOptions
 from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, refuse_replacing
+from .values import NewAccessKey
 from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
@@ -455,8 +458,13 @@ def _print_plan(plan: Plan, out: TextIO) -> None:
 KEY_HINT = "run `apply --secret-out FILE` to create the Spot user's access key; its secret goes only to FILE"
 
 
+def _stopped(args: argparse.Namespace) -> Callable[[], bool]:
+    """Whether the run was asked to stop (Ctrl-C, SIGTERM): asked before every AWS call, change and rotation step."""
+    return getattr(args, "stop", None) or (lambda: False)
+
+
 def _gateway(args: argparse.Namespace) -> IamGateway:
-    return connect(access_from(args))
+    return connect(access_from(args), _stopped(args))
 
 
 def _dry_run_access(args: argparse.Namespace) -> AwsAccess:
@@ -538,7 +546,9 @@ def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
     desired = desired_state(settings_from(args))
     access = access_from(args, assume_role=False)  # --external-id is given to each account's role
     external_id = _given(args, "external_id")
-    return check_account_file(access, args.accounts, args.assume_role_name, external_id, desired, args.json, out)
+    return check_account_file(
+        access, args.accounts, args.assume_role_name, external_id, desired, args.json, out, _stopped(args)
+    )
 
 
 def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan: Plan) -> NoReturn:
@@ -575,6 +585,20 @@ def _print_outcomes(outcomes: list[ActionOutcome], out: TextIO) -> None:
     for line in outcome_lines(outcomes):
         print(line, file=out)
     print(outcome_summary(outcomes), file=out)
+
+
+def _print_delivered_key(
+    key: NewAccessKey | None, verified_as: str | None, secret_out: Path | None, out: TextIO
+) -> None:
+    if key is None:
+        return
+    destination = (
+        f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, then "
+        "delete the file"
+    )
+    print("\n" + key_delivered_line(key, destination), file=out)
+    if verified_as:
+        print(key_accepted_line(verified_as), file=out)
 
 
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
@@ -591,11 +615,14 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
     # The file appears only once the key is recorded as this project's, and never for a key deleted again.
     sink = SecretFileHolder(secret_out) if secret_out else None
+    options = ApplyOptions(waits=CLI_APPLY_WAITS, cancelled=_stopped(args))
     try:
-        outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, now=_now(args))
+        outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, options=options, now=_now(args))
     except SetupError as error:
-        if error.partial_result is not None and not args.json:
-            _print_outcomes(error.partial_result.outcomes, out)
+        done = error.partial_result
+        if isinstance(done, ApplyResult) and not args.json:  # what the run did before it stopped
+            _print_outcomes(done.outcomes, out)
+            _print_delivered_key(done.key, done.key_verified_as, secret_out, out)
         raise
     result = outcome.result
     key = result.key
@@ -617,14 +644,7 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
         print("\nAfterwards:", file=out)
         for line in finding_lines(outcome.after.findings):
             print(line, file=out)
-        if key:
-            destination = (
-                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, "
-                "then delete the file"
-            )
-            print("\n" + key_delivered_line(key, destination), file=out)
-            if result.key_verified_as:
-                print(key_accepted_line(result.key_verified_as), file=out)
+        _print_delivered_key(key, result.key_verified_as, secret_out, out)
         for note in result.notes:
             print(f"Note: {note}", file=out)
         if outcome.after.manual:
@@ -675,7 +695,33 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
         [key] = desired.of_kind(Kind.ACCESS_KEY)
         keys = gateway.access_keys(key.user_name)  # read only to say what the file holds
         refuse_replacing(secret_out, key.user_name, None if keys is None else [k.access_key_id for k in keys])
-    result = rotate_access_key(
+    try:
+        result = _rotate(args, gateway, desired, holder, secret_out)
+    except SetupError as error:
+        done = error.partial_result
+        if isinstance(done, RotationResult) and not args.json:  # the steps taken before it stopped
+            _print_rotation(done, secret_out, out)
+        raise
+    if args.json:
+        json.dump(rotation_json(result, str(secret_out)), out, indent=2)
+        out.write("\n")
+    else:
+        print(f"Rotating the Spot user's access key ({gateway.endpoint_description}):", file=out)
+        _print_rotation(result, secret_out, out)
+        if result.complete:
+            finished = "The rotation is complete."
+        elif result.settled:
+            finished = "The switch-over is done; a later rotate-key run deletes the old key (see above)."
+        else:
+            finished = "The rotation is not finished (see above)."
+        print("\n" + finished, file=out)
+    return EXIT_OK if result.settled else EXIT_PENDING
+
+
+def _rotate(
+    args: argparse.Namespace, gateway: IamGateway, desired: DesiredState, holder: KeyHolder, secret_out: Path | None
+) -> RotationResult:
+    return rotate_access_key(
         gateway,
         desired,
         holder,
@@ -688,32 +734,23 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
             call_deadline=CLI_TIMEOUTS.call_deadline,
             sleep=_clock(args).sleep,
             monotonic=_clock(args).monotonic,
+            cancelled=_stopped(args),
         ),
         now=_now(args),
     )
-    if args.json:
-        json.dump(rotation_json(result, str(secret_out)), out, indent=2)
-        out.write("\n")
-    else:
-        print(f"Rotating the Spot user's access key ({gateway.endpoint_description}):", file=out)
-        for line in rotation_lines(result):
-            print(line, file=out)
-        if result.key is not None:
-            destination = (
-                f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's settings, run "
-                "rotate-key --finish, then delete the file"
-            )
-            print("\n" + key_delivered_line(result.key, destination), file=out)
-            if result.verified_as:
-                print(key_accepted_line(result.verified_as), file=out)
-        if result.complete:
-            finished = "The rotation is complete."
-        elif result.settled:
-            finished = "The switch-over is done; a later rotate-key run deletes the old key (see above)."
-        else:
-            finished = "The rotation is not finished (see above)."
-        print("\n" + finished, file=out)
-    return EXIT_OK if result.settled else EXIT_PENDING
+
+
+def _print_rotation(result: RotationResult, secret_out: Path | None, out: TextIO) -> None:
+    for line in rotation_lines(result):
+        print(line, file=out)
+    if result.key is not None:
+        destination = (
+            f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's settings, run "
+            "rotate-key --finish, then delete the file"
+        )
+        print("\n" + key_delivered_line(result.key, destination), file=out)
+        if result.verified_as:
+            print(key_accepted_line(result.verified_as), file=out)
 
 
 def _clock(args: argparse.Namespace) -> Clock:
@@ -843,6 +880,34 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Demo | None = None) ->
     raise InvalidSettings(f"unknown command {args.command!r}")
 
 
+def interrupted_line(args: argparse.Namespace | None, signal_name: str, done: object) -> str:
+    """What an interrupted run did and what is left, from what it did before it stopped (``partial_result``)."""
+    stopped = f"interrupted ({signal_name})"
+    command_name = args.command if args is not None else "the command"
+    if command_name == "apply":
+        if not isinstance(done, ApplyResult):
+            return f"{stopped} before any change was made: run apply again"
+        made = len(done.of_state(DONE))
+        total = len(done.outcomes)
+        if made == total:
+            return f"{stopped} once every change was made ({made} of {total}): run check to see what is in place"
+        return f"{stopped}: made {made} of {total} changes, {total - made} left (above): run apply again to make them"
+    if command_name == "rotate-key":
+        if isinstance(done, RotationResult) and done.key is not None:
+            return (
+                f"{stopped} once the new access key {done.key.access_key_id} was delivered to {args.secret_out} "
+                "(above): enter it in the Spot Event Plugin, then run rotate-key --finish"
+            )
+        steps = len(done.done) if isinstance(done, RotationResult) else 0
+        return (
+            f"{stopped} after {steps} step(s) of the key rotation (above), before a new key was delivered: run the "
+            "same rotate-key command again"
+        )
+    if command_name in ("check", "plan", "export"):
+        return f"{stopped}: {command_name} did not finish; nothing was changed"
+    return f"{stopped}: {command_name} did not finish"
+
+
 def _silence_stdout(out: TextIO) -> None:
     """Point the process's stdout at the null device, so the interpreter's final flush cannot fail again."""
     if out is sys.stdout:
@@ -875,22 +940,30 @@ def main(
 
 
 def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO, demo: Demo | None, clock: Clock) -> int:
-    try:
-        args = parse_command_line(argv)
-        args.clock = clock
-        code = dispatch(args, out, demo)
-        out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
-        return code
-    except BrokenPipeError:
-        # The reader stopped reading (`bootstrap-policy | head -1`): a normal end for a command-line tool.
-        _silence_stdout(out)
-        return EXIT_OK
-    except SetupError as error:
-        print(f"error: {error}", file=err)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("error: interrupted", file=err)
-        return EXIT_ERROR
-    except Exception as error:  # never a traceback: one line naming what happened
-        print(f"error: unexpected {type(error).__name__}: {error}", file=err)
-        return EXIT_ERROR
+    with listening() as stop:
+        args = None
+        try:
+            args = parse_command_line(argv)
+            args.clock, args.stop = clock, stop
+            code = dispatch(args, out, demo)
+            out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
+            if stop() and not stop.expected:  # asked to stop, yet it ended: say so, as a stopped run
+                print(f"error: interrupted ({stop.name}) as {args.command} ended (see above)", file=err)
+                return stop.exit_code
+            return code
+        except BrokenPipeError:
+            # The reader stopped reading (`bootstrap-policy | head -1`): a normal end for a command-line tool.
+            _silence_stdout(out)
+            return EXIT_OK
+        except SetupError as error:
+            if stop():
+                print(f"error: {interrupted_line(args, stop.name, error.partial_result)}", file=err)
+                return stop.exit_code
+            print(f"error: {error}", file=err)
+            return EXIT_ERROR
+        except KeyboardInterrupt:  # a second Ctrl-C: stopped where it stood
+            print(f"error: interrupted ({stop.name}), stopped at once: run check to see what is in place", file=err)
+            return stop.exit_code
+        except Exception as error:  # never a traceback: one line naming what happened
+            print(f"error: unexpected {type(error).__name__}: {error}", file=err)
+            return EXIT_ERROR

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
 from .desired import AccessKey, DesiredState
-from .errors import InvalidSettings
+from .errors import InvalidSettings, SetupError
 from .findings import Plan
 from .gateway import IamGateway
 from .kinds import Kind
@@ -59,15 +59,19 @@ def apply_changes(
     if not before.actions:
         return Outcome(before, ApplyResult(), before)
     result = apply_plan(gateway, before, key_sink, progress, options)
-    after = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
-    if before.creates_access_key and _racing_keys(after):
-        # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
+    try:
+        after = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
+        if before.creates_access_key and _racing_keys(after):
+            # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
 
-        def settled() -> Plan | None:
-            plan = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
-            return None if _racing_keys(plan) else plan
+            def settled() -> Plan | None:
+                plan = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
+                return None if _racing_keys(plan) else plan
 
-        after = poll(settled, KEY_RACE_SETTLE) or after
+            after = poll(settled, KEY_RACE_SETTLE) or after
+    except SetupError as error:  # every change was made (or tried): the error carries what was done
+        error.partial_result = result
+        raise
     return Outcome(before, result, after)
 
 

@@ -5,7 +5,7 @@ Front ends tell failures apart by type, never by searching message text.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 
 class SetupError(Exception):
@@ -42,7 +42,14 @@ class EndpointUnavailable(AwsAccessError):
 
 
 class Cancelled(SetupError):
-    """The caller asked the run to stop (the event plugin's time limit): nothing new was started."""
+    """The caller asked the run to stop (the event plugin's time limit, Ctrl-C on the command line): nothing new was
+    started."""
+
+
+def stop_reason(cancelled: Callable[[], bool]) -> str:
+    """Why a run was told to stop, for a Cancelled's message: what its cancel flag says (the command line's names the
+    signal), else the event plugin's time limit."""
+    return getattr(cancelled, "reason", None) or "the time limit was reached"
 
 
 class KeyDeliveryFailed(SetupError):

@@ -42,6 +42,7 @@ from .errors import (
     LimitExceeded,
     NotFound,
     ReplyLost,
+    stop_reason,
 )
 from .fleet_config import ProfileRef, TemplateRef
 from .regions import check_region
@@ -174,7 +175,7 @@ class _Caller:
     def __call__(self, fn: Callable[[], T], operation: str, subject: str, cleanup: bool = False) -> T:
         """``cleanup``: the call undoes this run's own work (deleting its key), so it runs even once cancelled."""
         if self.cancelled() and not cleanup:
-            raise Cancelled(f"stopped before {operation} on {subject}: the time limit was reached")
+            raise Cancelled(f"stopped before {operation} on {subject}: {stop_reason(self.cancelled)}")
         idempotent = operation.split(":", 1)[-1] not in NOT_IDEMPOTENT
         with call_deadline.deadline(self.timeouts.call_deadline) as guard:
             try:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..commands import command
 from ..desired import AccessKey
-from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost
+from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, stop_reason
 from ..findings import Action, Draft, PlanContext, Read, Stage, made
 from ..key_records import (
     DELIVERED,
@@ -189,7 +189,7 @@ class AccessKeyHandler(Handler):
         gateway = run.gateway
         for round_number in range(self._rounds):
             if run.cancelled():
-                raise Cancelled(f"stopped before {action.summary}: the time limit was reached")
+                raise Cancelled(f"stopped before {action.summary}: {stop_reason(run.cancelled)}")
             before = gateway.access_keys(user) or ()
             if any(k.active for k in before):
                 return self._left_to_another_run(action, run)
@@ -216,7 +216,7 @@ class AccessKeyHandler(Handler):
             # Another run's key is older or as old: step back so that at most one key survives.
             self._delete_own(gateway, key)
             if run.cancelled():
-                raise Cancelled(f"stopped during {action.summary}: the time limit was reached")
+                raise Cancelled(f"stopped during {action.summary}: {stop_reason(run.cancelled)}")
             self._sleep(random.uniform(*KEY_RACE_BACKOFF) * (round_number + 1))
         if any(k.active for k in gateway.access_keys(user) or ()):
             return self._left_to_another_run(action, run)
@@ -237,7 +237,7 @@ class AccessKeyHandler(Handler):
             return None
         if run.cancelled():
             raise Cancelled(
-                f"stopped before handing over access key {key.access_key_id}: the time limit was reached; it was "
+                f"stopped before handing over access key {key.access_key_id}: {stop_reason(run.cancelled)}; it was "
                 "deleted again"
             )
         run.stage(key)

@@ -35,7 +35,7 @@ LAYERS: list[set[str]] = [
     {"gateway"},  # the one module that talks to AWS
     {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"accounts"},  # the check, once per account of a list, in a bounded pool
-    {"secret_file", "install", "standin"},
+    {"secret_file", "install", "standin", "interruption"},  # the command line's files, plugin, stand-in, signals
     {"cli"},
     {"demo"},  # the demo drives the command line it is given, on the stand-in
     {"__main__"},

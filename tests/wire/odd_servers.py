@@ -105,3 +105,38 @@ class AnsweringProxy(Running):
                 relay(self, answer[0], [("Content-Type", "text/xml")], answer[1])
 
         super().__init__(Handler)
+
+
+class SlowReplyProxy(Running):
+    """Forwards every request to ``upstream``; a request of ``action`` (one whose body holds ``holding``, if given) is
+    forwarded at once, so AWS acts, and its reply is sent ``delay`` seconds later. ``arrived`` is set once such a
+    request was forwarded: a test acts there, inside the call (a signal to the client landing while it waits)."""
+
+    def __init__(self, upstream: str, action: str, delay: float, holding: str = "") -> None:
+        parts = urllib.parse.urlsplit(upstream)
+        self.host, self.port = parts.hostname, parts.port
+        self.action, self.delay, self.holding = action, delay, holding
+        self.arrived = threading.Event()
+        self.seen: list[str] = []
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = urllib.parse.parse_qs(body.decode()).get("Action", [""])[0]
+                with owner.lock:
+                    owner.seen.append(action)
+                slow = action == owner.action and owner.holding in urllib.parse.unquote_plus(body.decode())
+                status, reply_headers, payload = forward(owner.host, owner.port, self, body)
+                if slow:
+                    owner.arrived.set()
+                    if owner.stopping.wait(owner.delay):
+                        return
+                relay(self, status, reply_headers, payload)
+
+        super().__init__(Handler)
+
+    def count(self, action: str) -> int:
+        with self.lock:
+            return self.seen.count(action)
