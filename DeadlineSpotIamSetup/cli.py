@@ -364,7 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="cloudformation", choices=["cloudformation"], help="%(default)s (YAML)")
     export.add_argument("--output", type=Path, metavar="FILE", help="write the template here instead of printing it")
     export.add_argument("--force", action="store_true", help="let --output replace an existing file")
-    command("demo", "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)")
+    demo = command("demo", "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)")
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="afterwards, keep the stand-in running and print what to paste into another shell to try every command "
+        "against it, until Ctrl-C",
+    )
     for name, text in (
         ("install", "install the Deadline event plugin into a repository (custom/events/DeadlineSpotIamSetup)"),
         ("uninstall", "remove the Deadline event plugin from a repository"),
@@ -853,7 +859,7 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-Demo = Callable[[TextIO], int]  # demo(out): the demo, given by __main__
+Demo = Callable[..., int]  # demo(out, keep=..., stop=...): the demo, given by __main__
 
 
 def dispatch(args: argparse.Namespace, out: TextIO, demo: Demo | None = None) -> int:
@@ -876,7 +882,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Demo | None = None) ->
     if args.command == "demo":
         if demo is None:  # the demo is wired in by __main__ (it stands above the command line)
             raise SetupError(f"this entry point has no demo: run {command('demo')}")
-        return demo(out)
+        return demo(out, keep=args.keep, stop=getattr(args, "stop", None))
     raise InvalidSettings(f"unknown command {args.command!r}")
 
 
