@@ -151,7 +151,9 @@ def new_run_id() -> str:
 
 
 def _age(key: AccessKeyInfo, now: datetime) -> timedelta:
-    return now - as_utc(key.created) if key.created is not None else timedelta(0)
+    """How old the key is at AWS's time ``now``: never less than zero (AWS's time is read from its replies' Date header,
+    to the second, so a key made within that second can look younger than that)."""
+    return max(now - as_utc(key.created), timedelta(0)) if key.created is not None else timedelta(0)
 
 
 def _when(moment: datetime) -> str:

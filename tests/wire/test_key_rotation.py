@@ -212,6 +212,22 @@ def test_rotate_key_on_the_command_line_hands_over_waits_for_finish_then_retires
     assert set(tags(iam)) - {k for k in tags(iam) if ":attached:" in k} == {KEY_RECORD_PREFIX + new["AccessKeyId"]}
 
 
+def test_rotate_key_if_due_leaves_a_young_key_as_it_is_and_rotates_it_once_it_is_older_than_the_limit(
+    endpoint, iam, tmp_path: Path
+) -> None:
+    """--if-due, for schedulers: the age rule rotate-key followed before it rotated whenever asked."""
+    assert run_cli("apply", "--secret-out", str(tmp_path / "first.json"), "--endpoint-url", endpoint)[0] == 0
+    [old] = keys(iam)
+    secret = tmp_path / "second.json"
+    code, out, _ = run_cli("rotate-key", "--if-due", "--secret-out", str(secret), "--endpoint-url", endpoint)
+    assert code == 0 and f"access key {old} is 0 days old: it is rotated when it is older than 90 days" in out, out
+    assert keys(iam) == {old: "Active"} and not secret.exists()
+    code, out, _ = run_cli(
+        "rotate-key", "--if-due", "--secret-out", str(secret), "--endpoint-url", endpoint, at=now() + timedelta(days=91)
+    )
+    assert code == 2 and key_file(secret)["AccessKeyId"] in keys(iam) and len(keys(iam)) == 2, out
+
+
 def test_trying_the_new_key_with_ec2_is_not_taken_for_the_spot_plugin_using_it(endpoint, iam, tmp_path: Path) -> None:
     """An admin tries the new key before entering it (the tool's own EC2 dry run, `aws ec2 describe-*`): the old key,
     which the Spot Event Plugin still holds, stays active however often rotate-key runs."""
