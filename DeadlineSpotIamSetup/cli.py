@@ -575,24 +575,6 @@ def _print_outcomes(outcomes: list[ActionOutcome], out: TextIO) -> None:
     print(outcome_summary(outcomes), file=out)
 
 
-def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan: Plan) -> NoReturn:
-    """The refusal of an existing --secret-out file a new key would replace, naming what it holds by the Spot user's
-    keys the plan read."""
-    [key] = desired.of_kind(Kind.ACCESS_KEY)
-    seen = plan.observation[key] if plan.observation is not None else None
-    refuse_replacing(secret_out, key.user_name, None if seen is None else [k.access_key_id for k in seen.keys or ()])
-
-
-def _print_outcomes(outcomes: list[ActionOutcome], out: TextIO) -> None:
-    """The table of what apply did, when not every change was made."""
-    if all(outcome.state == DONE for outcome in outcomes):
-        return
-    print("\nNot every change was made:", file=out)
-    for line in outcome_lines(outcomes):
-        print(line, file=out)
-    print(outcome_summary(outcomes), file=out)
-
-
 def _print_delivered_key(
     key: NewAccessKey | None, verified_as: str | None, secret_out: Path | None, out: TextIO
 ) -> None:
