@@ -90,8 +90,15 @@ def test_demo_keep_leaves_the_stand_in_running_for_another_shell_until_ctrl_c(tm
 def test_make_demo_installs_what_the_demo_needs_not_the_test_toolchain():
     """make's own plan for the demo (-n: print, -B: as if nothing were made yet): its virtualenv gets the package with
     the demo extra (moto's server) and nothing else."""
+    env = {name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     plan = subprocess.run(
-        ["make", "-n", "-B", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "-B", "demo"],
+        cwd=ROOT,
+        env=env,  # as run by hand, not as a sub-make of `make test`
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout.splitlines()
     installs = [line for line in plan if " -m pip install " in line and "--upgrade pip" not in line]
     assert installs == [".venv-demo/bin/python -m pip install --quiet '.[demo]'"], plan
