@@ -9,7 +9,9 @@
 #   make test      lint; the main suite (tests/cli: command line, demo, wheel, test tools) in .venv; then
 #                  tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in .venv310; then
 #                  tests/plugin again in .venv37
-#   make demo      run the demo against a local AWS stand-in (moto, the demo extra)
+#   make demo      run the demo against a local AWS stand-in, in its own virtualenv (.venv-demo) holding the
+#                  package and the demo extra (moto) only, not the test toolchain; DEMO_ARGS=--keep leaves the
+#                  stand-in running afterwards for another shell
 #   make bench     run the benchmarks
 #   make clean     remove virtualenvs and caches
 
@@ -20,6 +22,9 @@ VENV_STAMP := $(VENV)/.installed.stamp
 VENV310_STAMP := $(VENV310)/.installed.stamp
 VENV37 := .venv37
 VENV37_STAMP := $(VENV37)/.installed.stamp
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed.stamp
+DEMO_ARGS ?=
 # The oldest boto3 and botocore the engine supports (README.md, "Supported Deadline versions").
 OLDEST_BOTO := boto3==1.20.0 botocore==1.23.0
 
@@ -103,13 +108,19 @@ test: venv venv310 venv37
 	$(VENV)/bin/python tests/run_py310.py
 	$(VENV)/bin/python tests/run_py37.py
 
-demo: venv
-	$(VENV)/bin/python -m DeadlineSpotIamSetup demo
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python -m DeadlineSpotIamSetup demo $(DEMO_ARGS)
+
+$(DEMO_STAMP): pyproject.toml
+	@test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEMO_VENV)/bin/python -m pip install --quiet '.[demo]'
+	@touch $@
 
 bench: venv
 	$(VENV)/bin/python benchmarks/bench_check.py
 	$(VENV)/bin/python benchmarks/bench_accounts.py
 
 clean:
-	rm -rf $(VENV) $(VENV310) $(VENV37) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV310) $(VENV37) $(DEMO_VENV) build dist *.egg-info .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

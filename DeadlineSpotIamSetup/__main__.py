@@ -1,18 +1,47 @@
 """``python -m DeadlineSpotIamSetup`` and the ``deadline-spot-iam-setup`` command: the command line, with the
-demo wired in (the demo is given the command line's entry point; the command line does not know the demo)."""
+demo wired in (the demo is given the command line's entry point; the command line does not know the demo).
+
+Only the standard library is imported before ``main`` runs, so that a Ctrl-C while the command line loads ends the
+process quietly too (interruption.ending_quietly)."""
 
 from __future__ import annotations
 
 import functools
+import ntpath
+import os
 import sys
 from collections.abc import Sequence
 
-from . import cli
-from .demo import run_demo
+from .commands import COMMAND_LINE
+from .interruption import ending_quietly, stopped_at_once
+
+
+def program_name(argv0: str) -> str:
+    """How the program was invoked, from ``sys.argv[0]``: the console script's name (``deadline-spot-iam-setup``,
+    without Windows' ``.exe`` or an old launcher's ``-script.py``), or ``python -m DeadlineSpotIamSetup``."""
+    name = ntpath.basename(argv0)  # splits at "/" and "\\" alike
+    for suffix in (".exe", "-script.pyw", "-script.py"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    if not name or name.startswith("__main__.") or name in ("-c", "-m"):
+        return COMMAND_LINE
+    return name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, demo=functools.partial(run_demo, cli=cli.main))
+    with ending_quietly():
+        from . import cli
+        from .demo import run_demo
+
+        code = cli.main(
+            argv, demo=functools.partial(run_demo, cli=cli.main), prog=program_name(sys.argv[0] if sys.argv else "")
+        )
+    if stopped_at_once():
+        # A second Ctrl-C: calls may still be under way in other threads, which the interpreter would wait for.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -133,16 +133,21 @@ def check_accounts(
     connect: Connect = connect,
     plan: PlanChanges = plan_changes,
     max_parallel: int = MAX_PARALLEL_ACCOUNTS,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> list[AccountResult]:
     """Check each account (``targets`` resolved: every one has its role ARN) as its role, assumed from ``access``,
     at most ``max_parallel`` at once. Results in the order of ``targets``; an account that cannot be checked is a
-    result with its one-line error, never an exception. Interrupted, no account starts a new call."""
+    result with its one-line error, never an exception. Interrupted (an exception here, or ``cancelled``, the
+    command line's Ctrl-C), no account starts a new call."""
     stop = threading.Event()
+
+    def stopped() -> bool:
+        return stop.is_set() or cancelled()
 
     def check(target: AccountTarget) -> AccountResult:
         role_arn = target.role_arn or ""
         try:
-            gateway = connect(replace(access, role_arn=role_arn, external_id=external_id), cancelled=stop.is_set)
+            gateway = connect(replace(access, role_arn=role_arn, external_id=external_id), cancelled=stopped)
         except AccessDenied:
             with_id = " and external ID" if external_id else ""
             return AccountResult(

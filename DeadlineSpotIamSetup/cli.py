@@ -10,59 +10,84 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, Callable, NoReturn, TextIO
 
 from . import __version__
 from .accounts import DEFAULT_ROLE_NAME
+from .apply import ApplyOptions, ApplyResult
 from .bootstrap_policy import bootstrap_policy
 from .cli_accounts import check_account_file
 from .cloudformation import bootstrap_role_template, template, to_yaml
-from .commands import COMMAND_LINE, invocation
-from .desired import Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
+from .commands import command, invocation, use
+from .desired import DesiredState, Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
-from .findings import Plan
+from .findings import DONE, FAILED, REFUSED, Plan, RotationResult
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
 from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
+from .interruption import listening
 from .kinds import Kind
+from .regions import check_region
 from .report import (
     KEY_HINT,
     action_lines,
+    apply_key_destination,
     apply_outcome_json,
     apply_outcome_lines,
     finding_lines,
+    incomplete_line,
     manual_lines,
+    new_key_lines,
     plan_json,
     rotation_json,
     rotation_outcome_lines,
+    rotation_step_lines,
     summary_line,
+    unmade_lines,
 )
 from .rotation import KeyHolder, RotationOptions
-from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, write_secret_file
+from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, refuse_replacing
 from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
+# The commands that call AWS, and so take the AWS access options (also before the command, as the AWS CLI does).
+AWS_COMMANDS = ("check", "plan", "apply", "rotate-key", "export")
+# The AWS access options' destinations: given before a command that calls no AWS, they are refused.
+_AWS_DESTINATIONS = ("profile", "region", "endpoint_url", "role_arn", "external_id", "allow_unknown_region")
+
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
+    """Taken before the command and after it (the command's own, given last, wins). No defaults: an option left out is
+    absent from the namespace, so the command's parser never overwrites one given before the command."""
     group = parser.add_argument_group("AWS access (default: the standard AWS environment variables and files)")
-    group.add_argument("--profile", help="named profile from the AWS config/credentials files")
-    group.add_argument("--region", help="region whose IAM endpoint to use (IAM is global; default us-east-1)")
-    group.add_argument("--endpoint-url", help="IAM/STS endpoint URL (also AWS_ENDPOINT_URL)")
-    group.add_argument("--role-arn", help="assume this role first and act as it")
-    group.add_argument("--external-id", help="external ID for --role-arn")
+    quiet = argparse.SUPPRESS
+    group.add_argument("--profile", default=quiet, help="named profile from the AWS config/credentials files")
+    group.add_argument(
+        "--region", default=quiet, help="region whose IAM endpoint to use (IAM is global; default us-east-1)"
+    )
+    group.add_argument("--endpoint-url", default=quiet, help="IAM/STS endpoint URL (also AWS_ENDPOINT_URL)")
+    group.add_argument("--role-arn", default=quiet, help="assume this role first and act as it")
+    group.add_argument("--external-id", default=quiet, help="external ID for --role-arn")
+    group.add_argument(
+        "--allow-unknown-region",
+        action="store_true",
+        default=quiet,
+        help="take a region this botocore does not know (one newer than the installed botocore)",
+    )
 
 
-def _name_options(parser: argparse.ArgumentParser) -> None:
+def _name_options(parser: argparse.ArgumentParser, *, key_age: bool) -> argparse._ArgumentGroup:
     d = Settings()
     group = parser.add_argument_group("identities")
     group.add_argument("--spot-user", default=d.spot_user, help="IAM user for the Spot credentials (%(default)s)")
@@ -76,21 +101,16 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tracker-role", default=d.tracker_role, help="Resource Tracker role (%(default)s)")
     group.add_argument("--no-resource-tracker", action="store_true", help="no Resource Tracker role or policy")
     group.add_argument(
+        "--no-service-linked-roles",
+        action="store_true",
+        help="your organisation creates the EC2 Spot and Spot Fleet service-linked roles: never create them, and "
+        "report them as expected from your organisation while they are missing",
+    )
+    group.add_argument(
         "--path", default="/", help="IAM path for the user and instance profile it creates (roles stay at /)"
     )
-    group.add_argument(
-        "--permissions-boundary", help="policy ARN set as permissions boundary on users/roles it creates"
-    )
-    group.add_argument(
-        "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)"
-    )
-    group.add_argument(
-        "--key-max-age-days",
-        type=_days,
-        default=d.key_max_age_days,
-        metavar="DAYS",
-        help="an access key older than this is due for rotation (%(default)s; 0: no limit)",
-    )
+    if key_age:
+        _key_age_option(group)
     group.add_argument(
         "--allowed-source-ips",
         metavar="CIDR[,CIDR...]",
@@ -101,6 +121,27 @@ def _name_options(parser: argparse.ArgumentParser) -> None:
         "--allow-any-address",
         action="store_true",
         help="accept --allowed-source-ips that match every address (0.0.0.0/0, ::/0), which restrict nothing",
+    )
+    return group
+
+
+def _creation_options(group: argparse._ArgumentGroup) -> None:
+    """What is given to what apply creates: plan shows it, apply, export and bootstrap-policy use it."""
+    group.add_argument(
+        "--permissions-boundary", help="policy ARN set as permissions boundary on users/roles it creates"
+    )
+    group.add_argument(
+        "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)"
+    )
+
+
+def _key_age_option(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--key-max-age-days",
+        type=_days,
+        default=Settings().key_max_age_days,
+        metavar="DAYS",
+        help="an access key older than this is due for rotation (%(default)s; 0: no limit)",
     )
 
 
@@ -142,11 +183,69 @@ def read_spot_config(path: Path | None) -> tuple[FleetGroup, ...]:
     return parse_fleet_config(text, str(path))
 
 
+def _closest(word: str, candidates: Sequence[str]) -> str | None:
+    """The candidate ``word`` was probably meant as: one it abbreviates, else the most similar."""
+    starting = [candidate for candidate in candidates if candidate.startswith(word)]
+    if len(starting) == 1:
+        return starting[0]
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors are errors like any other: exit 1 (argparse's own 2 means "pending" here)."""
+    """Usage errors are errors like any other: exit 1 (argparse's own 2 means "pending" here), in one line that says
+    what was probably meant. Options are never abbreviated (``--prof`` is not ``--profile``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise InvalidSettings(f"{message} (see {self.prog} --help)")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside the choices (a command, a --format) names the choice probably meant."""
+        choices = action.choices
+        if choices is not None and value not in choices:
+            names = [str(choice) for choice in choices]
+            meant = _closest(str(value), names)
+            hint = f"did you mean {meant!r}?" if meant else f"choose from {', '.join(names)}"
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}: {hint}")
+        super()._check_value(action, value)
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._refuse_extras(parsed, extras)
+        return parsed
+
+    def _commands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    def _refuse_extras(self, parsed: argparse.Namespace, extras: list[str]) -> NoReturn:
+        commands = self._commands()
+        command = getattr(parsed, "command", None)
+        parser = commands.get(command, self)
+        options = [option for option in extras if option.startswith("-")]
+        if not options:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        typed = options[0].split("=", 1)[0]
+        own = [string for action in parser._actions for string in action.option_strings]
+        elsewhere = sorted(
+            name
+            for name, sub in commands.items()
+            if name != command and any(typed in action.option_strings for action in sub._actions)
+        )
+        if elsewhere and command:
+            parser.error(f"{command} does not take {typed} ({', '.join(elsewhere)} do)")
+        meant = _closest(typed, [string for string in own if string.startswith("--")])
+        if meant is not None:
+            abbreviated = " (options are not abbreviated)" if meant.startswith(typed) else ""
+            parser.error(f"there is no option {typed}{abbreviated}: did you mean {meant}?")
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,17 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check, plan and create the AWS IAM identities Deadline's Spot Event Plugin needs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _aws_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str, aws: bool = True, names: bool = True) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        if names:
-            _name_options(sub)
-        if aws:
+        if name in AWS_COMMANDS:
             _aws_options(sub)
         return sub
 
     check = command("check", "read-only: report each identity as ok, missing or drift")
+    _name_options(check, key_age=True)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     many = check.add_argument_group("many accounts (optional): each one checked as a role assumed from the credential")
     many.add_argument(
@@ -181,8 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
         "given to every account's role",
     )
     plan = command("plan", "print the changes apply would make; changes nothing")
+    _creation_options(_name_options(plan, key_age=True))
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     apply = command("apply", "create what is missing and repair the drift this tool owns")
+    _creation_options(_name_options(apply, key_age=True))
     for sub in (check, plan, apply):
         _spot_config_options(sub)
     dry_run = check.add_argument_group(
@@ -211,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
         "replace the Spot user's access key: the new key goes to --secret-out; once you have entered it in the Spot "
         "Event Plugin, run rotate-key --finish, and the old key is deactivated once nothing uses it, deleted later",
     )
+    user = rotate.add_argument_group("the Spot user")
+    user.add_argument("--spot-user", default=Settings().spot_user, help="its name (%(default)s)")
+    _key_age_option(user)
     rotate.add_argument(
         "--secret-out",
         type=Path,
@@ -237,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the new key of a rotation that waits to be entered (its file was lost); the old key stays",
     )
     rotate.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs", aws=False)
+    policy = command("bootstrap-policy", "print the IAM policy the credential running apply needs")
+    _creation_options(_name_options(policy, key_age=False))
     policy.add_argument("--partition", choices=["aws", "aws-cn", "aws-us-gov"], help="(json) the partition (aws)")
     policy.add_argument("--account", default="*", help="(json) 12-digit account ID to scope the resources to")
     policy.add_argument(
@@ -256,56 +361,84 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         "print a CloudFormation template creating the identities apply would create (for StackSets); no access key",
     )
+    _creation_options(_name_options(export, key_age=False))
     export.add_argument("--format", default="cloudformation", choices=["cloudformation"], help="%(default)s (YAML)")
     export.add_argument("--output", type=Path, metavar="FILE", help="write the template here instead of printing it")
     export.add_argument("--force", action="store_true", help="let --output replace an existing file")
-    command(
-        "demo",
-        "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)",
-        aws=False,
-        names=False,
+    demo = command("demo", "run check, plan, apply, check against an embedded AWS stand-in (no AWS account needed)")
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="afterwards, keep the stand-in running and print what to paste into another shell to try every command "
+        "against it, until Ctrl-C",
     )
     for name, text in (
         ("install", "install the Deadline event plugin into a repository (custom/events/DeadlineSpotIamSetup)"),
         ("uninstall", "remove the Deadline event plugin from a repository"),
     ):
-        sub = command(name, text, aws=False, names=False)
+        sub = command(name, text)
         sub.add_argument("--repository", type=Path, required=True, metavar="PATH", help="Deadline repository root")
     return parser
 
 
+def parse_command_line(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed command line; AWS access options given before a command that calls no AWS are refused."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command not in AWS_COMMANDS:
+        given = [f"--{dest.replace('_', '-')}" for dest in _AWS_DESTINATIONS if hasattr(args, dest)]
+        if given:
+            parser.error(f"{args.command} makes no AWS call: leave out {', '.join(given)}")
+    return args
+
+
+def _given(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    """An option's value; ``default`` for an option the command does not take."""
+    return getattr(args, name, default)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    if args.allow_any_address and args.allowed_source_ips is None:
+    d = Settings()
+    allowed_source_ips = _given(args, "allowed_source_ips")
+    allow_any_address = _given(args, "allow_any_address", False)
+    if allow_any_address and allowed_source_ips is None:
         raise InvalidSettings("--allow-any-address goes with --allowed-source-ips: give the list, or leave it out")
+    spot_region = _given(args, "spot_region")
+    if spot_region is not None and not _given(args, "allow_unknown_region", False):
+        check_region(spot_region, "--spot-region", "add --allow-unknown-region")
     return Settings(
-        spot_user=args.spot_user,
-        spot_role=args.spot_role,
-        access_key=not args.no_access_key,
-        worker_role=args.worker_role,
-        instance_profile=args.instance_profile,
-        fleet_role=args.fleet_role,
-        tracker_role=args.tracker_role,
-        resource_tracker=not args.no_resource_tracker,
-        path=args.path,
-        permissions_boundary=args.permissions_boundary,
-        tags=tuple(parse_tag(tag) for tag in args.tag),
-        allowed_source_ips=None if args.allowed_source_ips is None else tuple(args.allowed_source_ips.split(",")),
-        allow_any_address=args.allow_any_address,
-        key_max_age_days=args.key_max_age_days,
-        fleet_groups=read_spot_config(getattr(args, "spot_config", None)),
-        spot_uses_resource_tracker=getattr(args, "spot_uses_resource_tracker", False),
-        spot_region=getattr(args, "spot_region", None),
+        spot_user=_given(args, "spot_user", d.spot_user),
+        spot_role=_given(args, "spot_role"),
+        access_key=not _given(args, "no_access_key", False),
+        worker_role=_given(args, "worker_role", d.worker_role),
+        instance_profile=_given(args, "instance_profile"),
+        fleet_role=_given(args, "fleet_role", d.fleet_role),
+        tracker_role=_given(args, "tracker_role", d.tracker_role),
+        resource_tracker=not _given(args, "no_resource_tracker", False),
+        service_linked_roles=not _given(args, "no_service_linked_roles", False),
+        path=_given(args, "path", d.path),
+        permissions_boundary=_given(args, "permissions_boundary"),
+        tags=tuple(parse_tag(tag) for tag in _given(args, "tag", ())),
+        allowed_source_ips=None if allowed_source_ips is None else tuple(allowed_source_ips.split(",")),
+        allow_any_address=allow_any_address,
+        key_max_age_days=_given(args, "key_max_age_days", d.key_max_age_days),
+        fleet_groups=read_spot_config(_given(args, "spot_config")),
+        spot_uses_resource_tracker=_given(args, "spot_uses_resource_tracker", False),
+        spot_region=spot_region,
     )
 
 
-def access_from(args: argparse.Namespace) -> AwsAccess:
-    validate_assume_role(args.role_arn, args.external_id, "--role-arn", "--external-id")
+def access_from(args: argparse.Namespace, assume_role: bool = True) -> AwsAccess:
+    """How to reach AWS; ``assume_role``: with the role of --role-arn (--external-id) to assume first."""
+    role_arn, external_id = (_given(args, "role_arn"), _given(args, "external_id")) if assume_role else (None, None)
+    validate_assume_role(role_arn, external_id, "--role-arn", "--external-id")
     return AwsAccess(
-        profile=args.profile,
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        role_arn=args.role_arn,
-        external_id=args.external_id,
+        profile=_given(args, "profile"),
+        region=_given(args, "region"),
+        endpoint_url=_given(args, "endpoint_url"),
+        role_arn=role_arn,
+        external_id=external_id,
+        allow_unknown_region=_given(args, "allow_unknown_region", False),
     )
 
 
@@ -329,8 +462,13 @@ def _print_plan(plan: Plan, out: TextIO) -> None:
             print(line, file=out)
 
 
+def _stopped(args: argparse.Namespace) -> Callable[[], bool]:
+    """Whether the run was asked to stop (Ctrl-C, SIGTERM): asked before every AWS call, change and rotation step."""
+    return getattr(args, "stop", None) or (lambda: False)
+
+
 def _gateway(args: argparse.Namespace) -> IamGateway:
-    return connect(access_from(args))
+    return connect(access_from(args), _stopped(args))
 
 
 def _dry_run_access(args: argparse.Namespace) -> AwsAccess:
@@ -407,11 +545,22 @@ def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
     """check --accounts FILE (accounts.py): each account's role is assumed from the credential in use."""
     if args.accounts is None:
         raise InvalidSettings("--assume-role-name goes with --accounts")
-    if args.role_arn is not None or args.verify_ec2:
+    if _given(args, "role_arn") is not None or args.verify_ec2:
         raise InvalidSettings("--accounts assumes each account's role itself: leave out --role-arn and --verify-ec2")
     desired = desired_state(settings_from(args))
-    access = AwsAccess(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
-    return check_account_file(access, args.accounts, args.assume_role_name, args.external_id, desired, args.json, out)
+    access = access_from(args, assume_role=False)  # --external-id is given to each account's role
+    external_id = _given(args, "external_id")
+    return check_account_file(
+        access, args.accounts, args.assume_role_name, external_id, desired, args.json, out, _stopped(args)
+    )
+
+
+def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan: Plan) -> NoReturn:
+    """The refusal of an existing --secret-out file a new key would replace, naming what it holds by the Spot user's
+    keys the plan read."""
+    [key] = desired.of_kind(Kind.ACCESS_KEY)
+    seen = plan.observation[key] if plan.observation is not None else None
+    refuse_replacing(secret_out, key.user_name, None if seen is None else [k.access_key_id for k in seen.keys or ()])
 
 
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
@@ -420,39 +569,58 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
     gateway = _gateway(args)
     if secret_out is not None and secret_out.exists() and not args.force:
         # Refuse before any write, and only when a key would really be created (a converged account is fine).
-        if plan_changes(gateway, desired).creates_access_key:
-            raise InvalidSettings(
-                f"--secret-out {secret_out} already exists and a new access key would be written there: move it "
-                "away (it may hold a key still in use) or add --force to replace it"
-            )
+        before = plan_changes(gateway, desired)
+        if before.creates_access_key:
+            _refuse_replacing_secret_file(secret_out, desired, before)
     progress = (lambda line: None) if args.json else (lambda line: print(f"  done: {line}", file=out, flush=True))
     if not args.json:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
-    sink = (lambda key: write_secret_file(secret_out, key)) if secret_out else None
-    outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, now=_now(args))
+    # The file appears only once the key is recorded as this project's, and never for a key deleted again.
+    sink = SecretFileHolder(secret_out) if secret_out else None
+    options = ApplyOptions(waits=CLI_APPLY_WAITS, cancelled=_stopped(args))
+    try:
+        outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, options=options, now=_now(args))
+    except SetupError as error:
+        done = error.partial_result
+        if isinstance(done, ApplyResult) and not args.json:  # what the run did before it stopped
+            written = str(secret_out) if secret_out is not None else None
+            lines = unmade_lines(done.outcomes)
+            for line in lines + new_key_lines(done.key, done.key_verified_as, apply_key_destination(written)):
+                print(line, file=out)
+        raise
     result = outcome.result
     written_to = str(secret_out) if secret_out is not None else None
     if args.json:
-        document = apply_outcome_json(outcome.after, done=result.done, key=result.key, secret_out=written_to)
+        document = apply_outcome_json(
+            outcome.after,
+            ok=outcome.ok,
+            done=result.done,
+            outcomes=result.outcomes,
+            key=result.key,
+            secret_out=written_to,
+        )
         json.dump(document, out, indent=2)
         out.write("\n")
     else:
         for line in apply_outcome_lines(
             outcome.after,
-            done=result.done,
+            outcomes=result.outcomes,
             key=result.key,
             key_verified_as=result.key_verified_as,
             notes=result.notes,
             secret_out=written_to,
         ):
             print(line, file=out)
+    if result.of_state(REFUSED) + result.of_state(FAILED):
+        raise SetupError(incomplete_line(result.outcomes))  # exit 1, one line on stderr after the table
     return EXIT_OK if outcome.ok else EXIT_PENDING
 
 
 def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
     """Where this run hands a new key: the --secret-out file, refused before any AWS call when it cannot be written
-    or would replace a file without --force. Without it (and with --finish or --abandon) the run starts no rotation:
-    it takes the next steps of the one under way."""
+    (an existing one is refused by run_rotate without --force, once it has read which keys the Spot user has).
+    Without it (and with --finish or --abandon) the run starts no rotation: it takes the next steps of the one under
+    way."""
     if args.finish and args.abandon:
         raise InvalidSettings(
             "--finish and --abandon exclude each other: --finish keeps the new key, --abandon deletes it"
@@ -465,11 +633,6 @@ def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
             "under way: leave out --secret-out"
         )
     secret_out = check_secret_destination(args.secret_out)
-    if secret_out.exists() and not args.force:
-        raise InvalidSettings(
-            f"--secret-out {secret_out} already exists: give a new file (it may hold the key in use now), or add "
-            "--force to replace it when a new key is made"
-        )
     return SecretFileHolder(secret_out), secret_out
 
 
@@ -477,7 +640,32 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
     desired = desired_state(settings_from(args))
     holder, secret_out = _rotation_holder(args)
     gateway = _gateway(args)
-    result = rotate_access_key(
+    if secret_out is not None and secret_out.exists() and not args.force:
+        [key] = desired.of_kind(Kind.ACCESS_KEY)
+        keys = gateway.access_keys(key.user_name)  # read only to say what the file holds
+        refuse_replacing(secret_out, key.user_name, None if keys is None else [k.access_key_id for k in keys])
+    try:
+        result = _rotate(args, gateway, desired, holder, secret_out)
+    except SetupError as error:
+        done = error.partial_result
+        if isinstance(done, RotationResult) and not args.json:  # the steps taken before it stopped
+            for line in rotation_step_lines(done, str(secret_out) if secret_out is not None else None):
+                print(line, file=out)
+        raise
+    if args.json:
+        json.dump(rotation_json(result, str(secret_out)), out, indent=2)
+        out.write("\n")
+    else:
+        written_to = str(secret_out) if secret_out is not None else None
+        for line in rotation_outcome_lines(result, gateway.endpoint_description, written_to):
+            print(line, file=out)
+    return EXIT_OK if result.settled else EXIT_PENDING
+
+
+def _rotate(
+    args: argparse.Namespace, gateway: IamGateway, desired: DesiredState, holder: KeyHolder, secret_out: Path | None
+) -> RotationResult:
+    return rotate_access_key(
         gateway,
         desired,
         holder,
@@ -490,17 +678,10 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
             call_deadline=CLI_TIMEOUTS.call_deadline,
             sleep=_clock(args).sleep,
             monotonic=_clock(args).monotonic,
+            cancelled=_stopped(args),
         ),
         now=_now(args),
     )
-    if args.json:
-        json.dump(rotation_json(result, str(secret_out)), out, indent=2)
-        out.write("\n")
-    else:
-        written_to = str(secret_out) if secret_out is not None else None
-        for line in rotation_outcome_lines(result, gateway.endpoint_description, written_to):
-            print(line, file=out)
-    return EXIT_OK if result.settled else EXIT_PENDING
 
 
 def _clock(args: argparse.Namespace) -> Clock:
@@ -603,7 +784,10 @@ def run_install(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int] | None = None) -> int:
+Demo = Callable[..., int]  # demo(out, keep=..., stop=...): the demo, given by __main__
+
+
+def dispatch(args: argparse.Namespace, out: TextIO, demo: Demo | None = None) -> int:
     if args.command == "check":
         if args.accounts is not None or args.assume_role_name is not None:
             return run_accounts_check(args, out)
@@ -622,9 +806,37 @@ def dispatch(args: argparse.Namespace, out: TextIO, demo: Callable[[TextIO], int
         return run_install(args, out)
     if args.command == "demo":
         if demo is None:  # the demo is wired in by __main__ (it stands above the command line)
-            raise SetupError(f"this entry point has no demo: run `{COMMAND_LINE} demo`")
-        return demo(out)
+            raise SetupError(f"this entry point has no demo: run {command('demo')}")
+        return demo(out, keep=args.keep, stop=getattr(args, "stop", None))
     raise InvalidSettings(f"unknown command {args.command!r}")
+
+
+def interrupted_line(args: argparse.Namespace | None, signal_name: str, done: object) -> str:
+    """What an interrupted run did and what is left, from what it did before it stopped (``partial_result``)."""
+    stopped = f"interrupted ({signal_name})"
+    command_name = args.command if args is not None else "the command"
+    if command_name == "apply":
+        if not isinstance(done, ApplyResult):
+            return f"{stopped} before any change was made: run apply again"
+        made = len(done.of_state(DONE))
+        total = len(done.outcomes)
+        if made == total:
+            return f"{stopped} once every change was made ({made} of {total}): run check to see what is in place"
+        return f"{stopped}: made {made} of {total} changes, {total - made} left (above): run apply again to make them"
+    if command_name == "rotate-key":
+        if isinstance(done, RotationResult) and done.key is not None:
+            return (
+                f"{stopped} once the new access key {done.key.access_key_id} was delivered to {args.secret_out} "
+                "(above): enter it in the Spot Event Plugin, then run rotate-key --finish"
+            )
+        steps = len(done.done) if isinstance(done, RotationResult) else 0
+        return (
+            f"{stopped} after {steps} step(s) of the key rotation (above), before a new key was delivered: run the "
+            "same rotate-key command again"
+        )
+    if command_name in ("check", "plan", "export"):
+        return f"{stopped}: {command_name} did not finish; nothing was changed"
+    return f"{stopped}: {command_name} did not finish"
 
 
 def _silence_stdout(out: TextIO) -> None:
@@ -641,28 +853,48 @@ def main(
     argv: Sequence[str] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
-    demo: Callable[[TextIO], int] | None = None,
+    demo: Demo | None = None,
     clock: Clock = REAL_CLOCK,
+    prog: str | None = None,
 ) -> int:
-    """``clock``: where the run reads the time and waits (tests move time with their own)."""
+    """``clock``: where the run reads the time and waits (tests move time with their own); ``prog``: the program's
+    name as it was invoked, for usage, errors, --version and every message naming a command of this tool (the
+    command line's own name, python -m DeadlineSpotIamSetup, unless told)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    named_before = invocation()
+    use(prog or named_before)
     try:
-        args = build_parser().parse_args(argv)
-        args.clock = clock
-        code = dispatch(args, out, demo)
-        out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
-        return code
-    except BrokenPipeError:
-        # The reader stopped reading (`bootstrap-policy | head -1`): a normal end for a command-line tool.
-        _silence_stdout(out)
-        return EXIT_OK
-    except SetupError as error:
-        print(f"error: {error}", file=err)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("error: interrupted", file=err)
-        return EXIT_ERROR
-    except Exception as error:  # never a traceback: one line naming what happened
-        print(f"error: unexpected {type(error).__name__}: {error}", file=err)
-        return EXIT_ERROR
+        return _run(argv, out, err, demo, clock)
+    finally:
+        use(named_before)
+
+
+def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO, demo: Demo | None, clock: Clock) -> int:
+    with listening() as stop:
+        args = None
+        try:
+            args = parse_command_line(argv)
+            args.clock, args.stop = clock, stop
+            code = dispatch(args, out, demo)
+            out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
+            if stop() and not stop.expected:  # asked to stop, yet it ended: say so, as a stopped run
+                print(f"error: interrupted ({stop.name}) as {args.command} ended (see above)", file=err)
+                return stop.exit_code
+            return code
+        except BrokenPipeError:
+            # The reader stopped reading (`bootstrap-policy | head -1`): a normal end for a command-line tool.
+            _silence_stdout(out)
+            return EXIT_OK
+        except SetupError as error:
+            if stop():
+                print(f"error: {interrupted_line(args, stop.name, error.partial_result)}", file=err)
+                return stop.exit_code
+            print(f"error: {error}", file=err)
+            return EXIT_ERROR
+        except KeyboardInterrupt:  # a second Ctrl-C: stopped where it stood
+            print(f"error: interrupted ({stop.name}), stopped at once: run check to see what is in place", file=err)
+            return stop.exit_code
+        except Exception as error:  # never a traceback: one line naming what happened
+            print(f"error: unexpected {type(error).__name__}: {error}", file=err)
+            return EXIT_ERROR

@@ -9,7 +9,7 @@ error.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -31,6 +31,7 @@ def check_account_file(
     desired: DesiredState,
     as_json: bool,
     out: TextIO,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> int:
     """``check --accounts FILE``: every input refused before any AWS call, then every account checked, one report."""
     role_name = validate_role_name(DEFAULT_ROLE_NAME if role_name is None else role_name)
@@ -41,7 +42,7 @@ def check_account_file(
     targets = read_accounts(path)
     base = connect(access)  # no call: the partition comes from the region, as for check
     resolved = resolve_targets(targets, base.partition, role_name, str(path))
-    results = check_accounts(access, resolved, desired, external_id)
+    results = check_accounts(access, resolved, desired, external_id, cancelled=cancelled)
     if as_json:
         json.dump(accounts_json(results), out, indent=2)
         out.write("\n")

@@ -20,10 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from .commands import invocation
 from .errors import SetupError
+from .interruption import Interruption as Stop
 from .standin import MotoStandIn
 
 NEEDS_MOTO = "the demo needs moto: pip install 'deadline-spot-iam-setup[demo]'"
+STOPPED = -1  # the code of a step not run: the demo was told to stop
 
 _DEMO_ENV = {
     # moto accepts any credentials; these are the documented AWS example values, not real ones.
@@ -69,12 +72,17 @@ def _stand_in() -> Iterator[MotoStandIn]:
         aws.stop()
 
 
-def run_demo(out: TextIO, cli: Callable[..., int]) -> int:
-    """Run the demo, printing to ``out``; ``cli(argv, out=..., err=...)`` is the command line's entry point."""
+def run_demo(out: TextIO, cli: Callable[..., int], keep: bool = False, stop: Stop | None = None) -> int:
+    """Run the demo, printing to ``out``; ``cli(argv, out=..., err=...)`` is the command line's entry point.
+    ``keep``: afterwards, leave the stand-in running, with the lines that point another shell at it, until ``stop``
+    (the command line's Ctrl-C) is set. A Ctrl-C during the walk-through ends it after the step under way."""
+    program = invocation()
 
     def step(title: str, explanation: str, *argv: str) -> int:
+        if stop is not None and stop():
+            return STOPPED
         shown = " ".join(arg if " " not in arg else repr(arg) for arg in argv)
-        print(f"\n=== {title}\n{explanation}\n$ python -m DeadlineSpotIamSetup {shown}", file=out, flush=True)
+        print(f"\n=== {title}\n{explanation}\n$ {program} {shown}", file=out, flush=True)
         code = cli([*argv], out=out, err=out)
         print(f"(exit code {code})", file=out, flush=True)
         return code
@@ -143,12 +151,37 @@ def run_demo(out: TextIO, cli: Callable[..., int]) -> int:
                 *endpoint,
             ),
         ]
+        if keep and stop is not None and not stop():
+            _keep_running(aws.endpoint_url, program, stop, out)
     expected = [2, 2, 0, 0, 0, 2, 2, 2]
+    if stop is not None and stop() and not stop.expected:
+        print("\nDemo interrupted.", file=out)
+        return 1
     if codes != expected:
         print(f"\nDemo FAILED: exit codes {codes}, expected {expected}.", file=out)
         return 1
     print(f"\nDemo finished: exit codes were as expected ({', '.join(map(str, expected))}).", file=out)
     return 0
+
+
+def _keep_running(endpoint_url: str, program: str, stop: Stop, out: TextIO) -> None:
+    """The stand-in stays up, as the walk-through left it, until Ctrl-C: the lines to paste into another shell make
+    every command there talk to it (botocore reads AWS_ENDPOINT_URL from 1.31 on; DeadlineSpotIamSetup/old_botocore.py
+    reads it for older ones), with the documented example keys it accepts."""
+    variables = {"AWS_ENDPOINT_URL": endpoint_url, **_DEMO_ENV}
+    posix = "\n".join(f"  export {name}={value}" for name, value in variables.items())
+    powershell = "\n".join(f'  $env:{name} = "{value}"' for name, value in variables.items())
+    print(
+        f"\nThe stand-in keeps running at {endpoint_url}, as the walk-through left it, until you press Ctrl-C here.\n"
+        f"To try any command against it, paste into another shell:\n{posix}\n  unset AWS_PROFILE AWS_SESSION_TOKEN\n"
+        f"  {program} check\n(PowerShell:\n{powershell}\n  Remove-Item Env:AWS_PROFILE -ErrorAction Ignore)\n"
+        "Press Ctrl-C to stop the stand-in.",
+        file=out,
+        flush=True,
+    )
+    stop.expected = True  # Ctrl-C is how this ends, not an interruption
+    stop.wait()
+    print("Stopped the stand-in.", file=out, flush=True)
 
 
 _IAM = "arn:aws:iam::123456789012"  # the stand-in's account

@@ -146,9 +146,14 @@ class InstanceProfile:
 
 @dataclass(frozen=True)
 class ServiceLinkedRole:
+    """One of the Spot services' service-linked roles. ``create`` False: the organisation creates it centrally (an
+    SCP often refuses iam:CreateServiceLinkedRole to everyone else), so it is never created here, and while it is
+    missing it is expected from the organisation, not a problem."""
+
     kind: ClassVar[Kind] = Kind.SERVICE_LINKED_ROLE
     name: str
     service: str
+    create: bool = True
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,8 @@ class SpotPermissions:
     aws_managed: tuple[str, ...] = ()  # those of them that are AWS managed (their documents are read at once)
     region: str | None = None  # the region the Spot Event Plugin starts fleets in (None: the check's region)
     source_ips: tuple[str, ...] | None = None  # the IP-restricted mode's networks: where the plugin calls from
+    # False: the organisation creates the Spot service-linked roles, so the Spot credentials need not be allowed to
+    service_linked_roles: bool = True
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,9 @@ class Settings:
     fleet_role: str = FLEET_ROLE_DEFAULT
     tracker_role: str = "DeadlineResourceTrackerAccessRole"
     resource_tracker: bool = True
+    # False where the organisation creates the EC2 Spot and Spot Fleet service-linked roles centrally: they are never
+    # created, and while they are missing they are reported as expected from the organisation, not as a problem.
+    service_linked_roles: bool = True
     path: str = "/"
     permissions_boundary: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
@@ -495,7 +505,9 @@ def desired_state(settings: Settings) -> DesiredState:
                 "Deadline Resource Tracker",
             )
         )
-    identities.extend(ServiceLinkedRole(name, service) for name, service in SERVICE_LINKED_ROLES)
+    identities.extend(
+        ServiceLinkedRole(name, service, settings.service_linked_roles) for name, service in SERVICE_LINKED_ROLES
+    )
     profile_name = settings.instance_profile or settings.worker_role
     permissions = SpotPermissions(
         settings.spot_role if settings.spot_role is not None else settings.spot_user,
@@ -508,6 +520,7 @@ def desired_state(settings: Settings) -> DesiredState:
         () if copies else tuple(p.name for p in admin_policies),
         settings.spot_region,
         allowed,
+        settings.service_linked_roles,
     )
     identities.extend(
         FleetGroupCheck(group, settings.fleet_role, profile_name, permissions) for group in settings.fleet_groups

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
 from .desired import AccessKey, DesiredState
-from .errors import InvalidSettings
+from .errors import InvalidSettings, SetupError
 from .findings import Plan
 from .gateway import IamGateway
 from .kinds import Kind
@@ -40,7 +40,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.after.ok
+        """Everything in place afterwards, and every change made (none refused, failed or left out)."""
+        return self.after.ok and self.result.complete
 
 
 def apply_changes(
@@ -52,20 +53,25 @@ def apply_changes(
     now: datetime | None = None,
 ) -> Outcome:
     """Plan, apply, and observe again to report what stands afterwards. With nothing to do it makes no
-    write call and no second round of reads."""
+    write call and no second round of reads. A change refused or failed leaves the others made (``result.outcomes``
+    says which); an apply stopped part-way raises its error, with what it did as ``partial_result``."""
     before = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
     if not before.actions:
         return Outcome(before, ApplyResult(), before)
     result = apply_plan(gateway, before, key_sink, progress, options)
-    after = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
-    if before.creates_access_key and _racing_keys(after):
-        # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
+    try:
+        after = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
+        if before.creates_access_key and _racing_keys(after):
+            # Runs raced for the key: a loser's key lives until its own delete. Look again, bounded, before reporting.
 
-        def settled() -> Plan | None:
-            plan = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
-            return None if _racing_keys(plan) else plan
+            def settled() -> Plan | None:
+                plan = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
+                return None if _racing_keys(plan) else plan
 
-        after = poll(settled, KEY_RACE_SETTLE) or after
+            after = poll(settled, KEY_RACE_SETTLE) or after
+    except SetupError as error:  # every change was made (or tried): the error carries what was done
+        error.partial_result = result
+        raise
     return Outcome(before, result, after)
 
 

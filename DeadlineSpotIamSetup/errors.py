@@ -5,9 +5,14 @@ Front ends tell failures apart by type, never by searching message text.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 
 class SetupError(Exception):
-    """A failure the user can act on; ``str(error)`` is a complete one-line message."""
+    """A failure the user can act on; ``str(error)`` is a complete one-line message. ``partial_result``: when it
+    stopped an apply part-way, what that apply did before (``apply.ApplyResult``)."""
+
+    partial_result: Any = None
 
 
 class InvalidSettings(SetupError):
@@ -19,7 +24,13 @@ class AwsAccessError(SetupError):
 
 
 class AccessDenied(AwsAccessError):
-    """AWS refused an action to the credential in use."""
+    """AWS refused an action to the credential in use: ``permission`` is the one it lacked (``iam:PassRole``, which
+    may differ from the call made), ``principal`` the ARN of who was refused, when AWS's message names them."""
+
+    def __init__(self, message: str, permission: str | None = None, principal: str | None = None) -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.principal = principal
 
 
 class CredentialsRejected(AwsAccessError):
@@ -31,7 +42,14 @@ class EndpointUnavailable(AwsAccessError):
 
 
 class Cancelled(SetupError):
-    """The caller asked the run to stop (the event plugin's time limit): nothing new was started."""
+    """The caller asked the run to stop (the event plugin's time limit, Ctrl-C on the command line): nothing new was
+    started."""
+
+
+def stop_reason(cancelled: Callable[[], bool]) -> str:
+    """Why a run was told to stop, for a Cancelled's message: what its cancel flag says (the command line's names the
+    signal), else the event plugin's time limit."""
+    return getattr(cancelled, "reason", None) or "the time limit was reached"
 
 
 class KeyDeliveryFailed(SetupError):

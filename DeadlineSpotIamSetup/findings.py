@@ -18,9 +18,9 @@ from .values import NewAccessKey, Observation
 
 
 class Stage(IntEnum):
-    """Apply runs actions stage by stage. The actions of one stage are independent of each other (apply runs
-    them in parallel) and depend only on earlier stages. The access key comes last, so a secret exists only
-    once everything else succeeded."""
+    """Apply runs actions stage by stage, each stage once the one before has ended, and within a stage every action
+    as soon as what it needs is made (:attr:`Action.needs`). The access key comes last, so a secret is made only once
+    everything else was tried."""
 
     CREATE = 0  # users, roles, instance profiles, service-linked roles, policy copies; trust policy repairs
     CONFIGURE = 1  # policy attachments, the instance profile's role
@@ -38,10 +38,20 @@ class Read:
     args: tuple[str, ...]
 
 
+def made(kind: str, name: str) -> str:
+    """What an action makes, or needs made, as :attr:`Action.makes` and :attr:`Action.needs` name it: ``kind/name``,
+    the name as IAM compares it (ignoring case)."""
+    return f"{kind}/{name.lower()}"
+
+
 @dataclass(frozen=True)
 class Action:
     """One IAM write: ``operation`` is the API name (``CreateRole``), ``params`` its boto3 arguments.
-    ``shows_up`` is the read that must answer once IAM shows what the action created (apply waits for it)."""
+    ``shows_up`` is the read that must answer once IAM shows what the action created (apply waits for it).
+
+    ``makes`` names what the action makes (:func:`made`: ``role/deadlinespotworker``), ``needs`` what must exist
+    before it runs: an action whose need another action of the plan makes runs only once that action is done, and is
+    not attempted when that one was refused or failed. A need no action of the plan makes exists already."""
 
     operation: str
     params: dict[str, Any] = field(hash=False)
@@ -49,10 +59,31 @@ class Action:
     summary: str
     stage: Stage
     shows_up: Read | None = None
+    makes: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str:
         return f"{self.identity.kind} {self.identity.name}"
+
+
+# What became of one action of a plan apply ran.
+DONE, REFUSED, FAILED, NOT_ATTEMPTED = "done", "refused", "failed", "not attempted"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What became of one action: ``state`` DONE, REFUSED, FAILED or NOT_ATTEMPTED; ``detail`` what was done, the
+    error, or why it was not attempted. A refusal names who was refused (``principal``, an ARN when known) and the
+    permission that was missing."""
+
+    action: Action
+    state: str
+    detail: str
+    principal: str | None = None
+    permission: str | None = None
+    blocked_by: Action | None = None  # NOT_ATTEMPTED: the action it needed, which was not done
+    error: Exception | None = field(default=None, compare=False)  # REFUSED, FAILED: the error itself
 
 
 @dataclass(frozen=True)
@@ -125,9 +156,16 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
     def act(
-        self, operation: str, params: dict[str, Any], summary: str, stage: Stage, shows_up: Read | None = None
+        self,
+        operation: str,
+        params: dict[str, Any],
+        summary: str,
+        stage: Stage,
+        shows_up: Read | None = None,
+        makes: tuple[str, ...] = (),
+        needs: tuple[str, ...] = (),
     ) -> None:
-        self.actions.append(Action(operation, params, self.identity, summary, stage, shows_up))
+        self.actions.append(Action(operation, params, self.identity, summary, stage, shows_up, makes, needs))
 
     def needs_admin(self, problem: str, remedy: str) -> None:
         self.problems.append(problem)

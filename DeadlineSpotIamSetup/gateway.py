@@ -10,8 +10,10 @@ a secret.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -40,8 +42,10 @@ from .errors import (
     LimitExceeded,
     NotFound,
     ReplyLost,
+    stop_reason,
 )
 from .fleet_config import ProfileRef, TemplateRef
+from .regions import check_region
 from .retry import BudgetedRetry
 from .trust import parse_policy
 from .values import (
@@ -87,6 +91,16 @@ _UNREACHABLE = (
 
 
 @dataclass(frozen=True)
+class SettingNames:
+    """How a front end names the settings behind :class:`AwsAccess`, for its messages: the profile, the region, and
+    what lets a region newer than the installed botocore through."""
+
+    profile: str = "--profile"
+    region: str = "--region"
+    allow_unknown_region: str = "add --allow-unknown-region"
+
+
+@dataclass(frozen=True)
 class AwsAccess:
     """How to reach AWS, as every AWS tool does it: the default chain unless told otherwise."""
 
@@ -99,6 +113,8 @@ class AwsAccess:
     role_arn: str | None = None
     external_id: str | None = None
     timeouts: Timeouts = CLI_TIMEOUTS
+    allow_unknown_region: bool = False  # a region botocore does not know is taken as it is (newer than botocore)
+    names: SettingNames = SettingNames()
 
 
 class _SecretRedactingFilter(logging.Filter):
@@ -159,7 +175,7 @@ class _Caller:
     def __call__(self, fn: Callable[[], T], operation: str, subject: str, cleanup: bool = False) -> T:
         """``cleanup``: the call undoes this run's own work (deleting its key), so it runs even once cancelled."""
         if self.cancelled() and not cleanup:
-            raise Cancelled(f"stopped before {operation} on {subject}: the time limit was reached")
+            raise Cancelled(f"stopped before {operation} on {subject}: {stop_reason(self.cancelled)}")
         idempotent = operation.split(":", 1)[-1] not in NOT_IDEMPOTENT
         with call_deadline.deadline(self.timeouts.call_deadline) as guard:
             try:
@@ -239,10 +255,7 @@ class _Caller:
         if code == "LimitExceeded":
             return LimitExceeded(f"{operation} on {subject}: {message}")
         if code in _DENIED:
-            return AccessDenied(
-                f"AWS denied {operation} on {subject}: grant it to the credential in use "
-                f"({command('bootstrap-policy')} prints the policy it needs)"
-            )
+            return access_denied(operation, subject, message)
         if code in _BAD_CREDENTIALS:
             return CredentialsRejected(
                 f"AWS rejected the credentials ({code}) calling {operation}: check the access key, profile or "
@@ -255,6 +268,27 @@ class _Caller:
             )
         detail = f": {message}" if message else ""
         return AwsAccessError(f"{operation} on {subject} failed with {code or _status(error)}{detail}")
+
+
+# AWS's access denied messages: "User: user is not authorized to perform: action on resource: resource because
+# context", where user is the ARN that was refused and action the permission the policies did not grant (IAM User Guide,
+# "Troubleshoot access denied error messages"; some services use other wordings, and then neither is known).
+_DENIED_MESSAGE = re.compile(r"User: (?P<principal>arn:\S+) is not authorized to perform: (?P<permission>[\w-]+:\w+)")
+
+
+def access_denied(operation: str, subject: str, message: str = "") -> AccessDenied:
+    """The one-line error of a refused call, naming who was refused and the permission missing when AWS said."""
+    found = _DENIED_MESSAGE.search(message)
+    principal = found.group("principal") if found else None
+    permission = found.group("permission") if found else operation
+    who = f" to {principal}" if principal else ""
+    needs = f" (it needs {permission})" if permission.lower() != operation.lower() else ""
+    return AccessDenied(
+        f"AWS denied {operation} on {subject}{who}{needs}: grant it to the credential in use "
+        f"({command('bootstrap-policy')} prints the policy it needs)",
+        permission,
+        principal,
+    )
 
 
 def _status(error: botocore.exceptions.ClientError) -> int:
@@ -296,17 +330,59 @@ def _session(access: AwsAccess) -> boto3.session.Session:
             aws_session_token=access.session_token or None,
             region_name=access.region,
         )
+    named = _named_profile(access)
     try:
         session = _new_session(profile_name=access.profile or None, region_name=access.region)
-        if access.profile and access.profile not in session.available_profiles:
+        if named is not None and named[0] not in session.available_profiles:
             # On a botocore session given to it, boto3 leaves the profile to be looked up at the first client.
-            raise botocore.exceptions.ProfileNotFound(profile=access.profile)
+            raise botocore.exceptions.ProfileNotFound(profile=named[0])
         return session
     except botocore.exceptions.ProfileNotFound:
-        raise InvalidSettings(
-            f"AWS profile {access.profile!r} is not in the AWS config or credentials file: "
-            "create it with `aws configure --profile NAME` or pick another"
-        ) from None
+        raise InvalidSettings(_unknown_profile(access)) from None
+
+
+# Where botocore takes the profile from when none is given, in its order (botocore/configprovider.py, the session
+# variable "profile": AWS_DEFAULT_PROFILE, then AWS_PROFILE).
+_PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
+
+
+def _named_profile(access: AwsAccess) -> tuple[str, str] | None:
+    """The profile named for this run and where: the front end's setting, else botocore's environment variable;
+    None when none is named (the default profile, which need not exist: the environment may hold the keys)."""
+    if access.profile:
+        return access.profile, access.names.profile
+    for variable in _PROFILE_VARIABLES:
+        if os.environ.get(variable):
+            return os.environ[variable], variable
+    return None
+
+
+def _unknown_profile(access: AwsAccess) -> str:
+    """One line: the profile not found, where it was named, the one probably meant and the ones there are."""
+    name, named = _named_profile(access) or ("default", "the default")
+    try:
+        known = sorted(botocore.session.get_session().available_profiles)
+    except botocore.exceptions.BotoCoreError:  # a config file that cannot be read
+        known = []
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    meant = f" did you mean {close[0]!r}?" if close else ""
+    there = f" Profiles there: {', '.join(known)}." if known else " It holds no profile."
+    return (
+        f"AWS profile {name!r} (from {named}) is not in the AWS config or credentials file:{meant}{there} Create it "
+        f"with `aws configure --profile {name}`, or pick another"
+    )
+
+
+def _region_in_use(session: boto3.session.Session, access: AwsAccess) -> tuple[str, str]:
+    """The region the clients will use, and where it was named (for a message about it)."""
+    if access.region:
+        return access.region, access.names.region
+    region = session.region_name
+    if not region:
+        return "us-east-1", "the default region"
+    if os.environ.get("AWS_DEFAULT_REGION") == region:  # botocore's variable (configprovider.py, "region")
+        return region, "AWS_DEFAULT_REGION"
+    return region, f"the region of AWS profile {session.profile_name!r}"
 
 
 def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lambda: False) -> IamGateway:
@@ -320,6 +396,8 @@ def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lam
     _redact_botocore_logs()
     try:
         session = _session(access)
+        if not access.allow_unknown_region:
+            check_region(*_region_in_use(session, access), access.names.allow_unknown_region)
         if access.role_arn:
             session = _assume_role(session, access, cancelled)
         return IamGateway(session, access, cancelled)

@@ -379,10 +379,20 @@ def chain_steps(identity: SpotPermissions, caller: Caller) -> list[Step]:
         Step("read the fleet role", (iam_request(caller, "iam:GetRole", f"{iam}:role/{identity.fleet_role}"),)),
         pass_role(caller, "pass the fleet role to the Spot Fleet", f"{iam}:role/{identity.fleet_role}"),
     ]
-    for service, role in (
-        ("spot.amazonaws.com", "AWSServiceRoleForEC2Spot"),
-        ("spotfleet.amazonaws.com", "AWSServiceRoleForEC2SpotFleet"),
-    ):
+    # The Spot credentials create the Spot services' service-linked roles when they are missing: the admin policy's
+    # iam permissions are "used to enable Spot-related services to create Service-Linked Roles that they need to
+    # operate" (Deadline User Manual, "AWSThinkboxDeadlineSpotEventPluginAdminPolicy"). Where the organisation creates
+    # them (--no-service-linked-roles), an SCP often refuses that to everyone else: the chain does not ask for it, and
+    # the roles' own findings say whether they are there.
+    service_linked_roles = (
+        (
+            ("spot.amazonaws.com", "AWSServiceRoleForEC2Spot"),
+            ("spotfleet.amazonaws.com", "AWSServiceRoleForEC2SpotFleet"),
+        )
+        if identity.service_linked_roles
+        else ()
+    )
+    for service, role in service_linked_roles:
         resource = f"{iam}:role/aws-service-role/{service}/{role}"
         request = iam_request(caller, "iam:CreateServiceLinkedRole", resource, {"iam:AWSServiceName": service})
         steps.append(Step(f"create {role} when it is missing", (request,)))

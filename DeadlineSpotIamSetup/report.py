@@ -7,7 +7,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .findings import OK, SHORT, UNREACHABLE, AccountResult, Finding, ManualStep, Plan, RotationResult
+from .findings import (
+    DONE,
+    FAILED,
+    NOT_ATTEMPTED,
+    OK,
+    REFUSED,
+    SHORT,
+    UNREACHABLE,
+    AccountResult,
+    ActionOutcome,
+    Finding,
+    ManualStep,
+    Plan,
+    RotationResult,
+)
 from .kinds import Kind, Status
 from .values import NewAccessKey
 
@@ -39,6 +53,66 @@ def manual_text(step: ManualStep) -> str:
 
 def manual_lines(plan: Plan) -> list[str]:
     return [f"  - {manual_text(step)}" for step in plan.manual]
+
+
+def outcome_text(outcome: ActionOutcome) -> str:
+    """One action's outcome: what was done; for a refusal, the permission missing and who lacks it."""
+    if outcome.state == DONE:
+        return outcome.detail
+    if outcome.state == REFUSED:
+        who = outcome.principal or "the credential in use"
+        return f"{outcome.action.summary}: {who} may not {outcome.permission or outcome.action.operation}"
+    return f"{outcome.action.summary}: {outcome.detail}"
+
+
+def outcome_lines(outcomes: list[ActionOutcome]) -> list[str]:
+    """The table of what apply did: each action done, refused, failed or not attempted (and why)."""
+    width = max((len(outcome.state) for outcome in outcomes), default=0)
+    return [f"  {outcome.state:<{width}}  {outcome_text(outcome)}" for outcome in outcomes]
+
+
+def _unmade_counts(outcomes: list[ActionOutcome]) -> list[tuple[str, int]]:
+    """``[("refused", 2), ("not attempted", 1)]``: how many changes were not made, by state (none left out)."""
+    counted = [
+        (state, sum(1 for outcome in outcomes if outcome.state == state)) for state in (REFUSED, FAILED, NOT_ATTEMPTED)
+    ]
+    return [(state, count) for state, count in counted if count]
+
+
+def outcome_summary(outcomes: list[ActionOutcome]) -> str:
+    """``Made 12 of 14 changes: 2 refused.``"""
+    rest = ", ".join(f"{count} {state}" for state, count in _unmade_counts(outcomes))
+    done = sum(1 for outcome in outcomes if outcome.state == DONE)
+    return f"Made {done} of {len(outcomes)} changes" + (f": {rest}." if rest else ".")
+
+
+def incomplete_line(outcomes: list[ActionOutcome]) -> str:
+    """The one error line of an apply that left changes unmade: the first refusal (else failure) as AWS gave it, then
+    how many changes were made and that the others are listed."""
+    unmade = [outcome for outcome in outcomes if outcome.state == REFUSED] or [
+        outcome for outcome in outcomes if outcome.state == FAILED
+    ]
+    first = unmade[0] if unmade else None
+    head = first.detail if first is not None else "not every change was made"
+    done = sum(1 for outcome in outcomes if outcome.state == DONE)
+    left = ", ".join(f"{count} {state}" for state, count in _unmade_counts(outcomes))
+    return (
+        f"{head}; made {done} of {len(outcomes)} changes ({left}, each listed above): run apply again once that is done"
+    )
+
+
+def outcomes_json(outcomes: list[ActionOutcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "operation": outcome.action.operation,
+            "summary": outcome.action.summary,
+            "state": outcome.state,
+            "detail": outcome.detail,
+            "principal": outcome.principal,
+            "permission": outcome.permission,
+        }
+        for outcome in outcomes
+    ]
 
 
 def key_delivered_line(key: NewAccessKey, destination: str) -> str:
@@ -109,61 +183,91 @@ def rotation_json(result: RotationResult, destination: str) -> dict[str, Any]:
 KEY_HINT = "run `apply --secret-out FILE` to create the Spot user's access key; its secret goes only to FILE"
 
 
+def unmade_lines(outcomes: Sequence[ActionOutcome]) -> list[str]:
+    """The table of what apply did, when not every change was made (nothing when every one was)."""
+    if all(outcome.state == DONE for outcome in outcomes):
+        return []
+    return ["", "Not every change was made:", *outcome_lines(list(outcomes)), outcome_summary(list(outcomes))]
+
+
+def new_key_lines(key: NewAccessKey | None, verified_as: str | None, destination: str) -> list[str]:
+    """The new key (its ID, never its secret), where it went, and who AWS accepts it as."""
+    if key is None:
+        return []
+    lines = ["", key_delivered_line(key, destination)]
+    return lines + [key_accepted_line(verified_as)] if verified_as else lines
+
+
+def apply_key_destination(secret_out: str | None) -> str:
+    return (
+        f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, then delete "
+        "the file"
+    )
+
+
 def apply_outcome_lines(
     after: Plan,
     *,
-    done: Sequence[str],
+    outcomes: Sequence[ActionOutcome],
     key: NewAccessKey | None,
     key_verified_as: str | None,
     notes: Sequence[str],
     secret_out: str | None,
 ) -> list[str]:
-    """What ``apply`` says once it is done (engine.Outcome: what stands ``after``, and what apply.ApplyResult says it
-    ``done``, the ``key`` it created into ``secret_out`` and who AWS accepts it as, its ``notes``); the steps it took
-    were shown as it took them."""
-    lines = [] if done else ["  nothing to do"]
+    """What ``apply`` says once it is done (engine.Outcome: what stands ``after``; apply.ApplyResult: each change's
+    ``outcomes``, the ``key`` it created into ``secret_out`` and who AWS accepts it as, its ``notes``); the steps it
+    took were shown as it took them."""
+    lines = [] if outcomes else ["  nothing to do"]
+    lines += unmade_lines(outcomes)
     lines += ["", "Afterwards:", *finding_lines(after.findings)]
-    if key is not None:
-        destination = (
-            f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, then "
-            "delete the file"
-        )
-        lines += ["", key_delivered_line(key, destination)]
-        if key_verified_as:
-            lines.append(key_accepted_line(key_verified_as))
+    lines += new_key_lines(key, key_verified_as, apply_key_destination(secret_out))
     lines += [f"Note: {note}" for note in notes]
     if after.manual:
         lines += ["", "Still needs an admin:", *manual_lines(after)]
         if secret_out is None and any(step.kind is Kind.ACCESS_KEY for step in after.manual):
             lines.append(f"  ({KEY_HINT})")
-    lines += ["", "Everything is in place." if after.ok else "Not everything is in place (see above)."]
-    return lines
+    if any(outcome.state in (REFUSED, FAILED) for outcome in outcomes):
+        ending = "Not everything is in place: the changes above marked refused, failed or not attempted were not made."
+    elif after.ok:
+        ending = "Everything is in place."
+    else:
+        ending = "Not everything is in place (see above)."
+    return [*lines, "", ending]
 
 
 def apply_outcome_json(
-    after: Plan, *, done: Sequence[str], key: NewAccessKey | None, secret_out: str | None
+    after: Plan,
+    *,
+    ok: bool,
+    done: Sequence[str],
+    outcomes: Sequence[ActionOutcome],
+    key: NewAccessKey | None,
+    secret_out: str | None,
 ) -> dict[str, Any]:
-    """``apply --json``: the report of what stands ``after``, what was ``done``, what is left to an admin, and the
-    new key's ID and file (never its secret)."""
+    """``apply --json``: the report of what stands ``after``, what was ``done`` (and each change's outcome), what is
+    left to an admin, and the new key's ID and file (never its secret)."""
     document = plan_json(after, with_actions=False)
+    document["ok"] = ok
     document["done"] = list(done)
+    document["outcomes"] = outcomes_json(list(outcomes))
     document["manual"] = manual_json(after)
     document["access_key_id"] = key.access_key_id if key else None
     document["secret_out"] = secret_out if key else None
     return document
 
 
+def rotation_step_lines(result: RotationResult, secret_out: str | None) -> list[str]:
+    """The steps ``rotate-key`` took and the key it wrote into ``secret_out`` (also for a run that stopped)."""
+    destination = (
+        f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's settings, run rotate-key --finish, "
+        "then delete the file"
+    )
+    return [*rotation_lines(result), *new_key_lines(result.key, result.verified_as, destination)]
+
+
 def rotation_outcome_lines(result: RotationResult, endpoint: str, secret_out: str | None) -> list[str]:
     """What ``rotate-key`` says: the steps it took, the key it wrote into ``secret_out``, how far the rotation is."""
-    lines = [f"Rotating the Spot user's access key ({endpoint}):", *rotation_lines(result)]
-    if result.key is not None:
-        destination = (
-            f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's settings, run "
-            "rotate-key --finish, then delete the file"
-        )
-        lines += ["", key_delivered_line(result.key, destination)]
-        if result.verified_as:
-            lines.append(key_accepted_line(result.verified_as))
+    lines = [f"Rotating the Spot user's access key ({endpoint}):", *rotation_step_lines(result, secret_out)]
     if result.complete:
         finished = "The rotation is complete."
     elif result.settled:

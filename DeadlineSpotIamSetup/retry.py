@@ -6,6 +6,9 @@ handler keeps its decisions, adds IAM's ConcurrentModification, and gives every 
 no retry starts once the budget is spent, so one call takes at most its budget plus one attempt's
 connect and read timeouts. When the budget is spent the last error surfaces unchanged.
 
+A refused connection gets one quick second try, then surfaces: nothing listens on that port, and waiting does not
+change that (``waits.REFUSED_CONNECTION_RETRY_DELAY``).
+
 A call that is not idempotent (CreateAccessKey creates another key each time it succeeds) is retried only
 when AWS surely did not act on it: the connection was never made, or AWS answered that it throttled the call.
 After a timeout, a dropped connection or a 5xx, AWS may have acted; the error surfaces for the caller to look.
@@ -18,6 +21,8 @@ from typing import Any
 
 import botocore.exceptions
 from botocore.retries import standard
+
+from .waits import REFUSED_CONNECTION_RETRY_DELAY
 
 _DEADLINE_KEY = "deadline_spot_iam_setup_deadline"
 _EXTRA_RETRYABLE_CODES = frozenset({"ConcurrentModification", "ConcurrentModificationException"})
@@ -71,6 +76,23 @@ class BudgetedRetry:
             return None
         deadline = retry_context.request_context.get(_DEADLINE_KEY)
         delay = self._backoff.delay_amount(retry_context)
+        if _refused(retry_context.caught_exception):
+            if retry_context.attempt_number > 1:
+                return None
+            delay = REFUSED_CONNECTION_RETRY_DELAY
         if deadline is not None and self._clock() + delay >= deadline:
             return None
         return delay
+
+
+def _refused(error: BaseException | None) -> bool:
+    """Whether the connection was refused: botocore's EndpointConnectionError wraps urllib3's NewConnectionError, which
+    carries the socket's ConnectionRefusedError as its cause (urllib3 2) or context (urllib3 1.26)."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, ConnectionRefusedError):
+            return True
+        wrapped = error.kwargs.get("error") if isinstance(error, botocore.exceptions.BotoCoreError) else None
+        error = wrapped or error.__cause__ or error.__context__
+        seen += 1
+    return False

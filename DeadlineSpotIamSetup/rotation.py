@@ -33,7 +33,15 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from .commands import command
-from .errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, SetupError
+from .errors import (
+    AwsAccessError,
+    Cancelled,
+    KeyDeliveryFailed,
+    LimitExceeded,
+    ReplyLost,
+    SetupError,
+    stop_reason,
+)
 from .findings import ManualStep, RotationResult
 from .key_records import (
     DELIVERED,
@@ -143,7 +151,9 @@ def new_run_id() -> str:
 
 
 def _age(key: AccessKeyInfo, now: datetime) -> timedelta:
-    return now - as_utc(key.created) if key.created is not None else timedelta(0)
+    """How old the key is at AWS's time ``now``: never less than zero (AWS's time is read from its replies' Date header,
+    to the second, so a key made within that second can look younger than that)."""
+    return max(now - as_utc(key.created), timedelta(0)) if key.created is not None else timedelta(0)
 
 
 def _when(moment: datetime) -> str:
@@ -197,7 +207,7 @@ class _Rotation:
     # -- small steps --------------------------------------------------------------------------------
     def _start(self, what: str) -> None:
         if self.options.cancelled():
-            raise Cancelled(f"stopped before {what}: the time limit was reached; the next run continues")
+            raise Cancelled(f"stopped before {what}: {stop_reason(self.options.cancelled)}; the next run continues")
         mark = self.own_mark
         if mark is not None and self.clock() + self.options.reserve > mark.ends:
             raise Cancelled(
@@ -685,6 +695,7 @@ class _Rotation:
             self.holder.stage(key)
             self._record(key.access_key_id, DELIVERED)
             self.holder.publish(key)
+            self.result.key = key  # delivered: a run stopped from here on still says where it is
         except BaseException as error:
             if not fresh:
                 raise
@@ -700,7 +711,6 @@ class _Rotation:
         if self.own_mark is not None:
             self.own_mark = None
             self._untag([ROTATING_TAG])
-        self.result.key = key
         self._done(f"delivered access key {key.access_key_id} ({why})")
 
     def _take_back(self, key: NewAccessKey) -> None:
@@ -759,5 +769,11 @@ def rotate_key(
     now: datetime | None = None,
 ) -> RotationResult:
     """Take the next steps of the Spot user's key rotation (see the module's description). ``now``: AWS's time at
-    the start of the run (None: as the gateway reads it from AWS's replies)."""
-    return _Rotation(gateway, user, holder, options or RotationOptions(), now).run()
+    the start of the run (None: as the gateway reads it from AWS's replies). A run stopped part-way raises its error
+    with the steps it took (and the key it delivered) as ``partial_result``."""
+    rotation = _Rotation(gateway, user, holder, options or RotationOptions(), now)
+    try:
+        return rotation.run()
+    except SetupError as error:
+        error.partial_result = rotation.result
+        raise

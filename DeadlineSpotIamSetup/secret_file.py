@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterable, NoReturn
 
 from .errors import InvalidSettings, SetupError
 from .rotation import KeyHolder
@@ -144,6 +145,36 @@ def _key_document(key: NewAccessKey) -> str:
 def write_secret_file(path: Path, key: NewAccessKey) -> None:
     """Write ``{"AccessKeyId", "SecretAccessKey"}`` as JSON with mode 0600, atomically."""
     write_private_file(path, _key_document(key))
+
+
+def held_key_id(path: Path) -> str | None:
+    """The AccessKeyId of a key file as apply and rotate-key write it; None for any other file."""
+    try:
+        key_id = json.loads(path.read_text(encoding="utf-8"))["AccessKeyId"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return key_id if isinstance(key_id, str) and key_id else None
+
+
+def refuse_replacing(path: Path, user: str, user_keys: Iterable[str] | None) -> NoReturn:
+    """Refuse to write a new key over the existing --secret-out file ``path`` (no --force), saying what it holds: a key
+    ``user`` has (``user_keys``: its access key IDs, None when unknown), which may be in use; one it no longer has
+    (deleted, so nothing uses it as that user's key, or another user's key); or something else, which may be a key."""
+    held = held_key_id(path)
+    keys = set(user_keys) if user_keys is not None else None
+    if held is None or keys is None:
+        what = f"it holds access key {held}" if held else "it may hold a key still in use"
+    elif held in keys:
+        what = f"it holds access key {held}, a key of user {user} now, which may be in use"
+    else:
+        what = (
+            f"it holds access key {held}, which user {user} no longer has (deleted, or another user's key): nothing "
+            f"uses it as {user}'s key"
+        )
+    raise InvalidSettings(
+        f"--secret-out {path} already exists and a new access key would be written there: {what}; move it away or "
+        "add --force to replace it"
+    )
 
 
 class SecretFileHolder(KeyHolder):

@@ -35,6 +35,11 @@ class Timeouts:
 # silent or trickling endpoint ends in a one-line error in under 30 s (the deadline of the first round of reads).
 CLI_TIMEOUTS = Timeouts(connect=3.0, read=6.0, call_budget=15.0, call_deadline=20.0, max_attempts=10)
 
+# A refused connection (nothing listens on the endpoint's port: a wrong --endpoint-url, a local server that is down) is
+# tried once more after this delay, for a server that is restarting, then reported: botocore's standard backoff would
+# spend the whole call budget on an answer that does not change.
+REFUSED_CONNECTION_RETRY_DELAY = 0.5
+
 # Inside RCS/Pulse every call is bounded tighter: a whole run must end within PLUGIN_RUN_LIMIT.
 PLUGIN_TIMEOUTS = Timeouts(connect=2.0, read=4.0, call_budget=8.0, call_deadline=10.0, max_attempts=8)
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from ..commands import command
 from ..desired import AccessKey
-from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost
-from ..findings import Action, Draft, PlanContext, Read, Stage
+from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, stop_reason
+from ..findings import Action, Draft, PlanContext, Read, Stage, made
 from ..key_records import (
     DELIVERED,
     ENTERED,
@@ -101,6 +101,7 @@ class AccessKeyHandler(Handler):
                 {"UserName": identity.user_name},
                 f"create an access key for user {identity.user_name}",
                 Stage.ACCESS_KEY,
+                needs=(made("user", identity.user_name),),
             )
         else:
             draft.leave_to_admin(
@@ -196,7 +197,7 @@ class AccessKeyHandler(Handler):
         gateway = run.gateway
         for round_number in range(self._rounds):
             if run.cancelled():
-                raise Cancelled(f"stopped before {action.summary}: the time limit was reached")
+                raise Cancelled(f"stopped before {action.summary}: {stop_reason(run.cancelled)}")
             before = gateway.access_keys(user) or ()
             if any(k.active for k in before):
                 return self._left_to_another_run(action, run)
@@ -209,35 +210,51 @@ class AccessKeyHandler(Handler):
                     return self._left_to_another_run(action, run)
                 continue
             try:
-                others = [
-                    k for k in gateway.access_keys(user) or () if k.active and k.access_key_id != key.access_key_id
-                ]
-                if all(_utc(k.created) > _utc(key.created) for k in others):
-                    if run.cancelled():
-                        raise Cancelled(
-                            f"stopped before handing over access key {key.access_key_id}: the time limit was "
-                            "reached; it was deleted again"
-                        )
-                    line = f"{action.summary}: {run.deliver(key)}"
-                    record_key(gateway, user, key.access_key_id, DELIVERED, gateway.aws_now(), run.result.notes)
-                    return line
+                kept = self._keep_or_step_back(action, run, key)
             except KeyDeliveryFailed:
                 raise  # the executor deleted the key already
             except BaseException:
                 # Whatever stops this run between creating its key and handing it over (a refused or unanswered
-                # ListAccessKeys, the time limit), the key must not outlive it: nobody else has its secret.
+                # ListAccessKeys, the time limit, Ctrl-C), the key must not outlive it: nobody else has its secret.
                 self._delete_own(gateway, key)
                 raise
+            if kept is not None:
+                run.verify(key)  # the key is this run's now: nothing from here on deletes it
+                return kept
             # Another run's key is older or as old: step back so that at most one key survives.
             self._delete_own(gateway, key)
             if run.cancelled():
-                raise Cancelled(f"stopped during {action.summary}: the time limit was reached")
+                raise Cancelled(f"stopped during {action.summary}: {stop_reason(run.cancelled)}")
             self._sleep(random.uniform(*KEY_RACE_BACKOFF) * (round_number + 1))
         if any(k.active for k in gateway.access_keys(user) or ()):
             return self._left_to_another_run(action, run)
         raise AwsAccessError(
             f"could not create a single access key for user {user}: other runs kept racing; run apply again"
         )
+
+    @staticmethod
+    def _keep_or_step_back(action: Action, run: ApplyRun, key: NewAccessKey) -> str | None:
+        """Keep the key just created when it is strictly the oldest active one: hand it over (staged), record it as
+        this project's, then make the hand-over final; returns the line to report. None: another run's key is older or
+        as old. Whatever stops the run before the hand-over is final takes back what was staged (the caller deletes
+        the key), so a --secret-out file never holds a deleted key."""
+        user = key.user_name
+        gateway = run.gateway
+        others = [k for k in gateway.access_keys(user) or () if k.active and k.access_key_id != key.access_key_id]
+        if not all(_utc(k.created) > _utc(key.created) for k in others):
+            return None
+        if run.cancelled():
+            raise Cancelled(
+                f"stopped before handing over access key {key.access_key_id}: {stop_reason(run.cancelled)}; it was "
+                "deleted again"
+            )
+        run.stage(key)
+        try:
+            record_key(gateway, user, key.access_key_id, DELIVERED, gateway.aws_now(), run.result.notes)
+            return f"{action.summary}: {run.publish(key)}"
+        except BaseException:
+            run.withdraw(key)
+            raise
 
     @staticmethod
     def _delete_own(gateway: object, key: NewAccessKey) -> None:

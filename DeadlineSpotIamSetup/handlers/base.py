@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotPermissions, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
-from ..findings import Action, Draft, PlanContext, Read, Stage
+from ..findings import Action, Draft, PlanContext, Read, Stage, made
 from ..kinds import Kind
 from ..permission_chain import Judged, remedy
 from ..template_parts import TemplateParts
@@ -40,8 +40,18 @@ class ApplyRun(Protocol):
     def cancelled(self) -> bool:
         """True once the caller asked the run to stop: start nothing new."""
 
-    def deliver(self, key: NewAccessKey) -> str:
-        """Hand a new key to the key sink (deleting it again if that fails); returns the line to report."""
+    def stage(self, key: NewAccessKey) -> None:
+        """Hand a new key to the key sink, so that ``withdraw`` can still take it back (deleting the key again and
+        raising KeyDeliveryFailed if that fails)."""
+
+    def publish(self, key: NewAccessKey) -> str:
+        """The key is recorded as this project's: make the hand-over final; returns the line to report."""
+
+    def withdraw(self, key: NewAccessKey) -> None:
+        """The staged key is being deleted: take back what ``stage`` handed over."""
+
+    def verify(self, key: NewAccessKey) -> None:
+        """Wait (bounded) for STS to accept the delivered key; a note when it does not."""
 
 
 @dataclass
@@ -216,6 +226,7 @@ def plan_attachments(
     """Attach every AWS managed policy that is not attached yet; with ``record``, tag the principal with what this
     project attached (in the same stage: the tag only says who attached it)."""
     missing = missing_policies(policies, seen.attached)
+    principal = made(how.noun, identity.name)
     for policy in missing:
         if draft.exists:
             draft.problems.append(f"policy {policy.name} is not attached")
@@ -224,14 +235,23 @@ def plan_attachments(
             {how.name_param: identity.name, "PolicyArn": policy.arn(partition)},
             f"attach {policy.name} to {how.noun} {identity.name}",
             Stage.CONFIGURE,
+            makes=(attached(how, identity.name, policy.name),),
+            needs=(principal,),
         )
     if record and missing:
+        # The record says this project attached them: only once it has.
         draft.act(
             how.tag,
             {how.name_param: identity.name, "Tags": [{"Key": attached_tag(p), "Value": "true"} for p in missing]},
             f"tag {how.noun} {identity.name} with the policies this project attached",
             Stage.CONFIGURE,
+            needs=(principal, *(attached(how, identity.name, p.name) for p in missing)),
         )
+
+
+def attached(how: Attachments, principal: str, policy: str) -> str:
+    """What attaching ``policy`` to the user or role ``principal`` makes (:attr:`Action.makes`)."""
+    return made(f"attached/{how.noun}/{principal.lower()}", policy)
 
 
 def attachment_permissions(
@@ -289,6 +309,8 @@ def plan_copies(
             {how.name_param: identity.name, "PolicyArn": policy_copy.arn(context.partition, str(context.account))},
             f"attach {policy_copy.name} to {how.noun} {identity.name}",
             Stage.CONFIGURE,
+            makes=(attached(how, identity.name, policy_copy.name),),
+            needs=(made(how.noun, identity.name), made("policy", policy_copy.name)),
         )
     tags = seen.tags or {}
     for policy in replaced:
@@ -298,11 +320,13 @@ def plan_copies(
         problem = f"AWS managed policy {policy.name} is attached, so the source-IP restriction does not hold"
         if tags.get(attached_tag(policy)) == "true":
             draft.problems.append(problem)
+            replacing = [c.name for c in copies if c.source == policy]
             draft.act(
                 how.detach,
                 {how.name_param: identity.name, "PolicyArn": arn},
                 f"detach {policy.name} from {how.noun} {identity.name} (its IP-restricted copy replaces it)",
                 Stage.RETIRE,
+                needs=tuple(attached(how, identity.name, name) for name in replacing),
             )
         else:
             draft.needs_admin(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..desired import InstanceProfile, same_iam_name
 from ..errors import LimitExceeded
-from ..findings import Action, Draft, PlanContext, Read, Stage
+from ..findings import Action, Draft, PlanContext, Read, Stage, made
 from ..kinds import Kind
 from ..template_parts import TemplateParts, any_name_parameter, ref
 from ..values import Observed
@@ -25,6 +25,7 @@ class InstanceProfileHandler(Handler):
                 {"InstanceProfileName": identity.name, "RoleName": identity.role_name},
                 f"add role {identity.role_name} to instance profile {identity.name}",
                 Stage.CONFIGURE,
+                needs=(made("instance-profile", identity.name), made("role", identity.role_name)),
             )
 
         if not draft.exists:
@@ -39,6 +40,7 @@ class InstanceProfileHandler(Handler):
                 f"create instance profile {identity.name}",
                 Stage.CREATE,
                 shows_up=Read("profile", "instance_profile", (identity.name,)),
+                makes=(made("instance-profile", identity.name),),
             )
             add_role()
             return

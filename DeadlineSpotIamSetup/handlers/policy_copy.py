@@ -26,7 +26,7 @@ from typing import Any
 
 from ..desired import PolicyCopy
 from ..errors import InvalidSettings
-from ..findings import Action, Draft, PlanContext, Read, Stage
+from ..findings import Action, Draft, PlanContext, Read, Stage, made
 from ..kinds import Kind
 from ..source_ip import (
     MAX_POLICY_CHARACTERS,
@@ -158,6 +158,7 @@ class PolicyCopyHandler(Handler):
                 f"{', '.join(identity.allowed_source_ips)}",
                 Stage.CREATE,
                 shows_up=Read("policy", "customer_policy", (identity.name, identity.path)),
+                makes=(made("policy", identity.name),),
             )
             return
         assert seen.policy is not None
@@ -214,6 +215,7 @@ class PolicyCopyHandler(Handler):
             f"update policy {identity.name} to {identity.source.name} {seen.source.default_version} allowed only from "
             f"{', '.join(identity.allowed_source_ips)}{kept} (new default version)",
             Stage.CREATE,
+            makes=(made("policy-version", identity.name),),
         )
         self._record(identity, seen.policy.arn, version_tag, draft)
 
@@ -223,6 +225,7 @@ class PolicyCopyHandler(Handler):
             {"PolicyArn": arn, "Tags": [{"Key": SOURCE_TAG, "Value": version_tag}]},
             f"tag policy {identity.name} with the version it was made from",
             Stage.CONFIGURE,
+            needs=(made("policy-version", identity.name),),  # when this run makes one: the record says which
         )
 
     def _leave_edited_copy(self, identity: PolicyCopy, seen: Observed, origin: Origin, draft: Draft) -> None:

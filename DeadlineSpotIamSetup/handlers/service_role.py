@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from ..desired import FLEET_ROLE_DEFAULT, TRACKER_ROLE_PREFIX, WORKER_ROLE_PREFIX, ServiceRole
-from ..findings import Draft, PlanContext, Read, Stage
+from ..findings import Draft, PlanContext, Read, Stage, made
 from ..kinds import Kind
 from ..template_parts import NAME_CHARACTERS, TemplateParts, name_parameter, ref
 from ..trust import allows_service, denying_statements, service_trust_policy, trusted_services, with_service_trust
@@ -89,6 +89,7 @@ class ServiceRoleHandler(Handler):
                 f"create role {identity.name} trusted by {identity.service}",
                 Stage.CREATE,
                 shows_up=Read("role", "get_role", (identity.name,)),
+                makes=(made("role", identity.name),),
             )
         else:
             assert seen.role is not None

@@ -4,7 +4,7 @@ the IP-restricted mode, their customer managed copies)."""
 from __future__ import annotations
 
 from ..desired import SpotUser
-from ..findings import Draft, PlanContext, Read, Stage
+from ..findings import Draft, PlanContext, Read, Stage, made
 from ..key_records import KEY_RECORD_PREFIX, ROTATING_TAG
 from ..kinds import Kind
 from ..template_parts import TemplateParts, any_name_parameter, ref
@@ -40,6 +40,7 @@ class SpotUserHandler(Handler):
                 f"create user {identity.name}",
                 Stage.CREATE,
                 shows_up=Read("user", "get_user", (identity.name,)),
+                makes=(made("user", identity.name),),
             )
         plan_attachments(draft, USER_ATTACHMENTS, identity, identity.policies, seen, context.partition, record=True)
         plan_copies(draft, USER_ATTACHMENTS, identity, identity.copies, identity.replaced, seen, context)

@@ -21,7 +21,7 @@ from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
-from DeadlineSpotIamSetup.findings import Plan, RotationResult
+from DeadlineSpotIamSetup.findings import DONE, Plan, RotationResult
 from DeadlineSpotIamSetup.gateway import connect
 from DeadlineSpotIamSetup.key_records import ROTATING_TAG, key_records
 from DeadlineSpotIamSetup.kinds import Kind, Status
@@ -165,6 +165,9 @@ class EngineJob:
             now=self.now,
         )
         plan = outcome.after
+        unmade = [step for step in outcome.result.outcomes if step.state != DONE]
+        for step in unmade:  # what was refused or failed with AWS's error (its remedy), what it held back
+            self.emit(WARNING, f"Not done ({step.state}): {step.action.summary}: {step.detail}")
         created_key = outcome.result.key
         left_to_another_run = outcome.result.key_left_to_another_run
         rotation: RotationResult | None = None
@@ -196,6 +199,7 @@ class EngineJob:
             key_accepted=accepted,
             key_left_to_another_run=left_to_another_run,
             rotation_failed=rotation_failed,
+            changes_unmade=bool(unmade),
             rotation_unfinished=rotation is not None and not rotation.settled,
         )
 
@@ -304,7 +308,9 @@ class EngineJob:
 
     def _report(self, plan: Plan) -> None:
         for finding, line in zip(plan.findings, finding_lines(plan.findings)):
-            if self.settings.verbose or finding.status is not Status.OK:
+            # What needs attention, and what is in place with a warning (a grant that ends soon, a service-linked
+            # role expected from the organisation): an admin sees those at every check.
+            if self.settings.verbose or finding.status is not Status.OK or finding.notes:
                 self.emit(INFO, line)
         self.emit(INFO if plan.ok else WARNING, summary_line(plan))
 

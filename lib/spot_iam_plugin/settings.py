@@ -13,13 +13,16 @@ from DeadlineSpotIamSetup.desired import (
     validate_assume_role,
 )
 from DeadlineSpotIamSetup.errors import InvalidSettings
-from DeadlineSpotIamSetup.gateway import AwsAccess
+from DeadlineSpotIamSetup.gateway import AwsAccess, SettingNames
+from DeadlineSpotIamSetup.regions import check_region
 from DeadlineSpotIamSetup.waits import KEY_MAX_AGE_DAYS, PLUGIN_TIMEOUTS
 
 USER_MODE, ROLE_MODE = "IAM User", "IAM Role"
 DELIVERY_CHOICES = ("Automatic", "Spot Plugin Fields", "Named Profile", "None")
 
 _ENGINE_DEFAULTS = Settings()  # the identity names default to the engine's, wherever they are set
+# The settings behind the AWS access, as Monitor shows them (messages name them).
+SETTING_NAMES = SettingNames("BootstrapProfile", "Region", "set AllowUnknownRegion to True")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class PluginSettings:
     bootstrap_role_arn: str = ""
     bootstrap_external_id: str = ""
     region: str = ""
+    allow_unknown_region: bool = False  # take a Region botocore does not know (newer than the installed botocore)
     endpoint_url: str = ""
     spot_credentials_mode: str = USER_MODE
     spot_user_name: str = _ENGINE_DEFAULTS.spot_user
@@ -40,6 +44,8 @@ class PluginSettings:
     fleet_role_name: str = _ENGINE_DEFAULTS.fleet_role
     tracker_role_name: str = _ENGINE_DEFAULTS.tracker_role
     enable_resource_tracker: bool = _ENGINE_DEFAULTS.resource_tracker
+    # False where the organisation creates the Spot service-linked roles centrally (never created, never a problem).
+    create_service_linked_roles: bool = _ENGINE_DEFAULTS.service_linked_roles
     iam_path: str = _ENGINE_DEFAULTS.path
     permissions_boundary: str = ""
     tags: tuple[tuple[str, str], ...] = ()
@@ -84,6 +90,7 @@ class PluginSettings:
             fleet_role=self.fleet_role_name,
             tracker_role=self.tracker_role_name,
             resource_tracker=self.enable_resource_tracker,
+            service_linked_roles=self.create_service_linked_roles,
             path=self.iam_path or "/",
             permissions_boundary=self.permissions_boundary or None,
             tags=self.tags,
@@ -115,6 +122,8 @@ class PluginSettings:
             role_arn=self.bootstrap_role_arn or None,
             external_id=self.bootstrap_external_id or None,
             timeouts=PLUGIN_TIMEOUTS,
+            allow_unknown_region=self.allow_unknown_region,
+            names=SETTING_NAMES,
         )
 
     @property
@@ -172,6 +181,10 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         value = get(key, default)
         return default if value is None else str(value).strip()
 
+    region = text("Region", "")
+    allow_unknown_region = _boolean("AllowUnknownRegion", text("AllowUnknownRegion", str(d.allow_unknown_region)))
+    if region and not allow_unknown_region:
+        check_region(region, SETTING_NAMES.region, SETTING_NAMES.allow_unknown_region)
     return PluginSettings(
         create_missing=_boolean("CreateMissing", text("CreateMissing", str(d.create_missing))),
         bootstrap_access_key_id=text("BootstrapAccessKeyId", ""),
@@ -179,7 +192,8 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         bootstrap_profile=text("BootstrapProfile", ""),
         bootstrap_role_arn=text("BootstrapRoleArn", ""),
         bootstrap_external_id=text("BootstrapExternalId", ""),
-        region=text("Region", ""),
+        region=region,
+        allow_unknown_region=allow_unknown_region,
         endpoint_url=text("EndpointUrl", ""),
         spot_credentials_mode=_choice(
             "SpotCredentialsMode", text("SpotCredentialsMode", d.spot_credentials_mode), (USER_MODE, ROLE_MODE)
@@ -192,6 +206,9 @@ def read_settings(get: Callable[[str, str], str]) -> PluginSettings:
         tracker_role_name=text("TrackerRoleName", d.tracker_role_name),
         enable_resource_tracker=_boolean(
             "EnableResourceTracker", text("EnableResourceTracker", str(d.enable_resource_tracker))
+        ),
+        create_service_linked_roles=_boolean(
+            "CreateServiceLinkedRoles", text("CreateServiceLinkedRoles", str(d.create_service_linked_roles))
         ),
         iam_path=text("IamPath", d.iam_path) or d.iam_path,
         permissions_boundary=text("PermissionsBoundary", ""),

@@ -41,13 +41,14 @@ class RunFacts:
     # delivered or left to another run in this check, or the key itself needs attention).
     key_in_use: bool | None = None
     rotation_failed: bool = False  # a rotation step failed (AWS refused or did not answer)
+    changes_unmade: bool = False  # CreateMissing on: apply left changes unmade (refused, failed, not attempted)
     rotation_unfinished: bool = False  # a rotation ran and waits for something (the new key's first use, an admin)
 
 
 def run_status(facts: RunFacts) -> RunStatus:
-    """FAILED when the rotation failed; OK when every identity is in place, the Spot plugin's key is not known to be
-    missing and no rotation waits; PENDING otherwise."""
-    if facts.rotation_failed:
+    """FAILED when the rotation failed or apply left changes unmade; OK when every identity is in place, the Spot
+    plugin's key is not known to be missing and no rotation waits; PENDING otherwise."""
+    if facts.rotation_failed or facts.changes_unmade:
         return RunStatus.FAILED
     if facts.plan_ok and facts.key_in_use is not False and not facts.rotation_unfinished:
         return RunStatus.OK

@@ -30,6 +30,7 @@ from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.errors import AccessDenied
+from DeadlineSpotIamSetup.findings import REFUSED
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Clock, Timeouts
 
@@ -155,10 +156,24 @@ def test_without_any_action_it_uses_an_apply_fails_with_one_line_naming_it(moto_
     for action in used:
         moto_enforcing.empty()
         moto_enforcing.grant(_without(policy, action))
-        with pytest.raises(AccessDenied) as caught:
-            moto_enforcing.apply(settings)
-        message = str(caught.value)
+        message = refusal(moto_enforcing, settings, action)
         assert f"AWS denied {action} on " in message and "\n" not in message, (action, message)
+
+
+BOOTSTRAP_ARN = "arn:aws:iam::123456789012:user/Bootstrap"
+
+
+def refusal(server: EnforcingMoto, settings: Settings, action: str) -> str:
+    """The line naming what AWS refused: the error of a refused read (the check cannot go on without it), or the
+    first change an apply could not make, refused to the bootstrap user for lack of ``action``."""
+    try:
+        outcome = server.apply(settings)
+    except AccessDenied as error:
+        return str(error)
+    refused = outcome.result.of_state(REFUSED)
+    assert refused and not outcome.ok, action
+    assert {(step.principal, step.permission) for step in refused} == {(BOOTSTRAP_ARN, action)}
+    return refused[0].detail
 
 
 SHIPPED = ROOT / "policies" / "bootstrap-policy.json"
@@ -226,3 +241,69 @@ def test_without_any_one_statement_apply_fails_with_one_line_naming_its_action(
         return
     assert code == 1 and err.count("\n") == 1, err
     assert any(err.startswith(f"error: AWS denied {action} on ") for action in statement["Action"]), err
+
+
+# -- partial rights: apply makes every change it may, then lists what it could not ----------------------------------
+
+
+def command_line_run(server: EnforcingMoto, monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, str]:
+    """One command line run as the bootstrap user: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.bootstrap["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
+    out, err = io.StringIO(), io.StringIO()
+    code = main([*argv, "--endpoint-url", server.url], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def table(out: str) -> dict[str, list[str]]:
+    """The rows of apply's table of what it did, by state: ``{"refused": ["create ...: ARN may not iam:X"], ...}``."""
+    rows: dict[str, list[str]] = {}
+    lines = out.split("Not every change was made:\n", 1)[1].splitlines()
+    for line in lines[: next(i for i, line in enumerate(lines) if not line.startswith("  "))]:
+        state, _, text = line.strip().partition("  ")
+        rows.setdefault(state.strip(), []).append(text.strip())
+    return rows
+
+
+def test_without_create_service_linked_role_apply_makes_every_other_change_and_names_who_lacks_what(
+    moto_enforcing, tmp_path, monkeypatch
+):
+    """As where an SCP or a central team owns service-linked roles: everything else is created, the key delivered,
+    and the table names the refused principal and the permission it lacks; exit 1."""
+    moto_enforcing.empty()
+    moto_enforcing.grant(_without(DEFAULT_POLICY, "iam:CreateServiceLinkedRole"))
+    key_file = tmp_path / "key.json"
+    code, out, err = command_line_run(moto_enforcing, monkeypatch, "apply", "--secret-out", str(key_file))
+    assert code == 1, out + err
+    assert err.startswith("error: AWS denied iam:CreateServiceLinkedRole on ") and err.count("\n") == 1, err
+    rows = table(out)
+    assert set(rows) == {"done", "refused"}, rows
+    assert rows["refused"] == [
+        f"create the service-linked role for {service}: {BOOTSTRAP_ARN} may not iam:CreateServiceLinkedRole"
+        for service in ("spot.amazonaws.com", "spotfleet.amazonaws.com")
+    ]
+    assert f"Made {len(rows['done'])} of {len(rows['done']) + 2} changes: 2 refused." in out
+    assert json.loads(key_file.read_text())["AccessKeyId"]  # the key does not need the refused roles
+    code, out, _ = command_line_run(moto_enforcing, monkeypatch, "check", "--json")
+    report = json.loads(out)
+    assert {(i["kind"], i["status"]) for i in report["identities"] if i["status"] != "ok"} == {
+        ("service-linked-role", "missing")
+    }
+
+
+def test_a_change_that_needs_a_refused_one_is_not_attempted_and_says_which(moto_enforcing, tmp_path, monkeypatch):
+    moto_enforcing.empty()
+    moto_enforcing.grant(_without(DEFAULT_POLICY, "iam:CreateRole"))
+    code, out, err = command_line_run(moto_enforcing, monkeypatch, "apply", "--secret-out", str(tmp_path / "k.json"))
+    assert code == 1 and err.startswith("error: AWS denied iam:CreateRole on "), out + err
+    rows = table(out)
+    assert len(rows["refused"]) == 3 and all(
+        row.endswith(f"{BOOTSTRAP_ARN} may not iam:CreateRole") for row in rows["refused"]
+    )
+    worker = "create role DeadlineSpotWorker trusted by ec2.amazonaws.com"
+    assert (
+        f"add role DeadlineSpotWorker to instance profile DeadlineSpotWorker: it needs {worker}, which was refused"
+    ) in rows["not attempted"]
+    assert all("which was refused" in row for row in rows["not attempted"])
+    assert any(row.startswith("create user DeadlineSpotEventPluginAdmin") for row in rows["done"])
+    assert any(row.startswith("create an access key for user") for row in rows["done"])

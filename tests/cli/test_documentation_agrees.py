@@ -45,6 +45,14 @@ def test_no_other_retry_interval_is_quoted_for_the_plugin_on_any_page():
     assert quoted == {str(int(PLUGIN_RETRY_AFTER_FAILURE.total_seconds() // 60))}
 
 
+def test_the_command_line_page_states_the_call_bounds_and_the_refused_connection_retry_as_defined():
+    from DeadlineSpotIamSetup.waits import CLI_TIMEOUTS, REFUSED_CONNECTION_RETRY_DELAY
+
+    text = page("docs/command-line.md")
+    assert f"within a {CLI_TIMEOUTS.call_budget:.0f} s budget per call" in text
+    assert f"is tried once more after {REFUSED_CONNECTION_RETRY_DELAY:g} s, then reported" in text
+
+
 def test_the_documentation_states_the_access_keys_life_as_defined():
     from DeadlineSpotIamSetup.waits import (
         KEY_HOLDER_REPORT_WINDOW,

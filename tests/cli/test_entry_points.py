@@ -7,8 +7,10 @@ import ast
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from DeadlineSpotIamSetup import cli
@@ -37,6 +39,72 @@ def test_the_demo_runs_every_step_and_exits_0(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []  # the secret file went to a temporary folder, now gone
 
 
+def test_demo_keep_leaves_the_stand_in_running_for_another_shell_until_ctrl_c(tmp_path: Path):
+    """The lines it prints point another shell at the stand-in the walk-through left: a command run there with them
+    sees the identities the demo made. Ctrl-C then ends the demo, as it said: exit 0, no traceback."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(PYTHONPATH=str(ROOT), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "DeadlineSpotIamSetup", "demo", "--keep"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(300, demo.kill)  # never hang the suite
+    watchdog.start()
+    try:
+        assert demo.stdout is not None
+        shown = []
+        for line in demo.stdout:
+            shown.append(line)
+            if line.startswith("Press Ctrl-C to stop the stand-in."):
+                break
+        pasted = dict(
+            line.strip()[len("export ") :].split("=", 1) for line in shown if line.strip().startswith("export ")
+        )
+        assert set(pasted) == {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
+        other_shell = subprocess.run(
+            [sys.executable, "-m", "DeadlineSpotIamSetup", "check", "--json"],
+            cwd=tmp_path,
+            env={**env, **pasted},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        report = json.loads(other_shell.stdout)
+        statuses = {(i["kind"], i["status"]) for i in report["identities"]}
+        assert ("spot-user", "ok") in statuses and ("worker-role", "ok") in statuses, other_shell.stdout
+        demo.send_signal(signal.SIGINT)
+        rest, err = demo.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, "".join(shown) + rest + err
+    assert rest.splitlines()[0] == "Stopped the stand-in." and "Demo finished: exit codes were as expected" in rest
+    assert "Traceback" not in "".join(shown) + rest + err
+
+
+def test_make_demo_installs_what_the_demo_needs_not_the_test_toolchain():
+    """make's own plan for the demo (-n: print, -B: as if nothing were made yet): its virtualenv gets the package with
+    the demo extra (moto's server) and nothing else."""
+    env = {name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    plan = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", "demo"],
+        cwd=ROOT,
+        env=env,  # as run by hand, not as a sub-make of `make test`
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    installs = [line for line in plan if " -m pip install " in line and "--upgrade pip" not in line]
+    assert installs == [".venv-demo/bin/python -m pip install --quiet '.[demo]'"], plan
+    assert plan[-1].strip() == ".venv-demo/bin/python -m DeadlineSpotIamSetup demo"
+
+
 def test_the_demo_without_moto_is_one_error_line(tmp_path: Path):
     # moto (and everything under it) cannot be imported: None in sys.modules makes `import moto...` fail.
     script = "import sys; sys.modules['moto'] = None; from DeadlineSpotIamSetup.__main__ import main; sys.exit(main())"
@@ -58,8 +126,9 @@ def test_the_command_line_without_a_demo_function_refuses_the_demo_in_one_line()
 def test_the_command_line_runs_the_demo_function_it_is_given():
     given = []
 
-    def demo(out):
+    def demo(out, keep, stop):
         given.append(out)
+        assert keep is False and stop is not None and not stop()
         print("demo ran", file=out)
         return 0
 

@@ -110,6 +110,14 @@ def test_the_installed_command_runs_from_the_installed_package(venv: Path, tmp_p
     assert "usage:" in run([venv / "bin" / COMMAND, "--help"], cwd=tmp_path).stdout
 
 
+def test_the_installed_command_names_itself_as_invoked(venv: Path, tmp_path: Path):
+    assert run([venv / "bin" / COMMAND, "--version"], cwd=tmp_path).stdout.startswith(f"{COMMAND} 0.")
+    refused = subprocess.run([venv / "bin" / COMMAND, "chek"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: ") and f"did you mean 'check'? (see {COMMAND} --help)" in refused.stderr
+    assert "python -m" not in refused.stderr
+
+
 @pytest.fixture
 def installed_from_wheel(venv: Path, tmp_path: Path) -> Path:
     """``deadline-spot-iam-setup install --repository REPO``, run from an unrelated folder."""

@@ -276,6 +276,34 @@ def test_bootstrap_credential_is_kept_when_the_run_fails(farm: Farm, host: Plugi
     assert "AWS denied iam:CreateRole on worker-role DeadlineSpotWorker" in "\n".join(farm.fake.warnings())
 
 
+def test_a_refused_change_leaves_every_other_made_and_the_key_delivered(farm: Farm, host: PluginHost, iam):
+    """As on the command line: every change that does not need the refused one is made (the user, its policies, the
+    key the Spot plugin is given); each change not made is a warning saying why; the run counts as failed (retried
+    sooner)."""
+    farm.proxy.inject(status=403, code="AccessDenied", action="CreateRole", times=None)
+    host.house_cleaning(PLUGIN_NAME)
+    spot = farm.spot()
+    assert caller_arn(farm.endpoint, spot["AccessID"], spot["SecretKey"]).endswith(f":user/{USER}")
+    assert len(iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]) == 2
+    warnings = "\n".join(farm.fake.warnings())
+    worker = "create role DeadlineSpotWorker trusted by ec2.amazonaws.com"
+    assert f"Not done (refused): {worker}: AWS denied iam:CreateRole on worker-role DeadlineSpotWorker" in warnings
+    assert (
+        "Not done (not attempted): add role DeadlineSpotWorker to instance profile DeadlineSpotWorker: it needs "
+        f"{worker}, which was refused"
+    ) in warnings
+    metadata = farm.fake.metadata(PLUGIN_NAME)
+    assert metadata[next(key for key in metadata if key.startswith("LastResult"))] == "failed"
+
+
+def test_service_linked_roles_the_organisation_creates_are_never_created(farm: Farm, host: PluginHost):
+    farm.configure(CreateServiceLinkedRoles=False)
+    host.house_cleaning(PLUGIN_NAME)
+    assert "CreateServiceLinkedRole" not in farm.writes()
+    assert all_in_place(create_service_linked_roles=False) in farm.log()
+    assert "AWSServiceRoleForEC2Spot" in farm.log() and "expected from your organisation" in farm.log()
+
+
 def test_existing_key_the_spot_plugin_lacks_gets_instructions(farm: Farm, host: PluginHost, iam):
     iam.create_user(UserName=USER)
     existing = iam.create_access_key(UserName=USER)["AccessKey"]

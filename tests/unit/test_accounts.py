@@ -273,6 +273,24 @@ def test_interrupted_the_accounts_in_flight_are_told_to_stop():
     assert seen_cancelled == [True]
 
 
+def test_the_command_lines_stop_flag_reaches_every_account():
+    seen = []
+
+    def connect(access, cancelled):
+        seen.append(cancelled())
+        return access
+
+    check_accounts(
+        AwsAccess(),
+        resolved(A, B),
+        DESIRED,
+        connect=connect,
+        plan=lambda g, d, deliver_key: plan_of(0),
+        cancelled=lambda: True,
+    )
+    assert seen == [True, True]
+
+
 # -- the exit code --------------------------------------------------------------------------------------------------
 def result(account: str, missing: int | None, error: str = "why") -> AccountResult:
     arn = f"arn:aws:iam::{account}:role/{DEFAULT_ROLE_NAME}"

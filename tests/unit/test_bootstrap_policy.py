@@ -263,6 +263,12 @@ def test_create_service_linked_role_is_conditioned_on_the_two_spot_services():
     )
 
 
+def test_service_linked_roles_the_organisation_creates_are_not_asked_for():
+    policy = bootstrap_policy(desired_state(Settings(service_linked_roles=False)), "aws", ACCOUNT)
+    assert "iam:CreateServiceLinkedRole" not in all_actions(policy)
+    assert "iam:GetRole" in all_actions(policy)  # check still reads them
+
+
 def all_actions(policy: dict) -> set[str]:
     return {action for statement in policy["Statement"] for action in statement["Action"]}
 

@@ -32,8 +32,8 @@ def assert_one_error_line(text: str) -> None:
         (["check", "--external-id", "xyz"], "--role-arn"),
         (["apply", "--fleet-role", "MyFleet"], "fleet role"),
         (["plan", "--path", "nopath"], "path"),
-        (["check", "--permissions-boundary", "arn:aws:iam::123:policy/B"], "permissions boundary"),
-        (["check", "--tag", "aws:owner=me"], "aws:"),
+        (["plan", "--permissions-boundary", "arn:aws:iam::123:policy/B"], "permissions boundary"),
+        (["apply", "--tag", "aws:owner=me"], "aws:"),
         (
             ["check", "--role-arn", "arn:aws:iam::123456789012:role/Admin", "--external-id", "x"],
             "external ID",
@@ -45,7 +45,7 @@ def assert_one_error_line(text: str) -> None:
         (["check", "--allowed-source-ips", "0.0.0.0/0"], "0.0.0.0/0 matches every IPv4 address"),
         (["plan", "--allowed-source-ips", "203.0.113.10/32,::/0"], "unless --allow-any-address"),
         (["check", "--allow-any-address"], "--allow-any-address goes with --allowed-source-ips"),
-        (["check", "--tag", "team=render#2"], "tag value for 'team' has '#'"),
+        (["plan", "--tag", "team=render#2"], "tag value for 'team' has '#'"),
     ],
 )
 def test_bad_input_exits_1_with_one_error_line_before_any_aws_call(argv, fragment, gateway_calls):

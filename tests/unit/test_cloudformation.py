@@ -523,6 +523,12 @@ def test_the_service_linked_roles_hang_on_a_parameter_and_stay_when_the_stack_go
     assert "CreateServiceLinkedRoles=false" in document["Description"]
 
 
+def test_service_linked_roles_the_organisation_creates_are_not_in_the_template():
+    document = render(Settings(service_linked_roles=False))
+    assert "CreateServiceLinkedRoles" not in document["Parameters"]
+    assert "AWS::IAM::ServiceLinkedRole" not in {r["Type"] for r in document["Resources"].values()}
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_no_access_key_and_no_secret_in_any_template(case):
     document = render(CASES[case])

@@ -32,11 +32,11 @@ LAYERS: list[set[str]] = [
     {"plan", "observe", "bootstrap_policy", "report"},  # pure: planning and rendering
     {"cloudformation"},  # pure: templates of the desired state (and of the bootstrap policy)
     {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
-    {"retry", "call_deadline", "old_botocore"},  # botocore plumbing; what old botocore lacks
+    {"retry", "call_deadline", "old_botocore", "regions"},  # botocore plumbing; what old botocore lacks; its regions
     {"gateway"},  # the one module that talks to AWS
     {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"accounts"},  # the check, once per account of a list, in a bounded pool
-    {"secret_file", "install", "standin", "cli_accounts"},  # key files; install; the stand-in; check --accounts
+    {"secret_file", "install", "standin", "interruption", "cli_accounts"},  # files, plugin, stand-in, signals, accounts
     {"cli"},
     {"demo"},  # the demo drives the command line it is given, on the stand-in
     {"__main__"},

@@ -170,6 +170,16 @@ def test_the_chain_asks_every_call_of_the_spot_plugin_once():
     assert len(calls) == len(set(calls)) == 17
 
 
+def test_the_chain_does_not_ask_for_service_linked_roles_the_organisation_creates():
+    created_here = [step.purpose for step in chain_steps(identity(), user_caller())]
+    assert "create AWSServiceRoleForEC2Spot when it is missing" in created_here
+    organisation = identity(Settings(service_linked_roles=False))
+    steps = chain_steps(organisation, caller_of(organisation, grants(), None, NOW))
+    assert [step.purpose for step in steps] == [
+        purpose for purpose in created_here if "AWSServiceRoleFor" not in purpose
+    ]
+
+
 def test_a_groups_steps_name_its_launch_specifications_resources():
     config = {
         "gpu": {

@@ -29,7 +29,7 @@ from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.findings import Draft, Plan, PlanContext, Read
 from DeadlineSpotIamSetup.handlers.base import attached_tag
 from DeadlineSpotIamSetup.handlers.policy_copy import SOURCE_TAG, PolicyCopyHandler, copy_origin
-from DeadlineSpotIamSetup.kinds import Kind
+from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.source_ip import compare_copy, merged_copy, restrict_document
 from DeadlineSpotIamSetup.trust import service_trust_policy, trusted_services
@@ -489,6 +489,24 @@ def test_missing_service_linked_role_is_created_by_service_name():
     assert [(a.operation, a.params) for a in plan.actions] == [
         ("CreateServiceLinkedRole", {"AWSServiceName": "spot.amazonaws.com"})
     ]
+
+
+ORGANISATION_ROLES = desired_state(Settings(service_linked_roles=False))
+
+
+def test_service_linked_roles_the_organisation_creates_are_never_created_and_expected_while_missing():
+    """--no-service-linked-roles: a missing one is no problem but a note (the Spot Event Plugin's fleet requests need
+    it: "If you use the AWS CLI or an API, you must ensure that these roles exist", EC2 User Guide, Spot Fleet
+    permissions); a present one is simply ok."""
+    linked = ORGANISATION_ROLES.of_kind("service-linked-role")
+    observed = complete_account(ORGANISATION_ROLES).observed
+    observed[linked[0]] = Observed(False)
+    plan = make_plan(ORGANISATION_ROLES, Observation(observed), "aws")
+    assert plan.actions == () and plan.manual == () and plan.ok
+    missing, present = (next(f for f in plan.findings if f.identity == identity) for identity in linked)
+    assert missing.status is Status.OK and missing.problems == ()
+    assert any("expected from your organisation" in note for note in missing.notes)
+    assert present.status is Status.OK and present.notes == ()
 
 
 def test_plan_is_not_ok_when_only_manual_work_remains():

@@ -33,6 +33,8 @@ CONTRACT_KEYS = (
     "CheckIntervalHours",
     "ForgetBootstrapCredential",
     "RotateKeyAfterDays",
+    "CreateServiceLinkedRoles",
+    "AllowUnknownRegion",
 )
 REQUIRED_FIELDS = ("Type", "Label", "Category", "CategoryOrder", "Index", "Description")
 KNOWN_TYPES = {"enum", "boolean", "integer", "float", "string", "password", "multilinestring", "filename", "folder"}
@@ -87,6 +89,8 @@ def test_every_contract_key_is_a_setting(param: configparser.ConfigParser, key: 
         ("CreateMissing", "boolean"),
         ("EnableResourceTracker", "boolean"),
         ("ForgetBootstrapCredential", "boolean"),
+        ("CreateServiceLinkedRoles", "boolean"),
+        ("AllowUnknownRegion", "boolean"),
         ("CheckIntervalHours", "integer"),
         ("RotateKeyAfterDays", "integer"),
         ("BootstrapSecretAccessKey", "password"),

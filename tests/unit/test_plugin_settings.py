@@ -288,3 +288,27 @@ def test_repr_never_shows_the_bootstrap_secret():
     assert SECRET not in repr(settings)
     assert SECRET not in repr(settings.aws_access())
     assert KEY_ID in repr(settings)
+
+
+# -- the region and the service-linked roles ------------------------------------------------------------------------
+
+
+def test_a_region_botocore_does_not_know_is_refused_with_the_region_meant():
+    message = refusal(Region="us-easst-1")
+    assert "Region 'us-easst-1' is not a region this botocore" in message
+    assert "did you mean 'us-east-1'?" in message and "set AllowUnknownRegion to True" in message
+
+
+def test_a_region_newer_than_botocore_is_taken_with_allow_unknown_region():
+    settings = read(Region="xx-future-1", AllowUnknownRegion="True")
+    assert settings.allow_unknown_region is True
+    assert settings.aws_access().region == "xx-future-1" and settings.aws_access().allow_unknown_region is True
+
+
+def test_a_known_region_is_taken_as_it_is():
+    assert read(Region="eu-west-1").aws_access().region == "eu-west-1"
+
+
+def test_service_linked_roles_are_created_unless_the_organisation_creates_them():
+    assert read().engine_settings().service_linked_roles is True
+    assert read(CreateServiceLinkedRoles="False").engine_settings().service_linked_roles is False

@@ -7,7 +7,17 @@ import json
 import pytest
 
 from DeadlineSpotIamSetup.desired import ServiceRole, Settings, SpotUser, desired_state
-from DeadlineSpotIamSetup.findings import Finding, ManualStep, Plan, RotationResult
+from DeadlineSpotIamSetup.findings import (
+    DONE,
+    REFUSED,
+    Action,
+    ActionOutcome,
+    Finding,
+    ManualStep,
+    Plan,
+    RotationResult,
+    Stage,
+)
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.plan import make_plan
 from DeadlineSpotIamSetup.report import (
@@ -17,6 +27,9 @@ from DeadlineSpotIamSetup.report import (
     apply_outcome_lines,
     finding_lines,
     manual_lines,
+    outcome_lines,
+    outcome_summary,
+    outcomes_json,
     plan_json,
     rotation_lines,
     rotation_outcome_lines,
@@ -147,13 +160,19 @@ KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIAIOSFODNN7EXAMPLE", "wJal
 ARN = "arn:aws:iam::123456789012:user/DeadlineSpotEventPluginAdmin"
 
 
+def outcome(summary: str, state: str = DONE, detail: str = "") -> ActionOutcome:
+    user = SpotUser("U", ())
+    action = Action("CreateUser", {"UserName": "U"}, user, summary, Stage.CREATE)
+    return ActionOutcome(action, state, detail or summary)
+
+
 def ok_plan() -> Plan:
     return Plan(tuple(Finding(f.identity, Status.OK) for f in empty_plan().findings), (), ())
 
 
 def test_an_apply_that_found_nothing_to_do_says_so_then_what_stands():
     after = ok_plan()
-    lines = apply_outcome_lines(after, done=[], key=None, key_verified_as=None, notes=[], secret_out=None)
+    lines = apply_outcome_lines(after, outcomes=[], key=None, key_verified_as=None, notes=[], secret_out=None)
     assert lines == [
         "  nothing to do",
         "",
@@ -173,7 +192,7 @@ def test_an_apply_that_created_the_key_names_where_it_went_and_what_is_left():
     )
     lines = apply_outcome_lines(
         after,
-        done=["create user DeadlineSpotEventPluginAdmin"],
+        outcomes=[outcome("create user DeadlineSpotEventPluginAdmin")],
         key=KEY,
         key_verified_as=ARN,
         notes=["IAM was slow"],
@@ -204,7 +223,9 @@ def test_an_apply_left_without_a_key_says_how_to_have_one_created():
         (),
         (ManualStep(Kind.ACCESS_KEY, "U", "no access key", "create one"),),
     )
-    lines = apply_outcome_lines(after, done=["x"], key=None, key_verified_as=None, notes=[], secret_out=None)
+    lines = apply_outcome_lines(
+        after, outcomes=[outcome("x")], key=None, key_verified_as=None, notes=[], secret_out=None
+    )
     assert lines[-5:] == [
         "Still needs an admin:",
         "  - access-key U: no access key: create one",
@@ -212,21 +233,49 @@ def test_an_apply_left_without_a_key_says_how_to_have_one_created():
         "",
         "Not everything is in place (see above).",
     ]
-    with_file = apply_outcome_lines(after, done=["x"], key=None, key_verified_as=None, notes=[], secret_out="f")
+    with_file = apply_outcome_lines(
+        after, outcomes=[outcome("x")], key=None, key_verified_as=None, notes=[], secret_out="f"
+    )
     assert f"  ({KEY_HINT})" not in with_file
+
+
+def test_an_apply_with_refused_changes_lists_them_and_says_they_were_not_made():
+    refused = outcome("create role R", REFUSED, "AccessDenied")
+    lines = apply_outcome_lines(
+        ok_plan(),
+        outcomes=[outcome("create user U"), refused],
+        key=None,
+        key_verified_as=None,
+        notes=[],
+        secret_out=None,
+    )
+    assert lines[:5] == [
+        "",
+        "Not every change was made:",
+        *outcome_lines([outcome("create user U"), refused]),
+        outcome_summary([outcome("create user U"), refused]),
+    ]
+    assert lines[-1] == (
+        "Not everything is in place: the changes above marked refused, failed or not attempted were not made."
+    )
 
 
 def test_apply_json_holds_the_report_what_was_done_the_manual_steps_and_the_key_id_never_its_secret():
     after = ok_plan()
-    document = apply_outcome_json(after, done=["create user U"], key=KEY, secret_out="/tmp/key.json")
+    done = [outcome("create user U")]
+    document = apply_outcome_json(
+        after, ok=True, done=["create user U"], outcomes=done, key=KEY, secret_out="/tmp/key.json"
+    )
     assert document == {
         **plan_json(after, with_actions=False),
+        "ok": True,
         "done": ["create user U"],
+        "outcomes": outcomes_json(done),
         "manual": [],
         "access_key_id": KEY.access_key_id,
         "secret_out": "/tmp/key.json",
     }
-    without = apply_outcome_json(after, done=[], key=None, secret_out="/tmp/key.json")
+    without = apply_outcome_json(after, ok=True, done=[], outcomes=[], key=None, secret_out="/tmp/key.json")
     assert (without["access_key_id"], without["secret_out"]) == (None, None)
     assert KEY.secret_access_key not in json.dumps(document)
 

@@ -40,6 +40,11 @@ TABLE = {
         PENDING,
         False,
     ),
+    "apply left changes unmade (refused by AWS)": (
+        RunFacts(plan_ok=False, key_in_use=True, changes_unmade=True),
+        FAILED,
+        True,
+    ),
     "role mode, all in place": (RunFacts(plan_ok=True, role_mode=True), OK, True),
     "role mode, an identity needs attention": (RunFacts(plan_ok=False, role_mode=True), PENDING, True),
 }
@@ -53,21 +58,29 @@ def test_the_status_and_the_key_confirmation_follow_from_the_facts(case):
 
 
 def every_fact_combination():
-    flags = ("plan_ok", "role_mode", "key_delivered", "key_accepted", "key_left_to_another_run", "rotation_failed")
+    flags = (
+        "plan_ok",
+        "role_mode",
+        "key_delivered",
+        "key_accepted",
+        "key_left_to_another_run",
+        "rotation_failed",
+        "changes_unmade",
+    )
     for values in itertools.product((False, True), repeat=len(flags)):
         for in_use in (None, False, True):
             for unfinished in (False, True):
                 yield RunFacts(**dict(zip(flags, values)), key_in_use=in_use, rotation_unfinished=unfinished)
 
 
-def test_a_failed_rotation_and_only_it_fails_the_check():
+def test_a_failed_rotation_or_an_unmade_change_and_only_they_fail_the_check():
     for facts in every_fact_combination():
-        assert (run_status(facts) is FAILED) == facts.rotation_failed, facts
+        assert (run_status(facts) is FAILED) == (facts.rotation_failed or facts.changes_unmade), facts
 
 
 def test_ok_needs_every_identity_in_place_no_key_refused_and_no_rotation_waiting():
     for facts in every_fact_combination():
-        if facts.rotation_failed:
+        if facts.rotation_failed or facts.changes_unmade:
             continue
         expected = facts.plan_ok and facts.key_in_use is not False and not facts.rotation_unfinished
         assert (run_status(facts) is OK) == expected, facts

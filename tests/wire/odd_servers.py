@@ -43,16 +43,17 @@ class ScriptedEndpoint(Running):
         super().__init__(Handler)
 
 
-class LostReplyProxy(Running):
-    """Forwards every request to ``upstream``; for the first ``times`` requests of ``action`` it forwards the
-    request (so AWS acts) and then holds the reply for ``hold`` seconds before sending it, by which time the client
-    has given up: the reply is lost, the effect is not. ``hold`` 0: the connection is closed at once instead, as
-    when a network path breaks after the request got through (botocore: ConnectionClosedError)."""
+class HeldReplyProxy(Running):
+    """Forwards every request to ``upstream``; for the first ``times`` requests of ``action`` (every one with
+    ``times`` None; only those whose body holds ``holding``, if given) it forwards the request, so AWS acts, sets
+    ``arrived``, and then holds the reply for ``hold`` seconds before sending it. ``hold`` 0: the connection is closed
+    at once instead, as when a network path breaks after the request got through (botocore: ConnectionClosedError)."""
 
-    def __init__(self, upstream: str, action: str, hold: float = 0.0, times: int = 1) -> None:
+    def __init__(self, upstream: str, action: str, hold: float = 0.0, times: int | None = 1, holding: str = "") -> None:
         parts = urllib.parse.urlsplit(upstream)
         self.host, self.port = parts.hostname, parts.port
-        self.action, self.hold, self.remaining = action, hold, times
+        self.action, self.hold, self.remaining, self.holding = action, hold, times, holding
+        self.arrived = threading.Event()
         self.seen: list[str] = []
         self.lock = threading.Lock()
         owner = self
@@ -63,14 +64,17 @@ class LostReplyProxy(Running):
                 action = urllib.parse.parse_qs(body.decode()).get("Action", [""])[0]
                 with owner.lock:
                     owner.seen.append(action)
-                    lose = action == owner.action and owner.remaining > 0
-                    if lose:
+                    held = action == owner.action and owner.holding in urllib.parse.unquote_plus(body.decode())
+                    held = held and (owner.remaining is None or owner.remaining > 0)
+                    if held and owner.remaining is not None:
                         owner.remaining -= 1
                 status, reply_headers, payload = forward(owner.host, owner.port, self, body)
-                if lose and not owner.hold:
+                if held:
+                    owner.arrived.set()
+                if held and not owner.hold:
                     self.close_connection = True
                     return
-                if lose and owner.stopping.wait(owner.hold):
+                if held and owner.stopping.wait(owner.hold):
                     return
                 relay(self, status, reply_headers, payload)
 
@@ -79,6 +83,19 @@ class LostReplyProxy(Running):
     def count(self, action: str) -> int:
         with self.lock:
             return self.seen.count(action)
+
+
+class LostReplyProxy(HeldReplyProxy):
+    """The reply of ``action`` held past the time the client waits for it (or its connection closed): the reply is
+    lost, the effect is not."""
+
+
+class SlowReplyProxy(HeldReplyProxy):
+    """The replies of ``action`` held ``hold`` seconds, less than the client waits: a test acts inside the call, once
+    ``arrived`` is set (a signal to the client landing while it waits)."""
+
+    def __init__(self, upstream: str, action: str, hold: float, holding: str = "") -> None:
+        super().__init__(upstream, action, hold, times=None, holding=holding)
 
 
 class AnsweringProxy(Running):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from states import USER
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
+from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.values import NewAccessKey
 
 DESIRED = desired_state(Settings())
@@ -108,8 +110,11 @@ def test_failed_key_delivery_takes_the_key_back(endpoint, iam) -> None:
     def broken_sink(key: NewAccessKey) -> None:
         raise OSError("disk full")
 
-    with pytest.raises(Exception, match="could not be delivered .* it was deleted again"):
-        apply_changes(make_gateway(endpoint), DESIRED, key_sink=broken_sink)
+    outcome = apply_changes(make_gateway(endpoint), DESIRED, key_sink=broken_sink)
+    [failed] = outcome.result.of_state(FAILED)  # every other change was made
+    assert failed.action.operation == "CreateAccessKey"
+    assert re.search("could not be delivered .* it was deleted again", failed.detail), failed.detail
+    assert not outcome.ok and outcome.result.key is None
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
 
 
@@ -195,3 +200,23 @@ def test_cancelled_apply_stops_before_any_write(proxy, iam) -> None:
         )
     assert writes(proxy.counts()) == {}
     assert iam.list_users()["Users"] == []
+
+
+def test_service_linked_roles_the_organisation_creates_are_never_created_and_never_a_failure(
+    proxy, iam, tmp_path: Path
+) -> None:
+    """--no-service-linked-roles, where an SCP or a central team owns them: apply never asks for them, and check
+    reports them as expected from the organisation while they are missing, as present once they are."""
+    options = ("--no-service-linked-roles", "--endpoint-url", proxy.endpoint_url)
+    code, out, err = run_cli("apply", "--secret-out", str(tmp_path / "key.json"), *options)
+    assert code == 0, out + err
+    assert proxy.counts()["CreateServiceLinkedRole"] == 0
+    code, out, _ = run_cli("check", *options)
+    linked = [line.split() for line in out.splitlines() if "service-linked-role" in line]
+    assert code == 0 and len(linked) == 2, out
+    assert all(line[0] == "ok" and "expected from your organisation" in " ".join(line) for line in linked), out
+    for service in ("spot.amazonaws.com", "spotfleet.amazonaws.com"):  # the organisation's own run
+        iam.create_service_linked_role(AWSServiceName=service)
+    code, out, _ = run_cli("check", *options)
+    assert code == 0 and "expected from your organisation" not in out, out
+    assert proxy.counts()["CreateServiceLinkedRole"] == 0

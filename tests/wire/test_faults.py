@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 
+import boto3
 import pytest
 from conftest import DUMMY_SECRET, make_gateway, repository_root
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import AwsAccessError
+from DeadlineSpotIamSetup.findings import DONE, NOT_ATTEMPTED, REFUSED
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import refused_endpoint
 
@@ -68,13 +70,28 @@ def test_endless_throttling_fails_with_one_line_within_the_budget(proxy) -> None
     assert len(DESIRED.identities) < proxy.injected() < 10 * 17
 
 
-def test_access_denied_names_the_action_and_the_identity(proxy) -> None:
+def test_a_refused_write_is_named_and_every_write_not_needing_it_still_runs(proxy) -> None:
     proxy.inject(status=403, code="AccessDenied", message="not authorized", action="CreateRole", times=None)
-    with pytest.raises(AwsAccessError) as caught:
-        apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
-    message = str(caught.value)
+    outcome = apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
+    result = outcome.result
+    refused = {step.action.summary: step for step in result.of_state(REFUSED)}
+    assert set(refused) == {step.action.summary for step in result.outcomes if step.action.operation == "CreateRole"}
+    message = refused["create role DeadlineSpotWorker trusted by ec2.amazonaws.com"].detail
     assert "AWS denied iam:CreateRole on worker-role DeadlineSpotWorker" in message
     assert "bootstrap-policy" in message and "\n" not in message
+    # AWS's message named nobody: the refused principal is the caller, as sts:GetCallerIdentity answers (moto's
+    # default caller is arn:aws:sts::123456789012:user/moto; AWS answers arn:aws:iam::ACCOUNT:user/NAME for a user)
+    caller = boto3.client("sts", endpoint_url=proxy.endpoint_url, region_name="us-east-1").get_caller_identity()
+    assert {step.principal for step in refused.values()} == {caller["Arn"]}
+    assert {step.permission for step in refused.values()} == {"iam:CreateRole"}
+    # What needs a role that was not made is not attempted, and says which; everything else was done.
+    blocked = result.of_state(NOT_ATTEMPTED)
+    assert blocked and {step.blocked_by.operation for step in blocked if step.blocked_by} == {"CreateRole"}
+    assert all(step.blocked_by is not None for step in blocked)
+    assert {step.action.operation for step in blocked} == {"AttachRolePolicy", "AddRoleToInstanceProfile"}
+    done = {step.action.operation for step in result.of_state(DONE)}
+    assert {"CreateUser", "AttachUserPolicy", "CreateInstanceProfile", "CreateAccessKey"} <= done
+    assert not outcome.ok
 
 
 def test_rejected_credentials_are_one_clear_line(proxy) -> None:
@@ -92,6 +109,17 @@ def test_refused_endpoint_fails_fast_with_one_line() -> None:
     assert "is unreachable" in err and "--endpoint-url" in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert elapsed < 30  # the contract: a clear error within 30 s
+
+
+def test_a_refused_connection_is_tried_once_more_then_reported() -> None:
+    """Nothing listens there: one quick second try (a server restarting), not the whole retry budget."""
+    budget = Timeouts(connect=1, read=2, call_budget=15, call_deadline=20, max_attempts=10)
+    gateway = make_gateway(refused_endpoint(), budget)
+    attempts = []
+    gateway._iam.meta.events.register("before-send.iam", lambda **kwargs: attempts.append(kwargs["request"].url))
+    with pytest.raises(AwsAccessError, match="is unreachable"):
+        gateway.get_user("DeadlineSpotEventPluginAdmin")
+    assert len(attempts) == 2
 
 
 def test_unresponsive_endpoint_fails_within_30_seconds_with_default_timeouts(proxy) -> None:
@@ -114,4 +142,4 @@ def test_no_credentials_at_all_is_one_clear_line(monkeypatch, endpoint) -> None:
 def test_unknown_profile_is_one_clear_line(endpoint) -> None:
     code, out, err, _ = run_cli_process("check", "--profile", "render-farm", "--endpoint-url", endpoint)
     assert code == 1
-    assert "'render-farm' is not in the AWS config or credentials file" in err
+    assert "AWS profile 'render-farm' (from --profile) is not in the AWS config or credentials file" in err

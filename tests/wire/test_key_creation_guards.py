@@ -4,6 +4,7 @@ secret could not be kept, and never handed off once the caller asked the run to 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,11 @@ from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
-from DeadlineSpotIamSetup.errors import AccessDenied, SetupError
+from DeadlineSpotIamSetup.errors import AccessDenied, Cancelled, SetupError
+from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
+from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX
+from DeadlineSpotIamSetup.secret_file import SecretFileHolder
 
 DESIRED = desired_state(Settings())
 WRITES = ("Create", "Attach", "Add", "Update", "Delete", "Put", "Tag")
@@ -70,9 +74,10 @@ def test_a_failed_hand_off_deletes_the_key_and_names_the_real_cause(proxy, iam) 
     def sink(key) -> None:
         raise RuntimeError(f"database unavailable (while writing {key.secret_access_key})")
 
-    with pytest.raises(SetupError) as caught:
-        apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=sink)
-    message = str(caught.value)
+    outcome = apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=sink)
+    [failed] = outcome.result.of_state(FAILED)
+    assert failed.action.operation == "CreateAccessKey" and isinstance(failed.error, SetupError)
+    message = failed.detail
     assert "could not be delivered (RuntimeError: database unavailable (while writing ****))" in message
     assert "it was deleted again" in message and "\n" not in message
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
@@ -107,3 +112,52 @@ def test_a_run_whose_gateway_is_cancelled_still_deletes_the_key_it_cannot_hand_o
         apply_changes(gateway, DESIRED, key_sink=delivered.append, options=ApplyOptions(cancelled=cancelled))
     assert delivered == []
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+
+
+# -- the --secret-out file holds a key only while the key exists ----------------------------------------------------
+
+
+def interrupt_the_record(gateway) -> None:
+    """Ctrl-C landing while the new key is recorded on the Spot user (TagUser), as Python delivers it: a
+    KeyboardInterrupt in the main thread, out of the call in progress."""
+    write = gateway.write
+
+    def interrupted(operation, params, subject, **options):
+        if operation == "TagUser" and any(tag["Key"].startswith(KEY_RECORD_PREFIX) for tag in params["Tags"]):
+            raise KeyboardInterrupt
+        return write(operation, params, subject, **options)
+
+    gateway.write = interrupted
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "cancel"])
+def test_the_secret_file_appears_only_once_the_key_is_kept(stop, proxy, iam, tmp_path: Path) -> None:
+    """The key counts as this project's once it is recorded on the Spot user (TagUser); until then its file is written
+    aside. Stopped in between (Ctrl-C, or the cancel flag), the key is deleted again and the file never appears: no
+    --secret-out file holds a deleted key."""
+    gateway = make_gateway(proxy.endpoint_url)
+    options = ApplyOptions()
+    if stop == "interrupt":
+        interrupt_the_record(gateway)
+    else:
+        options = ApplyOptions(cancelled=lambda: proxy.counts()["TagUser"] >= 2)  # the record is the second TagUser
+    with pytest.raises((KeyboardInterrupt, Cancelled)):
+        apply_changes(gateway, DESIRED, key_sink=SecretFileHolder(tmp_path / "key.json"), options=options)
+    assert proxy.counts()["CreateAccessKey"] == 1 and proxy.counts()["DeleteAccessKey"] == 1
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+    assert list(tmp_path.iterdir()) == []  # neither the file nor the copy written aside
+
+
+def test_a_secret_file_whose_key_no_longer_exists_is_named_so(endpoint, iam, tmp_path: Path) -> None:
+    secret = tmp_path / "key.json"
+    assert run_cli("apply", "--secret-out", str(secret), "--endpoint-url", endpoint)[0] == 0
+    [old] = [key["AccessKeyId"] for key in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]]
+    code, _, err = run_cli("rotate-key", "--secret-out", str(secret), "--endpoint-url", endpoint)
+    assert code == 1 and f"it holds access key {old}, a key of user {USER} now, which may be in use" in err, err
+    iam.delete_access_key(UserName=USER, AccessKeyId=old)  # as an admin, or a rotation retiring it, would
+    for command in ("apply", "rotate-key"):
+        code, _, err = run_cli(command, "--secret-out", str(secret), "--endpoint-url", endpoint)
+        assert code == 1 and err.count("\n") == 1, err
+        assert f"it holds access key {old}, which user {USER} no longer has" in err and "--force" in err, err
+        assert "may hold a key still in use" not in err
+    assert json.loads(secret.read_text())["AccessKeyId"] == old  # never replaced without --force
