@@ -12,7 +12,6 @@ moto: the server runs in its own process, since moto reads the setting once, at 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -23,15 +22,15 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import empty_iam
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.errors import AccessDenied
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
-from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Clock, Timeouts
+from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Timeouts
+from tests.support.command_line import run_cli
+from tests.support.wire import empty_iam
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = Timeouts(connect=2.0, read=5.0, call_budget=5.0, call_deadline=10.0, max_attempts=3)
@@ -173,9 +172,8 @@ def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
 
     def run(*argv: str, at: datetime | None = None) -> tuple[int, str]:
-        out, err = io.StringIO(), io.StringIO()
-        clock = Clock(aws_now=lambda: at) if at is not None else Clock()
-        return main([*argv, "--endpoint-url", server.url], out=out, err=err, clock=clock), err.getvalue()
+        code, _, err = run_cli(*argv, "--endpoint-url", server.url, at=at)
+        return code, err
 
     code, err = run("apply", "--secret-out", str(folder / "key.json"))
     if code != 0:

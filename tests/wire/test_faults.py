@@ -9,13 +9,13 @@ import sys
 import time
 
 import pytest
-from conftest import DUMMY_SECRET, make_gateway, repository_root
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import AwsAccessError
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import refused_endpoint
+from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
 
 DESIRED = desired_state(Settings())
 

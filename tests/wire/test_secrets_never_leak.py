@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import DUMMY_SECRET, make_gateway
 from odd_servers import LostReplyProxy
 
 from DeadlineSpotIamSetup import cli
@@ -36,6 +35,7 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import FaultProxy
 from tests.support.http_relay import QuietHandler, Running, forward, relay
+from tests.support.wire import DUMMY_SECRET, make_gateway
 
 # Short bounds, so that the throttling and timeout paths end in about two seconds (they change no secret handling).
 SHORT = Timeouts(connect=1.0, read=2.0, call_budget=2.0, call_deadline=4.0, max_attempts=2)
