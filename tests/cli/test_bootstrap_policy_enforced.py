@@ -51,7 +51,9 @@ class EnforcingMoto:
         )
         code = "import time\nimport tests.support.resource_aware_moto\n"  # real resources, see the docstring
         code += "from DeadlineSpotIamSetup.standin import MotoStandIn\n"
-        code += "print(MotoStandIn().start().endpoint_url, flush=True)\ntime.sleep(3600)\n"
+        code += "from tests.support.moto_server import speed_up_moto\n"  # one request at a time, as in the suites
+        code += "aws = MotoStandIn().start()\nspeed_up_moto()\n"
+        code += "print(aws.endpoint_url, flush=True)\ntime.sleep(3600)\n"
         self.process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()
