@@ -17,7 +17,7 @@ import sys
 from run_py310 import run_suites
 
 SUITES = ("tests/plugin",)
-# Not repeated here: the plugin runs in another account's own Python there (Debian's, README "Install"), so this
+# Not repeated here: the plugin runs in another account's own Python there (Debian's, docs/plugin.md "Install"), so this
 # interpreter adds nothing to what the Python 3.10 run proves.
 NOT_REPEATED = ("tests/plugin/test_plugin_other_account.py",)
 

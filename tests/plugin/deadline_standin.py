@@ -376,7 +376,8 @@ class _RepositoryUtils:
 
     def GetServerData(self, id: str) -> NetDictionary | None:
         """The entries of the server data with the given ID; None when there is none. (The reader paired with
-        AddOrUpdateServerData; see README, "Where the fleet configuration is read", for what is known of it.)"""
+        AddOrUpdateServerData; see docs/fleet-audit.md, "Where the fleet configuration is read", for what is known
+        of it.)"""
         values = self._fake.server_data(_require_str("id", id))
         return NetDictionary(values) if len(values) else None
 

@@ -300,7 +300,7 @@ class World(RuleBasedStateMachine):
     @rule()
     def an_admin_makes_a_key_by_hand(self) -> None:
         # IAM cannot tell two keys apart by their maker: inside the few seconds of a CreateAccessKey whose run was
-        # killed or lost its reply, a key an admin made is indistinguishable from that run's (README, Known limits).
+        # killed or lost its reply, a key an admin made is indistinguishable from that run's (docs/known-limits.md).
         # The admin here acts outside those windows.
         self.iam.now = max(self.iam.now, self.last_create_window_end + timedelta(seconds=3))
         self.iam.new_key("admin")
