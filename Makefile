@@ -1,14 +1,15 @@
 # Development tasks for DeadlineSpotIamSetup.
 #
 #   make venv      main virtualenv (.venv): the package in editable mode + the test and demo extras
-#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout, hypothesis), the
-#                  way Deadline 10.3+ embeds Python 3.10 with boto3
-#   make venv37    Python 3.7 virtualenv (.venv37): the oldest supported boto3/botocore + pytest, pytest-timeout, hypothesis,
-#                  the way Deadline 10.1.12 to 10.2 embed Python 3.7 (README.md, "Supported Deadline versions")
+#   make venv310   Python 3.10 virtualenv (.venv310) with only boto3 + pytest (+ pytest-timeout, pytest-xdist,
+#                  hypothesis), the way Deadline 10.3+ embeds Python 3.10 with boto3
+#   make venv37    Python 3.7 virtualenv (.venv37): the oldest supported boto3/botocore + pytest, pytest-timeout,
+#                  pytest-xdist, hypothesis, the way Deadline 10.1.12 to 10.2 embed Python 3.7 (README.md, "Supported
+#                  Deadline versions")
 #   make lint      ruff
-#   make test      lint; the main suite (tests/cli: command line, demo, wheel, test tools) in .venv; then
-#                  tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in .venv310; then
-#                  tests/plugin again in .venv37
+#   make test      lint; then, side by side (tests/run_all.py), the main suite (tests/cli: command line, demo, wheel,
+#                  test tools) in .venv, tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in
+#                  .venv310, and tests/plugin again in .venv37; then the wall time
 #   make demo      run the demo against a local AWS stand-in, in its own virtualenv (.venv-demo) holding the
 #                  package and the demo extra (moto) only, not the test toolchain; DEMO_ARGS=--keep leaves the
 #                  stand-in running afterwards for another shell
@@ -48,7 +49,7 @@ endif
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): pyproject.toml
+$(VENV_STAMP): pyproject.toml Makefile
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	@# The distribution was called DeadlineSpotIamSetup before: an old editable install of it would shadow this one.
@@ -58,7 +59,7 @@ $(VENV_STAMP): pyproject.toml
 
 venv310: $(VENV310_STAMP)
 
-$(VENV310_STAMP): pyproject.toml
+$(VENV310_STAMP): pyproject.toml Makefile
 	@if [ -z "$(PY310)" ] || [ ! -x "$(PY310)" ]; then \
 		echo "error: no Python 3.10 interpreter found (looked for pyenv versions 3.10.x and python3.10 on PATH)." >&2; \
 		echo "       Install one (e.g. 'pyenv install 3.10') or run 'make PY310=/path/to/python3.10 venv310'." >&2; \
@@ -72,12 +73,12 @@ $(VENV310_STAMP): pyproject.toml
 	fi
 	@test -x $(VENV310)/bin/python || "$(PY310)" -m venv $(VENV310)
 	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout 'hypothesis>=6'
+	$(VENV310)/bin/python -m pip install --quiet 'boto3>=1.26' pytest pytest-timeout pytest-xdist 'hypothesis>=6'
 	@touch $@
 
 venv37: $(VENV37_STAMP)
 
-$(VENV37_STAMP): pyproject.toml
+$(VENV37_STAMP): pyproject.toml Makefile
 	@if [ -z "$(PY37)" ] || [ ! -x "$(PY37)" ]; then \
 		echo "error: no Python 3.7 interpreter found (looked for pyenv versions 3.7.x and python3.7 on PATH)." >&2; \
 		echo "       Install one (e.g. 'pyenv install 3.7') or run 'make PY37=/path/to/python3.7 venv37'." >&2; \
@@ -91,27 +92,25 @@ $(VENV37_STAMP): pyproject.toml
 	fi
 	@test -x $(VENV37)/bin/python || "$(PY37)" -m venv $(VENV37)
 	$(VENV37)/bin/python -m pip install --quiet --upgrade pip
-	@# pytest 7.x and pytest-timeout 2.3 are the last releases that run on Python 3.7.
-	$(VENV37)/bin/python -m pip install --quiet $(OLDEST_BOTO) 'pytest>=7,<8' 'pytest-timeout>=2.1,<2.4' 'hypothesis>=6'
+	@# pytest 7.x, pytest-timeout 2.3 and pytest-xdist 3.5 are the last releases that run on Python 3.7.
+	$(VENV37)/bin/python -m pip install --quiet $(OLDEST_BOTO) 'pytest>=7,<8' 'pytest-timeout>=2.1,<2.4' \
+		'pytest-xdist>=3,<3.6' 'hypothesis>=6'
 	@touch $@
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# pytest exits 5 when it collected no test: that fails the target, saying so.
+# The suites run side by side (tests/run_all.py), which prints each one's output whole, then the wall time of the
+# whole target; a suite that fails, or collects no test (pytest's exit code 5), fails the target.
 test: venv venv310 venv37
-	@$(MAKE) --no-print-directory lint
-	@echo "Main suite (pyproject testpaths) in $(VENV):"
-	@$(VENV)/bin/python -m pytest; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "error: the main suite collected no test (pyproject.toml testpaths)" >&2; fi; \
-	exit $$status
-	$(VENV)/bin/python tests/run_py310.py
-	$(VENV)/bin/python tests/run_py37.py
+	@DSIS_TEST_STARTED=$$(date +%s); export DSIS_TEST_STARTED; \
+	$(MAKE) --no-print-directory lint && $(VENV)/bin/python tests/run_all.py
 
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/python -m DeadlineSpotIamSetup demo $(DEMO_ARGS)
 
-$(DEMO_STAMP): pyproject.toml
+# Installed as a wheel would be (not editable): a change to what the wheel holds installs it again.
+$(DEMO_STAMP): pyproject.toml $(wildcard DeadlineSpotIamSetup/*.py DeadlineSpotIamSetup/*/*.py plugin.py plugin.param lib/*/*.py)
 	@test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(DEMO_VENV)/bin/python -m pip install --quiet '.[demo]'

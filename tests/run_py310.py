@@ -1,11 +1,10 @@
 """Run the Python 3.10 test suites against a local AWS stand-in.
 
 Deadline 10.3 and later embed Python 3.10 with boto3, and the code that runs inside Deadline must
-work there. This script is run with the main virtualenv's Python (which has moto): it
-starts a moto stand-in in this process, then runs pytest on ``tests/unit``, ``tests/wire``
-(the engine on the wire: retries, timeouts, races) and ``tests/plugin`` with the Python
-3.10 virtualenv (boto3 and pytest only), passing the
-stand-in's URL in the ``DSIS_MOTO_ENDPOINT`` environment variable.
+work there. This script is run with the main virtualenv's Python (which has moto): it runs pytest on
+``tests/unit``, ``tests/wire`` (the engine on the wire: retries, timeouts, races) and ``tests/plugin`` with the
+Python 3.10 virtualenv (boto3 and pytest only), naming this interpreter in the ``DSIS_MOTO_PYTHON`` environment
+variable: each pytest process starts its own moto server with it (tests/conftest.py, tests/support/moto_server.py).
 
 These suites run here, not in the main interpreter's ``pytest`` (``tests/cli``, pyproject.toml ``testpaths``);
 ``tests/plugin`` runs again under Python 3.7 (``tests/run_py37.py``). A missing suite folder, or a run that
@@ -25,10 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("tests/unit", "tests/wire", "tests/plugin")
 NO_TESTS_COLLECTED = 5  # pytest's exit code
-
-sys.path.insert(0, str(ROOT))
-
-from DeadlineSpotIamSetup.standin import MotoStandIn  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -57,24 +52,23 @@ def run_suites(
         return 2
     dirs = list(suites)
 
-    with MotoStandIn() as standin:
-        env = dict(os.environ)
-        env["DSIS_MOTO_ENDPOINT"] = standin.endpoint_url
-        env["PYTHONPATH"] = str(ROOT)
-        # Never let these suites reach a real AWS account.
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-            env.pop(name, None)
-        env["AWS_ACCESS_KEY_ID"] = "AKIAIOSFODNN7EXAMPLE"
-        env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-        env["AWS_DEFAULT_REGION"] = "us-east-1"
-        env["AWS_CONFIG_FILE"] = os.devnull
-        env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-        command = [str(python), "-m", "pytest", *dirs, *argv]
-        print(f"{label} suites against {standin.endpoint_url}: {' '.join(command)}", flush=True)
-        try:
-            status = subprocess.call(command, cwd=ROOT, env=env)
-        except KeyboardInterrupt:
-            return 130
+    env = dict(os.environ)
+    env["DSIS_MOTO_PYTHON"] = sys.executable
+    env["PYTHONPATH"] = str(ROOT)
+    # Never let these suites reach a real AWS account.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        env.pop(name, None)
+    env["AWS_ACCESS_KEY_ID"] = "AKIAIOSFODNN7EXAMPLE"
+    env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    command = [str(python), "-m", "pytest", *dirs, *argv]
+    print(f"{label} suites, each pytest process with its own moto server: {' '.join(command)}", flush=True)
+    try:
+        status = subprocess.call(command, cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        return 130
     if status == NO_TESTS_COLLECTED:
         print(f"error: the {label} suites collected no test ({' '.join(command[3:])})", file=sys.stderr)
     return status

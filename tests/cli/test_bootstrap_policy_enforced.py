@@ -12,7 +12,6 @@ moto: the server runs in its own process, since moto reads the setting once, at 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -23,16 +22,16 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import empty_iam
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.errors import AccessDenied
 from DeadlineSpotIamSetup.findings import REFUSED
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
-from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Clock, Timeouts
+from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Timeouts
+from tests.support.command_line import run_cli
+from tests.support.wire import empty_iam
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = Timeouts(connect=2.0, read=5.0, call_budget=5.0, call_deadline=10.0, max_attempts=3)
@@ -53,7 +52,9 @@ class EnforcingMoto:
         )
         code = "import time\nimport tests.support.resource_aware_moto\n"  # real resources, see the docstring
         code += "from DeadlineSpotIamSetup.standin import MotoStandIn\n"
-        code += "print(MotoStandIn().start().endpoint_url, flush=True)\ntime.sleep(3600)\n"
+        code += "from tests.support.moto_server import speed_up_moto\n"  # one request at a time, as in the suites
+        code += "aws = MotoStandIn().start()\nspeed_up_moto()\n"
+        code += "print(aws.endpoint_url, flush=True)\ntime.sleep(3600)\n"
         self.process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()
@@ -188,9 +189,8 @@ def command_line_apply(server: EnforcingMoto, folder: Path, monkeypatch: pytest.
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
 
     def run(*argv: str, at: datetime | None = None) -> tuple[int, str]:
-        out, err = io.StringIO(), io.StringIO()
-        clock = Clock(aws_now=lambda: at) if at is not None else Clock()
-        return main([*argv, "--endpoint-url", server.url], out=out, err=err, clock=clock), err.getvalue()
+        code, _, err = run_cli(*argv, "--endpoint-url", server.url, at=at)
+        return code, err
 
     code, err = run("apply", "--secret-out", str(folder / "key.json"))
     if code != 0:

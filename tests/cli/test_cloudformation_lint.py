@@ -14,7 +14,8 @@ import yaml
 
 from DeadlineSpotIamSetup.cloudformation import bootstrap_role_template, template, to_yaml
 from DeadlineSpotIamSetup.desired import desired_state
-from tests.support.cloudformation_cases import ACCOUNT, CUSTOM_NAMES, RCS, managed_policy_sources, run_cli, settings_of
+from tests.support.cloudformation_cases import ACCOUNT, CUSTOM_NAMES, RCS, managed_policy_sources, settings_of
+from tests.support.command_line import run_cli
 
 REGIONS = ["us-east-1", "cn-north-1", "us-gov-west-1"]  # one region of each partition the tool knows
 

@@ -7,6 +7,8 @@ tested under both ends of the Pythons Deadline gives it (README.md, "Supported D
 from __future__ import annotations
 
 import ast
+import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -82,3 +84,56 @@ def test_the_ownership_check_sees_a_file_outside_every_suite():
     suites = {"main": ["tests/cli"], "python3.10": ["tests/unit"]}
     assert owners(ROOT / "tests" / "test_loose.py", suites) == []
     assert owners(ROOT / "tests" / "unit" / "test_x.py", suites) == ["python3.10: tests/unit"]
+
+
+def run_all_module():
+    """tests/run_all.py, imported (it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "tests" / "run_all.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # where its dataclasses look their annotations up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_test_runs_the_three_suites_side_by_side_in_workers():
+    commands = [" ".join(suite.command) for suite in run_all_module().suites()]
+    assert len(commands) == 3
+    assert any(" -m pytest " in command for command in commands)
+    assert any("tests/run_py310.py" in command for command in commands)
+    assert any("tests/run_py37.py" in command for command in commands)
+    assert all("--dist loadfile -n " in command for command in commands), commands
+    assert "tests/run_all.py" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+def test_a_failing_suite_fails_the_run_and_its_output_is_shown(monkeypatch, capsys):
+    run_all = run_all_module()
+
+    def suite(name: str, code: str):
+        return run_all.Suite(name, [sys.executable, "-c", code], dict(os.environ))
+
+    monkeypatch.setattr(
+        run_all,
+        "suites",
+        lambda: [
+            suite("good", "print('3 passed, 1 skipped in 0.1s')"),
+            suite("bad", "import sys; print('why it broke'); print('1 failed, 2 passed in 0.1s'); sys.exit(1)"),
+            suite("empty", "import sys; print('no tests ran in 0.1s'); sys.exit(5)"),
+        ],
+    )
+    assert run_all.main() == 1
+    out, err = capsys.readouterr()
+    assert "why it broke" in out
+    assert "FAILED: collected no test" in out
+    assert out.rstrip().splitlines()[-1] == "Total: 5 passed, 1 failed, 1 skipped"
+    assert "2 of 3 suites failed" in err
+
+
+def test_a_passing_run_ends_with_its_wall_time_and_the_total(monkeypatch, capsys):
+    run_all = run_all_module()
+    monkeypatch.setattr(
+        run_all, "suites", lambda: [run_all.Suite("good", [sys.executable, "-c", "print('2 passed in 0.1s')"], {})]
+    )
+    assert run_all.main() == 0
+    lines = capsys.readouterr().out.rstrip().splitlines()
+    assert lines[-2].startswith("make test: ") and "wall time" in lines[-2]
+    assert lines[-1] == "Total: 2 passed, 0 failed"

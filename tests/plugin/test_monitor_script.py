@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from deadline_standin import MonitorHost, PluginHost
-from test_plugin import BOOTSTRAP_SECRET, Farm, checked, machine
+from plugin_farm import BOOTSTRAP_SECRET, Farm, checked, machine
 
 from DeadlineSpotIamSetup.install import MONITOR_SCRIPT, PLUGIN_NAME, monitor_script_path, uninstall
 from tests.support.fault_proxy import FaultProxy

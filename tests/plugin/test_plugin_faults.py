@@ -1,10 +1,8 @@
 """The event plugin when things go wrong around the key: delivery settings that cannot work, a hand-off that fails
 half-way, bookkeeping that fails, several RCS machines delivering to named profiles, a run past its time limit.
 
-Loaded and driven as in test_plugin.py (the Farm: the installed plugin, moto behind a counting proxy), whose
-fixtures this module imports (hence F811: pytest hands them in as arguments of the same names)."""
-
-# ruff: noqa: F811
+Loaded and driven as in test_plugin.py, with the same farm (plugin_farm.py: the installed plugin, moto behind a
+counting proxy) and fixtures (conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +10,8 @@ import threading
 import time
 
 import pytest
+from plugin_farm import BOOTSTRAP_SECRET, USER, Farm, intercept_setting_writes, machine
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
-from test_plugin import (  # noqa: F401 (fixtures)
-    BOOTSTRAP_SECRET,
-    USER,
-    Farm,
-    farm,
-    host,
-    intercept_setting_writes,
-    machine,
-    shared_farm,
-)
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 from deadline_standin import PluginHost
+from plugin_farm import USER, Farm
 from spot_param_samples import SPOT_PARAM_FLEET_SETTINGS, SPOT_PARAM_WITH_KEY_FIELDS
-from test_plugin import USER, Farm, farm  # noqa: F401 -- the fixture
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 from tests.support import rfdk_fleet as rfdk
@@ -31,13 +31,13 @@ ELSEWHERE = {
 
 
 @pytest.fixture
-def host(farm: Farm) -> Iterator[PluginHost]:  # noqa: F811
+def host(farm: Farm) -> Iterator[PluginHost]:
     farm.fake.write_spot_param(SPOT_PARAM_WITH_KEY_FIELDS + SPOT_PARAM_FLEET_SETTINGS)
     with PluginHost(farm.fake, register_as=PLUGIN_NAME) as running:
         yield running
 
 
-def test_each_fleet_group_is_reported_with_the_corrected_arn(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+def test_each_fleet_group_is_reported_with_the_corrected_arn(farm: Farm, host: PluginHost) -> None:
     farm.fake.set_config("Spot", Config=json.dumps({"gpu": GOOD, "cpu": ELSEWHERE}), ResourceTracker=True)
     farm.configure(Verbose=True)  # every identity's line, the ok ones included
     host.house_cleaning(PLUGIN_NAME)
@@ -49,7 +49,7 @@ def test_each_fleet_group_is_reported_with_the_corrected_arn(farm: Farm, host: P
     assert "resource-tracker" not in log  # on there, and set up here
 
 
-def test_a_malformed_configuration_is_one_line_and_the_check_goes_on(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+def test_a_malformed_configuration_is_one_line_and_the_check_goes_on(farm: Farm, host: PluginHost) -> None:
     farm.fake.set_config("Spot", Config='{"gpu": {"IamFleetRole": 7}}')
     host.house_cleaning(PLUGIN_NAME)
     log = farm.log()
@@ -59,7 +59,7 @@ def test_a_malformed_configuration_is_one_line_and_the_check_goes_on(farm: Farm,
     assert "identities are in place" in log  # the rest was checked
 
 
-def test_the_resource_tracker_on_in_the_spot_plugin_but_off_here_is_reported(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+def test_the_resource_tracker_on_in_the_spot_plugin_but_off_here_is_reported(farm: Farm, host: PluginHost) -> None:
     farm.configure(EnableResourceTracker=False)
     farm.fake.set_config("Spot", ResourceTracker=True)
     host.house_cleaning(PLUGIN_NAME)
@@ -74,7 +74,7 @@ EC2_TRUST = {
 }
 
 
-def check_again(farm: Farm, host: PluginHost) -> str:  # noqa: F811
+def check_again(farm: Farm, host: PluginHost) -> str:
     """The log of a new check (a restarted RCS checks at its first house cleaning)."""
     farm.fake.clear_log()
     host.restart()
@@ -83,7 +83,7 @@ def check_again(farm: Farm, host: PluginHost) -> str:  # noqa: F811
 
 
 def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
-    farm: Farm,  # noqa: F811
+    farm: Farm,
     host: PluginHost,
     iam,
 ) -> None:
@@ -98,7 +98,7 @@ def test_an_rfdk_fleet_is_ok_with_its_grant_and_refused_by_the_chain_without_it(
     assert f"holds role {rfdk.INSTANCE_ROLE}: the Spot credentials may not pass it to EC2" in log
 
 
-def test_the_spot_plugins_region_is_where_its_ec2_calls_are_judged(farm: Farm, host: PluginHost, iam) -> None:  # noqa: F811
+def test_the_spot_plugins_region_is_where_its_ec2_calls_are_judged(farm: Farm, host: PluginHost, iam) -> None:
     host.house_cleaning(PLUGIN_NAME)
     lock = {
         "Sid": "OnlyFrankfurt",
@@ -116,7 +116,7 @@ def test_the_spot_plugins_region_is_where_its_ec2_calls_are_judged(farm: Farm, h
 
 
 def test_a_source_ip_condition_without_the_ip_mode_is_an_allowed_only_if_line_in_the_log(
-    farm: Farm,  # noqa: F811
+    farm: Farm,
     host: PluginHost,
     iam,
 ) -> None:
@@ -144,14 +144,14 @@ def test_a_source_ip_condition_without_the_ip_mode_is_an_allowed_only_if_line_in
     ) in farm.log()
 
 
-def file_in_server_data(farm: Farm, configuration: dict) -> None:  # noqa: F811
+def file_in_server_data(farm: Farm, configuration: dict) -> None:
     """As an admin's script does: RepositoryUtils.AddOrUpdateServerData("event.plugin.spot", "Config", json)."""
     farm.fake.modules["Deadline.Scripting"].RepositoryUtils.AddOrUpdateServerData(
         "event.plugin.spot", "Config", json.dumps(configuration)
     )
 
 
-def test_the_configuration_in_server_data_is_audited_first_and_named_once(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+def test_the_configuration_in_server_data_is_audited_first_and_named_once(farm: Farm, host: PluginHost) -> None:
     file_in_server_data(farm, {"cpu": ELSEWHERE})
     farm.fake.set_config("Spot", Config=json.dumps({"gpu": GOOD}))  # an older copy in the Spot plug-in's settings
     host.house_cleaning(PLUGIN_NAME)
@@ -164,14 +164,14 @@ def test_the_configuration_in_server_data_is_audited_first_and_named_once(farm: 
     assert "gpu" not in log  # not the Spot plug-in's setting
 
 
-def test_a_malformed_configuration_in_server_data_names_it(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+def test_a_malformed_configuration_in_server_data_names_it(farm: Farm, host: PluginHost) -> None:
     farm.fake.server_data("event.plugin.spot")["Config"] = '{"gpu": {"IamFleetRole": 7}}'
     host.house_cleaning(PLUGIN_NAME)
     malformed = "not audited: the repository's server data event.plugin.spot (Config): group 'gpu': IamFleetRole"
     assert malformed in farm.log()
 
 
-def test_with_neither_server_data_nor_a_spot_setting_the_log_says_where_it_looked(farm: Farm, host: PluginHost) -> None:  # noqa: F811
+def test_with_neither_server_data_nor_a_spot_setting_the_log_says_where_it_looked(farm: Farm, host: PluginHost) -> None:
     farm.fake.set_config("Spot", Config="")
     host.house_cleaning(PLUGIN_NAME)
     log = farm.log()

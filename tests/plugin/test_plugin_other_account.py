@@ -37,7 +37,7 @@ import boto3
 import botocore
 import pytest
 from host_process import HERE, ROOT, Account, HostProcess
-from test_plugin import USER, Farm, caller_arn, checked
+from plugin_farm import USER, Farm, caller_arn, checked
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
 from tests.support.fault_proxy import FaultProxy

@@ -1,13 +1,10 @@
 """Rotating the Spot user's access key from the event plugin (RotateKeyAfterDays), loaded and driven as in
-test_plugin.py, whose Farm and fixtures this module uses (hence F811: pytest hands them in as arguments of the same
-names).
+test_plugin.py, with the same farm (plugin_farm.py) and fixtures (conftest.py).
 
 moto dates a key when it makes it and cannot backdate one, so the farm's proxy makes a key look older in
 ListAccessKeys' replies (``AgingProxy.age``); a house cleaning can also run "days later" (``house_cleaning_at``),
 the runner's ``now``, which the engine judges keys' ages and the rotation's grace period at. Every test checks at
 teardown that no log line holds a secret, the old keys' included."""
-
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -19,17 +16,8 @@ from pathlib import Path
 
 import pytest
 from deadline_standin import PluginHost
+from plugin_farm import USER, Farm, all_in_place, caller_arn, checked, intercept_setting_writes, machine
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
-from test_plugin import (  # noqa: F401 (fixtures)
-    USER,
-    Farm,
-    all_in_place,
-    caller_arn,
-    checked,
-    host,
-    intercept_setting_writes,
-    machine,
-)
 
 from DeadlineSpotIamSetup import cli
 from DeadlineSpotIamSetup.install import PLUGIN_NAME

@@ -7,9 +7,7 @@ the standard library and DeadlineSpotIamSetup only.
 
 from __future__ import annotations
 
-import io
-
-from DeadlineSpotIamSetup.cli import build_parser, main, settings_from
+from DeadlineSpotIamSetup.cli import build_parser, settings_from
 from DeadlineSpotIamSetup.desired import PolicyCopy, Settings
 
 ACCOUNT = "123456789012"
@@ -30,13 +28,6 @@ CUSTOM_NAMES = [
     "--tracker-role",
     "DeadlineResourceTrackerAccessFarm",
 ]
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """The command line in this process: exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def settings_of(argv: list[str]) -> Settings:

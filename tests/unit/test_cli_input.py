@@ -9,12 +9,7 @@ import pytest
 
 from DeadlineSpotIamSetup.cli import build_parser, main, settings_from
 from DeadlineSpotIamSetup.desired import Settings
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.support.command_line import run_cli
 
 
 def assert_one_error_line(text: str) -> None:
@@ -49,7 +44,7 @@ def assert_one_error_line(text: str) -> None:
     ],
 )
 def test_bad_input_exits_1_with_one_error_line_before_any_aws_call(argv, fragment, gateway_calls):
-    code, out, err = run(argv)
+    code, out, err = run_cli(*argv)
     assert code == 1
     assert_one_error_line(err)
     assert fragment in err
@@ -58,7 +53,7 @@ def test_bad_input_exits_1_with_one_error_line_before_any_aws_call(argv, fragmen
 
 
 def test_apply_refuses_a_secret_destination_in_a_missing_folder_before_any_aws_call(tmp_path, gateway_calls):
-    code, _, err = run(["apply", "--secret-out", str(tmp_path / "missing" / "key.json")])
+    code, _, err = run_cli("apply", "--secret-out", str(tmp_path / "missing" / "key.json"))
     assert code == 1
     assert_one_error_line(err)
     assert "does not exist" in err
@@ -91,7 +86,7 @@ def test_help_exits_0(argv, capsys):
 
 
 def test_bootstrap_policy_prints_a_valid_json_policy_and_exits_0(gateway_calls):
-    code, out, err = run(["bootstrap-policy"])
+    code, out, err = run_cli("bootstrap-policy")
     assert code == 0
     assert err == ""
     policy = json.loads(out)
@@ -101,17 +96,15 @@ def test_bootstrap_policy_prints_a_valid_json_policy_and_exits_0(gateway_calls):
 
 
 def test_bootstrap_policy_applies_partition_account_and_names():
-    code, out, _ = run(
-        [
-            "bootstrap-policy",
-            "--partition",
-            "aws-cn",
-            "--account",
-            "123456789012",
-            "--worker-role",
-            "DeadlineSpotNodes",
-            "--no-resource-tracker",
-        ]
+    code, out, _ = run_cli(
+        "bootstrap-policy",
+        "--partition",
+        "aws-cn",
+        "--account",
+        "123456789012",
+        "--worker-role",
+        "DeadlineSpotNodes",
+        "--no-resource-tracker",
     )
     assert code == 0
     policy = json.loads(out)
@@ -171,7 +164,7 @@ def test_spot_role_option_selects_role_credentials():
 
 @pytest.mark.parametrize("account", ["١٢٣٤٥٦٧٨٩٠١٢", "１２３４５６７８９０１２", "12345678901²"])
 def test_bootstrap_policy_refuses_account_ids_in_other_digits(account, gateway_calls):
-    code, out, err = run(["bootstrap-policy", "--account", account])
+    code, out, err = run_cli("bootstrap-policy", "--account", account)
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "12-digit" in err
 
@@ -187,13 +180,13 @@ def test_bootstrap_policy_refuses_account_ids_in_other_digits(account, gateway_c
     ],
 )
 def test_empty_assume_role_options_are_refused_not_ignored(argv, fragment, gateway_calls):
-    code, out, err = run(argv)
+    code, out, err = run_cli(*argv)
     assert code == 1 and err.count("\n") == 1 and fragment in err
     assert gateway_calls == []
 
 
 def test_a_malformed_role_arn_of_2100_characters_is_refused(gateway_calls):
-    code, _, err = run(["check", "--role-arn", "arn:aws:iam::123456789012:role/" + "r/" * 1040 + "Admin"])
+    code, _, err = run_cli("check", "--role-arn", "arn:aws:iam::123456789012:role/" + "r/" * 1040 + "Admin")
     assert code == 1 and "role ARN" in err and gateway_calls == []
 
 
@@ -210,7 +203,7 @@ def test_a_malformed_role_arn_of_2100_characters_is_refused(gateway_calls):
     ],
 )
 def test_malformed_allowed_source_ips_are_refused_before_any_aws_call(value, fragment, gateway_calls):
-    code, out, err = run(["apply", "--allowed-source-ips", value])
+    code, out, err = run_cli("apply", "--allowed-source-ips", value)
     assert code == 1 and out == ""
     assert_one_error_line(err)
     assert fragment in err and gateway_calls == []
@@ -219,7 +212,7 @@ def test_malformed_allowed_source_ips_are_refused_before_any_aws_call(value, fra
 def test_allowed_source_ips_of_both_families_reach_the_settings_and_the_bootstrap_policy(gateway_calls):
     args = build_parser().parse_args(["check", "--allowed-source-ips", "203.0.113.10/32,2001:db8::/64"])
     assert settings_from(args).allowed_source_ips == ("203.0.113.10/32", "2001:db8::/64")
-    code, out, _ = run(["bootstrap-policy", "--allowed-source-ips", "203.0.113.10, 2001:db8::/64"])
+    code, out, _ = run_cli("bootstrap-policy", "--allowed-source-ips", "203.0.113.10, 2001:db8::/64")
     assert code == 0
     actions = {a for s in json.loads(out)["Statement"] for a in s["Action"]}
     assert {"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DetachUserPolicy"} <= actions

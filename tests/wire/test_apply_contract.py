@@ -3,7 +3,6 @@ access key survives), and the command line's contract (exit codes, JSON, the sec
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -15,22 +14,16 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import DUMMY_SECRET, make_gateway, repository_root
 from states import USER
 
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.values import NewAccessKey
+from tests.support.command_line import run_cli
+from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
 
 DESIRED = desired_state(Settings())
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def writes(counts) -> dict[str, int]:

@@ -3,20 +3,13 @@ and assuming a role first."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from DeadlineSpotIamSetup.cli import main
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.support.command_line import run_cli
 
 
 def test_aws_endpoint_url_from_the_environment_is_used(monkeypatch, proxy) -> None:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import make_gateway
 from states import BREAKAGES
 
 from DeadlineSpotIamSetup.bootstrap_policy import bootstrap_policy
@@ -24,6 +23,7 @@ from DeadlineSpotIamSetup.rotation import HeldKey, KeyHolder, RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE
 from tests.support.policy_evaluator import allowed
+from tests.support.wire import make_gateway
 
 ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"

@@ -3,19 +3,12 @@ wins over any Allow, and two active keys are one too many. Driven through the co
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from states import USER, WORKER_ROLE
 
-from DeadlineSpotIamSetup.cli import main
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.support.command_line import run_cli
 
 
 def identity(report: str, kind: str) -> dict:

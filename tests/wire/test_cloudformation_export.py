@@ -28,7 +28,6 @@ from DeadlineSpotIamSetup.cloudformation import bootstrap_role_template, templat
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import plan_changes
 from DeadlineSpotIamSetup.kinds import Kind, Status
-from tests.conftest import make_gateway
 from tests.support.cloudformation_cases import (
     ACCOUNT,
     BOUNDARY,
@@ -36,9 +35,10 @@ from tests.support.cloudformation_cases import (
     RCS,
     SPOT_ROLE,
     managed_policy_sources,
-    run_cli,
     settings_of,
 )
+from tests.support.command_line import run_cli
+from tests.support.wire import make_gateway
 
 LINKED = ("spot.amazonaws.com", "spotfleet.amazonaws.com")
 # What the template creates (the access key and the checks are not in it).

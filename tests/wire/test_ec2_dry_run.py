@@ -5,13 +5,12 @@ Spot user's key."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from odd_servers import AnsweringProxy
 
-from DeadlineSpotIamSetup.cli import main
+from tests.support.command_line import run_cli
 
 ENCODED = "aB3xYzEncodedAuthorizationFailure"
 EC2_ERROR = (
@@ -45,11 +44,6 @@ REFUSED = ec2_error(
     "UnauthorizedOperation",
     f"You are not authorized to perform this operation. Encoded authorization failure message: {ENCODED}",
 )
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
 
 
 def setup(endpoint: str, folder: Path) -> Path:

@@ -10,7 +10,6 @@ import time
 
 import boto3
 import pytest
-from conftest import DUMMY_SECRET, make_gateway, repository_root
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
@@ -18,6 +17,7 @@ from DeadlineSpotIamSetup.errors import AwsAccessError
 from DeadlineSpotIamSetup.findings import DONE, NOT_ATTEMPTED, REFUSED
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import refused_endpoint
+from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
 
 DESIRED = desired_state(Settings())
 

@@ -3,12 +3,10 @@ apply repairs it with exactly the writes it needs, never touching what an admin 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-from conftest import make_gateway
 from states import (
     ADMIN,
     BREAKAGES,
@@ -20,18 +18,13 @@ from states import (
     trust,
 )
 
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.values import NewAccessKey
+from tests.support.command_line import run_cli
+from tests.support.wire import make_gateway
 
 DESIRED = desired_state(Settings())
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def converge(endpoint: str) -> list[NewAccessKey]:

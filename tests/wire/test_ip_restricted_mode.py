@@ -3,25 +3,18 @@ limited to the RCS/Pulse machines' addresses, attached instead of the AWS manage
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 from states import ADMIN, TRACKER_ADMIN, USER
 
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.source_ip import allowed_ips_of
+from tests.support.command_line import run_cli
 
 RCS = "203.0.113.10/32,2001:db8::/64"
 COPIES = ("DeadlineSpotEventPluginAdminPolicy-SourceIp", "DeadlineResourceTrackerAdminPolicy-SourceIp")
 WRITES = ("Create", "Attach", "Add", "Update", "Delete", "Put", "Tag", "Detach")
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def copy_arn(name: str) -> str:

@@ -3,16 +3,13 @@ secret could not be kept, and never handed off once the caller asked the run to 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-from conftest import FAST, make_gateway
 from states import USER
 
 from DeadlineSpotIamSetup.apply import ApplyOptions
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.errors import AccessDenied, Cancelled, SetupError
@@ -20,15 +17,11 @@ from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX
 from DeadlineSpotIamSetup.secret_file import SecretFileHolder
+from tests.support.command_line import run_cli
+from tests.support.wire import FAST, make_gateway
 
 DESIRED = desired_state(Settings())
 WRITES = ("Create", "Attach", "Add", "Update", "Delete", "Put", "Tag")
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_secret_out_never_replaces_an_existing_file_without_force(proxy, iam, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ does."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,21 +17,29 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import empty_account, make_gateway
 from odd_servers import AnsweringProxy, LostReplyProxy
 from states import USER
 from test_ec2_dry_run import ec2_error
 
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.errors import KeyDeliveryFailed
-from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX, ROTATING_TAG, RotationMark, parse_mark
+from DeadlineSpotIamSetup.findings import RotationResult
+from DeadlineSpotIamSetup.key_records import (
+    DELIVERED,
+    KEY_RECORD_PREFIX,
+    ROTATING_TAG,
+    RotationMark,
+    parse_mark,
+    record_tag,
+)
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.rotation import HeldKey, KeyHolder, RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey
-from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Clock
-from tests.support.fake_iam import Killed
+from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE
+from tests.support.command_line import run_cli
+from tests.support.fake_iam import FakeIam, Killed
+from tests.support.wire import make_gateway
 
 DESIRED = desired_state(Settings())
 NO_WAIT = {"sleep": lambda seconds: None, "key_verification": 5.0}
@@ -138,13 +145,6 @@ def use_key(endpoint: str, key_id: str, secret: str) -> None:
     boto3.client(
         "ec2", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
     ).describe_spot_fleet_requests()
-
-
-def run_cli(*argv: str, at: datetime | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    clock = Clock(aws_now=(lambda: at)) if at is not None else Clock()
-    code = main(list(argv), out=out, err=err, clock=clock)
-    return code, out.getvalue(), err.getvalue()
 
 
 def key_file(path: Path) -> dict[str, str]:
@@ -411,34 +411,88 @@ def test_a_key_that_cannot_be_delivered_is_deleted_and_the_old_key_stays(endpoin
     assert ROTATING_TAG not in tags(iam)
 
 
-def test_a_rotation_killed_between_any_two_steps_converges_on_the_next_run(endpoint, iam) -> None:
+# -- a run killed at each of its steps, finished by the next run ------------------------------------------------------
+# Every kill point runs against the in-memory IAM of tests/support/fake_iam.py, the same gateway methods as the real
+# one's; a few run on the wire (moto's server), where the steps up to the kill are checked to be the fake's.
+AT_START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def fake_farm() -> tuple[FakeIam, SpotPlugin]:
+    """What apply leaves, in memory: one key, recorded as delivered, in the Spot plugin's settings and the journal."""
+    aws = FakeIam(USER, AT_START)
+    key = aws.new_key("project")
+    record = record_tag(key.access_key_id, DELIVERED, AT_START)
+    aws.tags[record["Key"]] = record["Value"]
+    plugin = SpotPlugin()
+    plugin.spot = plugin.journal_pair = {"id": key.access_key_id, "secret": key.secret}
+    return aws, plugin
+
+
+def rotate_on_the_fake(aws: FakeIam, plugin: SpotPlugin, finishing: bool = False) -> RotationResult:
+    """One rotation run in the event plugin's way on ``aws``, through a gateway that dies at the plugin's ``crash_at``;
+    ``finishing``: a later run (5 minutes on, past the killed run's mark) that finishes the rotation."""
+    if finishing:
+        aws.now += timedelta(minutes=5)
+    gateway = aws if finishing else Dying(aws, plugin)
+    return rotate_access_key(
+        gateway, DESIRED, plugin, RotationOptions(**NO_WAIT, if_due=finishing), now=aws.now if finishing else None
+    )
+
+
+def undisturbed_steps() -> list[str]:
+    """The steps of a rotation that nothing interrupts: the kill points."""
+    aws, plugin = fake_farm()
+    rotate_on_the_fake(aws, plugin)
+    return plugin.steps
+
+
+STEPS = undisturbed_steps()
+KILL_POINTS = [pytest.param(at, id=f"{at:02d}-after-{STEPS[at - 1]}") for at in range(1, len(STEPS))]
+
+
+def test_the_kill_points_are_every_step_of_the_rotation() -> None:
+    for must in ("write TagUser", "create_access_key", "accepted_as", "journal", "spot settings"):
+        assert must in STEPS, STEPS
+    assert "write UpdateAccessKey" in STEPS, STEPS
+
+
+@pytest.mark.parametrize("crash_at", KILL_POINTS)
+def test_a_rotation_killed_at_any_step_converges_on_the_next_run(crash_at: int) -> None:
+    aws, plugin = fake_farm()
+    plugin.crash_at = crash_at
+    with pytest.raises(Killed):
+        rotate_on_the_fake(aws, plugin)
+    # Never zero working keys delivered: whatever the Spot plugin holds at the kill still works.
+    assert aws.accepts(plugin.spot["id"], plugin.spot["secret"])
+
+    plugin.crash_at = None
+    result = rotate_on_the_fake(aws, plugin, finishing=True)
+    active = [key.access_key_id for key in aws.keys.values() if key.active]
+    assert active == [plugin.spot["id"]], (result, aws.keys)
+    assert aws.accepts(plugin.spot["id"], plugin.spot["secret"])
+    assert not result.manual, result
+    assert KEY_RECORD_PREFIX + plugin.spot["id"] in aws.tags
+    assert parse_mark(aws.tags.get(ROTATING_TAG)) is None
+
+
+@pytest.mark.parametrize("killed_after", ["create_access_key", "spot settings", "write UpdateAccessKey"])
+def test_on_the_wire_a_rotation_killed_after_a_step_converges_on_the_next_run(endpoint, iam, killed_after) -> None:
     plugin = SpotPlugin()
     setup_with_key(endpoint, plugin)
-    plugin.steps = []
-    rotate_as_the_plugin(endpoint, plugin)  # undisturbed: its steps are the kill points
-    steps = plugin.steps
-    for must in ("write TagUser", "create_access_key", "accepted_as", "journal", "spot settings"):
-        assert must in steps, steps
-    assert "write UpdateAccessKey" in steps, steps
-    for crash_at in range(1, len(steps)):
-        empty_account(endpoint)
-        plugin = SpotPlugin()
-        setup_with_key(endpoint, plugin)
-        plugin.steps, plugin.crash_at = [], crash_at
-        with pytest.raises(Killed):
-            rotate_as_the_plugin(endpoint, plugin)
-        killed_after = plugin.steps[-1] if plugin.steps else "nothing"
-        # Never zero working keys delivered: whatever the Spot plugin holds at the kill still works.
-        assert sts_accepts(endpoint, plugin.spot["id"], plugin.spot["secret"]), killed_after
-        assert keys(iam)[plugin.spot["id"]] == "Active", killed_after
+    crash_at = STEPS.index(killed_after) + 1
+    plugin.steps, plugin.crash_at = [], crash_at
+    with pytest.raises(Killed):
+        rotate_as_the_plugin(endpoint, plugin)
+    assert plugin.steps == STEPS[:crash_at]  # moto's server took the fake's steps
+    assert sts_accepts(endpoint, plugin.spot["id"], plugin.spot["secret"])
+    assert keys(iam)[plugin.spot["id"]] == "Active"
 
-        plugin.crash_at = None
-        over = now() + timedelta(minutes=5)  # past the killed run's mark: the run has ended for certain
-        result = rotate_as_the_plugin(endpoint, plugin, over, dying=False)
-        active = [key_id for key_id, status in keys(iam).items() if status == "Active"]
-        assert active == [plugin.spot["id"]], (killed_after, result, keys(iam))
-        assert sts_accepts(endpoint, plugin.spot["id"], plugin.spot["secret"]), killed_after
-        assert not result.manual, (killed_after, result)
-        assert KEY_RECORD_PREFIX + plugin.spot["id"] in tags(iam), killed_after
-        mark = parse_mark(tags(iam).get(ROTATING_TAG))
-        assert mark is None, (killed_after, mark)
+    plugin.crash_at = None
+    over = now() + timedelta(minutes=5)  # past the killed run's mark: the run has ended for certain
+    result = rotate_as_the_plugin(endpoint, plugin, over, dying=False)
+    active = [key_id for key_id, status in keys(iam).items() if status == "Active"]
+    assert active == [plugin.spot["id"]], (result, keys(iam))
+    assert sts_accepts(endpoint, plugin.spot["id"], plugin.spot["secret"])
+    assert not result.manual, result
+    assert KEY_RECORD_PREFIX + plugin.spot["id"] in tags(iam)
+    assert parse_mark(tags(iam).get(ROTATING_TAG)) is None

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, make_gateway
 from odd_servers import LostReplyProxy, ScriptedEndpoint
 from test_faults import run_cli_process
 
@@ -16,6 +15,7 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import EndpointUnavailable, SetupError
 from DeadlineSpotIamSetup.waits import Timeouts
+from tests.support.wire import FAST, make_gateway
 
 DESIRED = desired_state(Settings())
 USER = "DeadlineSpotEventPluginAdmin"

@@ -17,13 +17,14 @@ import uuid
 
 import boto3
 import pytest
-from conftest import DUMMY_KEY_ID, DUMMY_SECRET, empty_iam, make_gateway
 
 from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
+from tests.support.fault_proxy import reset_endpoint
 from tests.support.http_relay import QuietHandler, Running, forward, relay
+from tests.support.wire import DUMMY_KEY_ID, DUMMY_SECRET, make_gateway
 
 COMPLETE, DRIFTED, UNREACHABLE = "210000000001", "210000000002", "210000000003"
 WORKER_POLICY = "arn:aws:iam::aws:policy/AWSThinkboxDeadlineSpotEventPluginWorkerPolicy"
@@ -57,10 +58,12 @@ def iam_in(endpoint_url: str, account: str):
 
 
 @pytest.fixture(scope="module")
-def farm(_account_reset_once: str):
+def farm(moto_endpoint: str):
     """Three accounts besides the tests' default one: complete (apply as that account), drifted (apply, then the
-    worker role loses its policy and the tracker role is deleted), and one nothing was set up in. Emptied after."""
-    url = _account_reset_once
+    worker role loses its policy and the tracker role is deleted), and one nothing was set up in. The module's tests
+    only read them (the next test to use the ``endpoint`` fixture empties them all)."""
+    url = moto_endpoint
+    reset_endpoint(url)
     for account in (COMPLETE, DRIFTED):
         gateway = make_gateway(
             url, role_arn=role(account), access_key_id=DUMMY_KEY_ID, secret_access_key=DUMMY_SECRET, region="us-east-1"
@@ -70,9 +73,7 @@ def farm(_account_reset_once: str):
     drifted.detach_role_policy(RoleName="DeadlineSpotWorker", PolicyArn=WORKER_POLICY)
     drifted.detach_role_policy(RoleName=TRACKER_ROLE, PolicyArn=TRACKER_POLICY)
     drifted.delete_role(RoleName=TRACKER_ROLE)
-    yield url
-    for account in (COMPLETE, DRIFTED, UNREACHABLE):
-        empty_iam(iam_in(url, account))
+    return url
 
 
 _DENIED = (

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import DUMMY_SECRET, make_gateway
 from odd_servers import LostReplyProxy
 
 from DeadlineSpotIamSetup import cli
@@ -37,9 +36,12 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import FaultProxy
 from tests.support.http_relay import QuietHandler, Running, forward, relay
+from tests.support.wire import DUMMY_SECRET, make_gateway
 
-# Short bounds, so that the throttling and timeout paths end in about two seconds (they change no secret handling).
-SHORT = Timeouts(connect=1.0, read=2.0, call_budget=2.0, call_deadline=4.0, max_attempts=2)
+# Short bounds, so that the throttling and timeout paths end in about four seconds (they change no secret handling),
+# and still long enough for a reply on a busy machine: the suites run side by side and this test logs every request
+# at DEBUG.
+SHORT = Timeouts(connect=1.0, read=4.0, call_budget=4.0, call_deadline=6.0, max_attempts=2)
 _SECRET_ELEMENT = re.compile(r"<SecretAccessKey>([^<]+)</SecretAccessKey>")
 
 

@@ -4,23 +4,22 @@ account, launch templates included."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import boto3
 import pytest
-from conftest import make_gateway
 from states import USER
 
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.fleet_config import parse_fleet_config
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from tests.support import rfdk_fleet as rfdk
+from tests.support.command_line import run_cli
 from tests.support.rfdk_fleet import make_rfdk_fleet
+from tests.support.wire import make_gateway
 
 ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"
@@ -189,11 +188,6 @@ def test_each_fleet_group_is_audited_against_the_account(endpoint, iam) -> None:
     remedies = " ".join(step.remedy for step in plan.manual)
     assert FLEET_ROLE in remedies and PROFILE in remedies  # the corrected ARNs, to paste
     assert not plan.actions  # apply never edits the fleet configuration
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
 
 
 def test_check_with_a_spot_config_reports_each_problem_with_exit_2(endpoint, tmp_path: Path) -> None:

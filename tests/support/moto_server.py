@@ -1,0 +1,144 @@
+"""moto's server in a process of its own: one for each pytest process of the suites, so that no two test processes
+ever share an account (tests/conftest.py starts it; not part of the product).
+
+Run as ``python -m tests.support.moto_server`` with an interpreter that has moto (the main virtualenv: the Python
+3.10 and 3.7 environments stand for Deadline's and have boto3 and pytest only). It prints the server's URL on one
+line, the port being the one the operating system gave (never a guessed one), then serves until its standard input
+closes: when the pytest process that started it ends, or dies, the server goes with it.
+
+It is :class:`DeadlineSpotIamSetup.standin.MotoStandIn` (AWS managed policies loaded, the Spot service-linked role
+names as AWS spells them) with four changes to how moto runs, none to what it answers:
+
+* requests are served one at a time. moto's backends are plain dictionaries that its request threads read and change
+  without a lock: a role created while another request lists the roles has failed a request with "dictionary changed
+  size during iteration". Each IAM call is atomic in AWS; here each request is.
+* ``POST /moto-api/reset`` (moto's reset API: every account emptied in one request, which each test does first) drops
+  the backends without building them once more only to throw them away, as moto's reset does; the next request
+  builds the ones it needs.
+* The AWS managed policies (about 1,600) are parsed from moto's data once per process, not at every reset, and
+  given to the ``aws`` partition only: moto builds the IAM backend of every partition at each request to find the
+  caller's account, and the suites call the ``aws`` partition alone.
+* moto lists its own package folder at every request to find the service asked for; the list is read once.
+
+:func:`started` is the other end, in the pytest process: it starts the server and stops it. That side runs under
+every interpreter of the suites, Python 3.7 included; the server side imports moto only when it runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+#: How long the server may take to start: importing moto takes 1-2 s on an idle machine; a loaded one is slower.
+START_TIMEOUT = 120.0
+
+#: The partition whose IAM backend carries the AWS managed policies (the suites call no other).
+SUITES_PARTITION = "aws"
+
+
+def speed_up_moto() -> None:
+    """Patch moto in this process as the module's docstring says: once the server is started (moto is imported by
+    then, with the AWS managed policies on), before its URL is given out."""
+    import moto.backends as backends
+    import moto.iam.models as iam_models
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.settings import load_iam_aws_managed_policies
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: iter(modules)
+
+    @functools.lru_cache(maxsize=1)
+    def managed_policies_data() -> dict[str, Any]:
+        return json.loads(aws_managed_policies_data)
+
+    def init_aws_policies(backend: Any) -> list[Any]:
+        if not load_iam_aws_managed_policies() or backend.region_name != SUITES_PARTITION:
+            return []
+        return [
+            iam_models.AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+            for name, data in managed_policies_data().items()
+        ]
+
+    iam_models.IAMBackend._init_aws_policies = init_aws_policies
+
+    # BackendDict.reset() resets every account's backends (each one built anew) and then drops them all.
+    AccountSpecificBackend.reset = lambda self: None
+
+    one_at_a_time = threading.Lock()
+    dispatch: Callable[..., Any] = DomainDispatcherApplication.__call__
+
+    def serve_one(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with one_at_a_time:
+            return list(dispatch(self, environ, start_response))
+
+    DomainDispatcherApplication.__call__ = serve_one
+
+
+@contextlib.contextmanager
+def started(python: str, log: Path) -> Iterator[str]:
+    """Start the server with the interpreter ``python`` (which has moto), its errors going to the file ``log``; give
+    its URL, and stop it on leaving. Raises RuntimeError, with what the log holds, when it does not start in time."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment["PYTHONPATH"] = str(ROOT)
+    with open(log, "wb") as errors:
+        process = subprocess.Popen(
+            [python, "-m", "tests.support.moto_server"],
+            cwd=str(ROOT),
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+    try:
+        url = _first_line(process, START_TIMEOUT)
+        if not url.startswith("http://"):
+            raise RuntimeError(
+                f"moto's server ({python} -m tests.support.moto_server) did not start within {START_TIMEOUT:.0f} s: "
+                f"{log.read_text(errors='replace').strip()[-2000:] or 'it wrote nothing'}"
+            )
+        yield url
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()  # the server's signal to stop
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
+    """The first line ``process`` writes to its standard output, or "" when it writes none within ``timeout``."""
+    lines: list[bytes] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return lines[0].decode(errors="replace").strip() if lines else ""
+
+
+def main() -> int:
+    from DeadlineSpotIamSetup.standin import MotoStandIn
+
+    with MotoStandIn() as aws:
+        speed_up_moto()
+        print(aws.endpoint_url, flush=True)
+        sys.stdin.read()  # until the process that started this one closes the pipe, or dies
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""What the suites share to talk to the AWS stand-in: the dummy credentials every test runs with, short timeouts and a
+gateway on them, and emptying IAM call by call where an account cannot be reset (not part of the product).
+
+tests/conftest.py's fixtures use it; test modules import it as ``tests.support.wire`` (never ``from conftest``: the
+plugin's folder has a conftest.py of its own, and two modules named ``conftest`` cannot both be imported by name).
+Python 3.7 and later: the plugin's suite runs under Python 3.7 too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, connect
+from DeadlineSpotIamSetup.waits import Timeouts
+
+DUMMY_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+DUMMY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYBOOTSTRAP"
+
+FAST = Timeouts(connect=1.0, read=2.0, call_budget=4.0, call_deadline=6.0, max_attempts=6)
+
+
+def make_gateway(endpoint_url: str, timeouts: Timeouts = FAST, **access: object) -> IamGateway:
+    return connect(AwsAccess(endpoint_url=endpoint_url, timeouts=timeouts, **access))  # type: ignore[arg-type]
+
+
+def repository_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def empty_iam(iam, keep_users: frozenset = frozenset()) -> None:
+    """Delete, with the client ``iam``, every user (but ``keep_users``), group, role, instance profile and customer
+    policy: for a server whose reset would take what must stay (an admin user the test signs its calls with). A test
+    account is emptied in one request (the ``endpoint`` fixture)."""
+    for group in iam.list_groups()["Groups"]:
+        name = group["GroupName"]
+        for user in iam.get_group(GroupName=name)["Users"]:
+            iam.remove_user_from_group(GroupName=name, UserName=user["UserName"])
+        for policy in iam.list_attached_group_policies(GroupName=name)["AttachedPolicies"]:
+            iam.detach_group_policy(GroupName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in iam.list_group_policies(GroupName=name)["PolicyNames"]:
+            iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
+        iam.delete_group(GroupName=name)
+    for profile in iam.list_instance_profiles()["InstanceProfiles"]:
+        for role in profile["Roles"]:
+            iam.remove_role_from_instance_profile(
+                InstanceProfileName=profile["InstanceProfileName"], RoleName=role["RoleName"]
+            )
+        iam.delete_instance_profile(InstanceProfileName=profile["InstanceProfileName"])
+    for role in iam.list_roles()["Roles"]:
+        name = role["RoleName"]
+        for policy in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+        iam.delete_role(RoleName=name)
+    for user in iam.list_users()["Users"]:
+        name = user["UserName"]
+        if name in keep_users:
+            continue
+        for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+            iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
+            iam.delete_user_policy(UserName=name, PolicyName=policy_name)
+        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user(UserName=name)
+    for policy in iam.list_policies(Scope="Local")["Policies"]:
+        for version in iam.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]:
+            if not version["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=policy["Arn"], VersionId=version["VersionId"])
+        iam.delete_policy(PolicyArn=policy["Arn"])
