@@ -250,9 +250,7 @@ def command_line_run(server: EnforcingMoto, monkeypatch: pytest.MonkeyPatch, *ar
     """One command line run as the bootstrap user: (exit code, stdout, stderr)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.bootstrap["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.bootstrap["SecretAccessKey"])
-    out, err = io.StringIO(), io.StringIO()
-    code = main([*argv, "--endpoint-url", server.url], out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+    return run_cli(*argv, "--endpoint-url", server.url)
 
 
 def table(out: str) -> dict[str, list[str]]:
