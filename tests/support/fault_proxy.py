@@ -17,6 +17,7 @@ import http.client
 import logging
 import socket
 import threading
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -210,8 +211,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._read_body()
         action = _extract_action(self.path, self.headers, body)
-        rule = proxy._admit(action, self.command, self.path)
+        rule, times = proxy._admit(action, self.command, self.path)
+        try:
+            self._answer(proxy, rule, action, body)
+        finally:
+            proxy._answered(times)
 
+    def _answer(self, proxy: FaultProxy, rule: _Rule | None, action: str | None, body: bytes) -> None:
         if rule is not None and rule.kind == _HUNG:
             # Never answer; the connection is dropped when the proxy stops.
             proxy._stopping.wait()
@@ -288,6 +294,7 @@ class FaultProxy:
         self._upstream_prefix = parts.path.rstrip("/")
         self._lock = threading.Lock()
         self._records: list[ProxyRequest] = []
+        self._times: list[list[float]] = []  # per record: [arrived, answered] (monotonic; answered inf until then)
         self._rules: list[_Rule] = []
         self._barriers: dict[str, threading.Barrier] = {}
         self._connections: set[socket.socket] = set()
@@ -447,6 +454,24 @@ class FaultProxy:
         """Forget the recorded requests (armed faults are kept)."""
         with self._lock:
             self._records.clear()
+            self._times.clear()
+
+    def rounds(self) -> list[tuple[int, str | None, float, float]]:
+        """Every request seen so far, in arrival order, as (round, action, arrived, answered): the round of a request
+        is one more than the highest round of the requests answered before it arrived (1 when none was). A client
+        waiting for an answer before it asks again thus starts a new round, and requests sent together share one, so
+        the last round is the number of round trips the client waited for, one after the other. With ``latency``
+        well above the time a client takes to send requests it makes together, no two of those are split apart.
+        Times are seconds since the first request (``time.monotonic``); an unanswered request's answered is inf."""
+        with self._lock:
+            times = [tuple(pair) for pair in self._times]
+            actions = [record.action for record in self._records]
+        start = min((arrived for arrived, _ in times), default=0.0)
+        found: list[tuple[int, str | None, float, float]] = []
+        for (arrived, answered), action in zip(times, actions):
+            earlier = [number for number, _, _, done in found if done + start <= arrived]
+            found.append((1 + max(earlier, default=0), action, arrived - start, answered - start))
+        return found
 
     # -- internals -------------------------------------------------------------------
 
@@ -458,8 +483,8 @@ class FaultProxy:
         with self._lock:
             self._connections.discard(conn)
 
-    def _admit(self, action: str | None, method: str, path: str) -> _Rule | None:
-        """Record a request and return the fault rule it consumes, if any."""
+    def _admit(self, action: str | None, method: str, path: str) -> tuple[_Rule | None, list[float]]:
+        """Record a request; the fault rule it consumes, if any, and its [arrived, answered] times."""
         with self._lock:
             chosen = None
             for kind in (_HUNG, _INJECTED):
@@ -475,7 +500,14 @@ class FaultProxy:
                     self._rules.remove(chosen)
             outcome = _FORWARDED if chosen is None else chosen.kind
             self._records.append(ProxyRequest(action, method, path, outcome))
-            return chosen
+            times = [time.monotonic(), float("inf")]
+            self._times.append(times)
+            return chosen, times
+
+    def _answered(self, times: list[float]) -> None:
+        """The request whose [arrived, answered] record is ``times`` has had its answer (or lost its connection)."""
+        with self._lock:
+            times[1] = time.monotonic()
 
     def _forward(self, method: str, path: str, headers, body: bytes):
         conn = http.client.HTTPConnection(self._upstream_host, self._upstream_port, timeout=self.upstream_timeout)
