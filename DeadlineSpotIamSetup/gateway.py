@@ -16,8 +16,9 @@ import os
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -455,6 +456,29 @@ def _assume_role(
     )
 
 
+class _SharedAnswers:
+    """The answers of the list reads made while one observation runs, each asked once: a second reader of the same
+    list (the Spot user's attached policies: its identity and the permission chain read them) waits for the first
+    one's answer, or its error, instead of asking again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[Any, ...], Future] = {}
+
+    def get(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+        with self._lock:
+            answer = self._answers.get(key)
+            first = answer is None
+            if answer is None:
+                answer = self._answers[key] = Future()
+        if first:
+            try:
+                answer.set_result(read())
+            except BaseException as error:
+                answer.set_exception(error)
+        return answer.result()  # bounded: the first reader's call has its deadline
+
+
 class IamGateway:
     """Typed IAM/STS calls for one session. One IAM client, reused and shared by threads. Made by
     :func:`connect`; constructing one makes no network call."""
@@ -476,6 +500,7 @@ class IamGateway:
         self._call = _Caller(self.access.timeouts, lambda: self.endpoint_description, cancelled)
         self._clock_offset: timedelta | None = None  # AWS's clock minus this machine's, from IAM's Date headers
         self._iam.meta.events.register("after-call.iam", self._read_server_date)
+        self._shared: _SharedAnswers | None = None  # while an observation runs (sharing_reads)
 
     def _read_server_date(self, http_response: Any = None, **_: Any) -> None:
         """Every IAM reply carries the server's time in its HTTP Date header (RFC 9110, 6.6.1): remember how far this
@@ -516,6 +541,19 @@ class IamGateway:
             return str(self._session.get_partition_for_region(self.region))
         except Exception:  # an unknown region: its endpoint would fail anyway; ask STS
             return self.caller_identity().partition
+
+    @contextmanager
+    def sharing_reads(self) -> Iterator[None]:
+        """Within it (one observation), a list several readers need is asked once and its answer shared; after it,
+        every read asks IAM again (what apply changed is seen)."""
+        if self._shared is not None:  # already sharing: the outer observation's answers hold
+            yield
+            return
+        self._shared = _SharedAnswers()
+        try:
+            yield
+        finally:
+            self._shared = None
 
     def _read(self, fn: Callable[[], T], operation: str, subject: str) -> T | None:
         try:
@@ -636,7 +674,14 @@ class IamGateway:
         return self._read(read, "iam:ListAccessKeys", f"user {user_name}")
 
     def _listed(self, operation: str, field_name: str, **params: str) -> list[Any]:
-        """Every item of a paged IAM list (``Marker``/``IsTruncated``)."""
+        """Every item of a paged IAM list (``Marker``/``IsTruncated``); asked once per observation (sharing_reads)."""
+        shared = self._shared
+        if shared is not None:
+            key = (operation, field_name, *sorted(params.items()))
+            return list(shared.get(key, lambda: self._pages(operation, field_name, **params)))
+        return self._pages(operation, field_name, **params)
+
+    def _pages(self, operation: str, field_name: str, **params: str) -> list[Any]:
         method = getattr(self._iam, _snake(operation))
         items: list[Any] = []
         marker: str | None = None

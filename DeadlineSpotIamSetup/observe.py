@@ -20,12 +20,14 @@ from .values import Observation, Observed
 def observe(gateway: Any, desired: DesiredState) -> Observation:
     """Read every identity in one parallel round, then, in a second round, the reads that depend on the first one's
     answers (none, mostly). A read several identities need (the Spot credentials' policies, judged by the permission
-    chain and by each fleet group) is made once. Raises the first error (in identity order), if any."""
+    chain and by each fleet group) is made once, and so is a list several reads ask for (the Spot user's attached
+    policies: its identity and its permission chain). Raises the first error (in identity order), if any."""
     reads = {identity: handler_for(identity).reads(identity) for identity in desired}
-    answers = _read_round(gateway, reads)
-    later = {identity: handler_for(identity).later_reads(identity, answers[identity]) for identity in desired}
-    for identity, fields in _read_round(gateway, later).items():
-        answers[identity].update(fields)
+    with gateway.sharing_reads():
+        answers = _read_round(gateway, reads)
+        later = {identity: handler_for(identity).later_reads(identity, answers[identity]) for identity in desired}
+        for identity, fields in _read_round(gateway, later).items():
+            answers[identity].update(fields)
     observed = {}
     for identity, fields in answers.items():
         if not reads[identity]:  # judged from the settings alone
