@@ -11,6 +11,7 @@ import ntpath
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .commands import COMMAND_LINE
 from .interruption import ending_quietly, stopped_at_once
@@ -28,13 +29,19 @@ def program_name(argv0: str) -> str:
     return name
 
 
+def _demo(*args: Any, **kwargs: Any) -> int:
+    """The demo, imported only when it runs (no other command loads the stand-in and its wheel-building)."""
+    from .demo import run_demo
+
+    return run_demo(*args, **kwargs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     with ending_quietly():
         from . import cli
-        from .demo import run_demo
 
         code = cli.main(
-            argv, demo=functools.partial(run_demo, cli=cli.main), prog=program_name(sys.argv[0] if sys.argv else "")
+            argv, demo=functools.partial(_demo, cli=cli.main), prog=program_name(sys.argv[0] if sys.argv else "")
         )
     if stopped_at_once():
         # A second Ctrl-C: calls may still be under way in other threads, which the interpreter would wait for.

@@ -23,8 +23,6 @@ from .errors import AccessDenied, InvalidSettings, SetupError
 from .findings import AccountResult, Plan
 from .gateway import AwsAccess, IamGateway, connect
 
-DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"  # the role AWS Organizations creates in the accounts it makes
-
 # Accounts checked at once. Most of one account's time is waiting: assuming its role, then its check's rounds of
 # parallel reads. Its CPU (about 0.2 s: two boto3 sessions and clients, botocore parsing its data files for each
 # session, and the replies) cannot overlap with another account's (the GIL): 8 in flight keep that CPU busy while the

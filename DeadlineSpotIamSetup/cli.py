@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import json
 import os
 import sys
@@ -18,23 +17,23 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, TextIO
 
 from . import __version__
-from .accounts import DEFAULT_ROLE_NAME
-from .apply import ApplyOptions, ApplyResult
-from .bootstrap_policy import bootstrap_policy
-from .cli_accounts import check_account_file
-from .cloudformation import bootstrap_role_template, template, to_yaml
 from .commands import command, invocation, use
-from .desired import DesiredState, Settings, desired_state, parse_tag, validate_account_id, validate_assume_role
-from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
+from .desired import (
+    DEFAULT_ROLE_NAME,
+    DesiredState,
+    Settings,
+    desired_state,
+    parse_tag,
+    validate_account_id,
+    validate_assume_role,
+)
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
 from .findings import DONE, FAILED, REFUSED, Plan, RotationResult
-from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
-from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
 from .interruption import listening
 from .kinds import Kind
 from .regions import check_region
@@ -55,9 +54,14 @@ from .report import (
     summary_line,
     unmade_lines,
 )
-from .rotation import KeyHolder, RotationOptions
-from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination, refuse_replacing
 from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
+
+# What one command alone uses (apply, the key rotation, the EC2 dry run, the templates, the plugin's files, the
+# multi-account check) is imported by that command when it runs: every command starts without the others' modules.
+if TYPE_CHECKING:
+    from .ec2_check import DryRunVerdict
+    from .fleet_config import FleetGroup
+    from .rotation import KeyHolder
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -180,6 +184,8 @@ def read_spot_config(path: Path | None) -> tuple[FleetGroup, ...]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidSettings(f"--spot-config {path} cannot be read: {error}") from None
+    from .fleet_config import parse_fleet_config
+
     return parse_fleet_config(text, str(path))
 
 
@@ -188,6 +194,8 @@ def _closest(word: str, candidates: Sequence[str]) -> str | None:
     starting = [candidate for candidate in candidates if candidate.startswith(word)]
     if len(starting) == 1:
         return starting[0]
+    import difflib
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -496,6 +504,8 @@ def _dry_run(
     args: argparse.Namespace, settings: Settings, access: AwsAccess, plan: Plan, gateway: IamGateway
 ) -> DryRunVerdict:
     account = (plan.observation.account if plan.observation else None) or gateway.account
+    from .ec2_check import DryRunRequest, dry_run_spot_fleet
+
     iam = f"arn:{gateway.partition}:iam::{account}"
     profile = settings.instance_profile or settings.worker_role
     request = DryRunRequest(
@@ -550,6 +560,8 @@ def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
     desired = desired_state(settings_from(args))
     access = access_from(args, assume_role=False)  # --external-id is given to each account's role
     external_id = _given(args, "external_id")
+    from .cli_accounts import check_account_file
+
     return check_account_file(
         access, args.accounts, args.assume_role_name, external_id, desired, args.json, out, _stopped(args)
     )
@@ -558,12 +570,17 @@ def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
 def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan: Plan) -> NoReturn:
     """The refusal of an existing --secret-out file a new key would replace, naming what it holds by the Spot user's
     keys the plan read."""
+    from .secret_file import refuse_replacing
+
     [key] = desired.of_kind(Kind.ACCESS_KEY)
     seen = plan.observation[key] if plan.observation is not None else None
     refuse_replacing(secret_out, key.user_name, None if seen is None else [k.access_key_id for k in seen.keys or ()])
 
 
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
+    from .apply import ApplyOptions, ApplyResult
+    from .secret_file import SecretFileHolder, check_secret_destination
+
     desired = desired_state(settings_from(args))
     secret_out = check_secret_destination(args.secret_out) if args.secret_out else None
     gateway = _gateway(args)
@@ -621,6 +638,8 @@ def _rotation_holder(args: argparse.Namespace) -> tuple[KeyHolder, Path | None]:
     (an existing one is refused by run_rotate without --force, once it has read which keys the Spot user has).
     Without it (and with --finish or --abandon) the run starts no rotation: it takes the next steps of the one under
     way."""
+    from .secret_file import NoKeyHolder, SecretFileHolder, check_secret_destination
+
     if args.finish and args.abandon:
         raise InvalidSettings(
             "--finish and --abandon exclude each other: --finish keeps the new key, --abandon deletes it"
@@ -643,6 +662,8 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
     if secret_out is not None and secret_out.exists() and not args.force:
         [key] = desired.of_kind(Kind.ACCESS_KEY)
         keys = gateway.access_keys(key.user_name)  # read only to say what the file holds
+        from .secret_file import refuse_replacing
+
         refuse_replacing(secret_out, key.user_name, None if keys is None else [k.access_key_id for k in keys])
     try:
         result = _rotate(args, gateway, desired, holder, secret_out)
@@ -665,6 +686,8 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
 def _rotate(
     args: argparse.Namespace, gateway: IamGateway, desired: DesiredState, holder: KeyHolder, secret_out: Path | None
 ) -> RotationResult:
+    from .rotation import RotationOptions
+
     return rotate_access_key(
         gateway,
         desired,
@@ -695,6 +718,9 @@ def _now(args: argparse.Namespace) -> datetime | None:
 
 
 def run_bootstrap_policy(args: argparse.Namespace, out: TextIO) -> int:
+    from .bootstrap_policy import bootstrap_policy
+    from .cloudformation import bootstrap_role_template, to_yaml
+
     if args.format == "cloudformation":
         if not args.trust_principal:
             raise InvalidSettings("--format cloudformation needs --trust-principal (an account ID or an ARN)")
@@ -731,6 +757,8 @@ def _write_output(path: Path, text: str) -> None:
 def run_export(args: argparse.Namespace, out: TextIO) -> int:
     """export --format cloudformation: the template of what apply would create. The IP-restricted copies embed the
     AWS managed policies as IAM holds them now, so --allowed-source-ips reads them (the only AWS calls)."""
+    from .cloudformation import template, to_yaml
+
     desired = desired_state(settings_from(args))
     if args.output is not None and args.output.exists() and not args.force:
         raise InvalidSettings(f"--output {args.output} already exists: give a new file, or add --force to replace it")
@@ -765,6 +793,8 @@ def run_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_install(args: argparse.Namespace, out: TextIO) -> int:
+    from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
+
     if args.command == "install":
         target = install(args.repository)
         print(f"Installed the {PLUGIN_NAME} event plugin in {target}.", file=out)
@@ -816,6 +846,8 @@ def interrupted_line(args: argparse.Namespace | None, signal_name: str, done: ob
     stopped = f"interrupted ({signal_name})"
     command_name = args.command if args is not None else "the command"
     if command_name == "apply":
+        from .apply import ApplyResult
+
         if not isinstance(done, ApplyResult):
             return f"{stopped} before any change was made: run apply again"
         made = len(done.of_state(DONE))

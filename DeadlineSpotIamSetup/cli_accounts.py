@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .accounts import DEFAULT_ROLE_NAME, check_accounts, read_accounts, resolve_targets
-from .desired import DesiredState, name_problems, validate_external_id
+from .accounts import check_accounts, read_accounts, resolve_targets
+from .desired import DEFAULT_ROLE_NAME, DesiredState, name_problems, validate_external_id
 from .errors import InvalidSettings
 from .findings import SHORT, UNREACHABLE, AccountResult
 from .gateway import AwsAccess, connect

@@ -7,7 +7,6 @@ Nothing here talks to AWS, so the same data can be checked, planned, applied or 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Union
@@ -16,7 +15,6 @@ from .compat import remove_prefix
 from .errors import InvalidSettings
 from .fleet_config import FleetGroup
 from .kinds import Kind
-from .source_ip import parse_source_ips
 from .waits import KEY_MAX_AGE_DAYS
 
 # The prefixes the AWS managed policies allow iam:PassRole / iam:GetRole on. A role named otherwise cannot
@@ -270,26 +268,40 @@ class Settings:
     spot_region: str | None = None
 
 
+class _Pattern:
+    """A regular expression compiled on its first use: a command that validates no such value does not pay for it."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern | None = None
+
+    def fullmatch(self, text: str) -> re.Match | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.fullmatch(text)
+
+
 # IAM's own patterns, ASCII only; always used with fullmatch (a "$" would accept a trailing newline).
-_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
-_PATH = re.compile(r"/|/[\x21-\x7e]+/")
+_NAME = _Pattern(r"[A-Za-z0-9+=,.@_-]+")
+_PATH = _Pattern(r"/|/[\x21-\x7e]+/")
 _PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?"
 # An ARN's path has non-empty segments; [0-9], not \d, which would accept any script's digits.
 _SEGMENT = r"[A-Za-z0-9+=,.@_-]+"
-_POLICY_ARN = re.compile(
+_POLICY_ARN = _Pattern(
     _PARTITION + r":iam::(?:[0-9]{12}|aws):policy/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,128}"
 )
-_ROLE_ARN = re.compile(_PARTITION + r":iam::[0-9]{12}:role/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,64}")
+_ROLE_ARN = _Pattern(_PARTITION + r":iam::[0-9]{12}:role/(?:" + _SEGMENT + r"/)*[A-Za-z0-9+=,.@_-]{1,64}")
 MAX_KEY_AGE_DAYS = 3650
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"  # the role AWS Organizations creates in the accounts it makes
 _MAX_ARN_LENGTH = 2048  # IAM's limit for an ARN parameter
-_ACCOUNT_ID = re.compile(r"[0-9]{12}")
-_EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
+_ACCOUNT_ID = _Pattern(r"[0-9]{12}")
+_EXTERNAL_ID = _Pattern(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
 # IAM API Reference, the Tag data type: Key 1-128 and Value 0-256 characters of [\p{L}\p{Z}\p{N}_.:/=+\-@], that is
 # letters, separators (spaces) and numbers of any script, and these seven characters.
 _TAG_PUNCTUATION = "_.:/=+-@"
 _TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @ (IAM's Tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@])"
 _MAX_TAG_KEY, _MAX_TAG_VALUE = 128, 256
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+_REGION = _Pattern(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
 
 
 def same_iam_name(first: str, second: str) -> bool:
@@ -344,6 +356,8 @@ def validate_assume_role(role_arn: str | None, external_id: str | None, role_opt
 
 def _refused_character(text: str) -> str | None:
     """The first character of ``text`` IAM's Tag pattern refuses, as shown in a message; None: all allowed."""
+    import unicodedata  # only when a tag is given
+
     for character in text:
         if unicodedata.category(character)[0] not in "LNZ" and character not in _TAG_PUNCTUATION:
             return repr(character) if character.isprintable() else f"U+{ord(character):04X}"
@@ -383,6 +397,8 @@ def parse_tag(text: str) -> tuple[str, str]:
 def _settings_problems(settings: Settings) -> list[str]:
     problems: list[str] = []
     if settings.allowed_source_ips is not None:
+        from .source_ip import parse_source_ips  # the IP-restricted mode alone needs it
+
         try:
             parse_source_ips(settings.allowed_source_ips, allow_any=settings.allow_any_address)
         except InvalidSettings as error:
@@ -462,6 +478,8 @@ def desired_state(settings: Settings) -> DesiredState:
     attached, copies, replaced = admin_policies, (), ()
     allowed = None
     if settings.allowed_source_ips is not None:
+        from .source_ip import parse_source_ips
+
         allowed = parse_source_ips(settings.allowed_source_ips, allow_any=settings.allow_any_address)
         copies = tuple(PolicyCopy(copy_name(p), p, allowed, settings.path) for p in admin_policies)
         attached, replaced = (), admin_policies

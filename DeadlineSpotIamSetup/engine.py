@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
 from .desired import AccessKey, DesiredState
 from .errors import InvalidSettings, SetupError
 from .findings import Plan
@@ -14,8 +14,12 @@ from .gateway import IamGateway
 from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
-from .rotation import KeyHolder, RotationOptions, RotationResult, rotate_key
 from .waits import KEY_RACE_SETTLE, poll
+
+# Applying and the key rotation are imported by the runs that make them: a check loads neither.
+if TYPE_CHECKING:
+    from .apply import ApplyOptions, ApplyResult, KeySink
+    from .rotation import KeyHolder, RotationOptions, RotationResult
 
 
 def plan_changes(
@@ -55,6 +59,8 @@ def apply_changes(
     """Plan, apply, and observe again to report what stands afterwards. With nothing to do it makes no
     write call and no second round of reads. A change refused or failed leaves the others made (``result.outcomes``
     says which); an apply stopped part-way raises its error, with what it did as ``partial_result``."""
+    from .apply import ApplyResult, apply_plan
+
     before = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
     if not before.actions:
         return Outcome(before, ApplyResult(), before)
@@ -95,6 +101,8 @@ def rotate_access_key(
 ) -> RotationResult:
     """The next steps of the Spot user's key rotation (:mod:`rotation`), the age limit taken from the desired
     state; ``now``: AWS's time (None: as the gateway reads it from AWS's replies)."""
+    from .rotation import RotationOptions, rotate_key
+
     key = next((identity for identity in desired if isinstance(identity, AccessKey)), None)
     if key is None:
         raise InvalidSettings(

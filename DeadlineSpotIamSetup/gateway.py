@@ -10,7 +10,6 @@ a secret.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
@@ -365,6 +364,8 @@ def _unknown_profile(access: AwsAccess) -> str:
         known = sorted(botocore.session.get_session().available_profiles)
     except botocore.exceptions.BotoCoreError:  # a config file that cannot be read
         known = []
+    import difflib  # only for this message
+
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     meant = f" did you mean {close[0]!r}?" if close else ""
     there = f" Profiles there: {', '.join(known)}." if known else " It holds no profile."
@@ -398,7 +399,8 @@ def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lam
     try:
         session = _session(access)
         if not access.allow_unknown_region:
-            check_region(*_region_in_use(session, access), access.names.allow_unknown_region)
+            loader = session._session.get_component("data_loader")  # its clients read the same endpoint data
+            check_region(*_region_in_use(session, access), access.names.allow_unknown_region, loader)
         if access.role_arn:
             session = _assume_role(session, access, cancelled)
         return IamGateway(session, access, cancelled)

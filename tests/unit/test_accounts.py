@@ -11,7 +11,6 @@ import time
 import pytest
 
 from DeadlineSpotIamSetup.accounts import (
-    DEFAULT_ROLE_NAME,
     MAX_PARALLEL_ACCOUNTS,
     AccountTarget,
     check_accounts,
@@ -21,7 +20,7 @@ from DeadlineSpotIamSetup.accounts import (
 )
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.cli_accounts import exit_code
-from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.desired import DEFAULT_ROLE_NAME, Settings, desired_state
 from DeadlineSpotIamSetup.errors import AccessDenied, EndpointUnavailable, InvalidSettings
 from DeadlineSpotIamSetup.findings import AccountResult, Finding, Plan
 from DeadlineSpotIamSetup.gateway import AwsAccess
