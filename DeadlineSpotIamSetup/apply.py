@@ -15,6 +15,7 @@ on the command line); the error then carries the result so far (``partial_result
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -167,24 +168,9 @@ class _Executor:
     def withdraw(self, key: NewAccessKey) -> None:
         self.holder.withdraw(key)
 
-    def verify(self, key: NewAccessKey) -> None:
-        """Whether STS accepts the delivered key: a note when it does not yet (new keys take seconds), never a
-        failure."""
-        timeout = self.options.waits.key_verification
-        if timeout <= 0:
-            return
-        try:
-            identity = poll(lambda: self.gateway.accepted_as(key), timeout, KEY_VERIFY_DELAY, KEY_VERIFY_DELAY)
-        except SetupError as error:  # the key is delivered; failing to confirm it is worth a note, not a failure
-            self.result.notes.append(f"access key {key.access_key_id} could not be verified: {error}")
-            return
-        if identity is None:
-            self.result.notes.append(
-                f"access key {key.access_key_id} was not yet accepted by AWS after {timeout:.0f} s; new keys "
-                "can take a minute to work"
-            )
-        else:
-            self.result.key_verified_as = identity.arn
+    def start_verifying(self, key: NewAccessKey) -> KeyVerification:
+        """Start asking STS whether it accepts the new key, beside the protocol's next calls."""
+        return KeyVerification(self.gateway, key, self.options.waits.key_verification, self.result)
 
     # -- running actions ------------------------------------------------------------------------------------------
     def run(self, action: Action) -> ActionOutcome:
@@ -210,6 +196,55 @@ class _Executor:
                 self.result.done.append(outcome.detail)
                 progress(outcome.detail)
         return outcomes
+
+
+class KeyVerification:
+    """Whether STS accepts a new key (sts:GetCallerIdentity signed with it), asked in a thread of its own from the
+    moment the key is made, so that its round trips overlap the key protocol's (the race check, the record); polled,
+    bounded by ``timeout``, since new keys take seconds to work. ``finish`` waits for the answer once the key is
+    this run's: a note when STS does not accept it yet, never a failure. ``abandon``: the key is being deleted, stop
+    asking."""
+
+    def __init__(self, gateway: Any, key: NewAccessKey, timeout: float, result: ApplyResult) -> None:
+        self.key = key
+        self.timeout = timeout
+        self.result = result
+        self._gateway = gateway
+        self._stop = threading.Event()
+        self._answer: Any = None
+        self._thread: threading.Thread | None = None
+        if timeout > 0:
+            self._thread = threading.Thread(target=self._ask, name="key-verification", daemon=True)
+            self._thread.start()
+
+    def _ask(self) -> None:
+        def attempt() -> Any:
+            return self._stop if self._stop.is_set() else self._gateway.accepted_as(self.key)
+
+        try:
+            self._answer = poll(attempt, self.timeout, KEY_VERIFY_DELAY, KEY_VERIFY_DELAY, sleep=self._stop.wait)
+        except SetupError as error:
+            self._answer = error
+        except Exception as error:  # whatever the thread met is told by finish, not lost
+            self._answer = SetupError(f"{type(error).__name__}: {error}")
+
+    def abandon(self) -> None:
+        self._stop.set()  # the thread ends at its next attempt; a call under way ends within its own deadline
+
+    def finish(self) -> None:
+        if self._thread is None:
+            return
+        self._thread.join()  # bounded: the poll's timeout plus one call's deadline
+        key_id, answer = self.key.access_key_id, self._answer
+        if isinstance(answer, SetupError):  # the key is delivered; failing to confirm it is worth a note
+            self.result.notes.append(f"access key {key_id} could not be verified: {answer}")
+        elif answer is None:
+            self.result.notes.append(
+                f"access key {key_id} was not yet accepted by AWS after {self.timeout:.0f} s; new keys can take a "
+                "minute to work"
+            )
+        elif answer is not self._stop:
+            self.result.key_verified_as = answer.arn
 
 
 def _stages(actions: tuple[Action, ...]) -> list[list[int]]:

@@ -20,11 +20,12 @@ from .values import NewAccessKey, Observation
 class Stage(IntEnum):
     """Apply runs actions stage by stage, each stage once the one before has ended, and within a stage every action
     as soon as what it needs is made (:attr:`Action.needs`). The access key comes last, so a secret is made only once
-    everything else was tried."""
+    everything else was tried; the record of the policies this project attached (a tag no change waits for) is made
+    beside it."""
 
     CREATE = 0  # users, roles, instance profiles, service-linked roles, policy copies; trust policy repairs
     CONFIGURE = 1  # policy attachments, the instance profile's role
-    ACCESS_KEY = 2
+    ACCESS_KEY = 2  # and the record of what was attached
     RETIRE = 3  # detaching what the policy copies replace: only once the copies are attached
 
 

@@ -159,7 +159,7 @@ def _config(timeouts: Timeouts) -> Config:
         connect_timeout=timeouts.connect,
         read_timeout=timeouts.read,
         retries={"mode": "standard", "total_max_attempts": 1},
-        max_pool_connections=16,
+        max_pool_connections=24,  # a check's first round makes 19 reads at once: each keeps its connection
         user_agent_extra=f"DeadlineSpotIamSetup/{__version__}",
     )
 
@@ -503,6 +503,11 @@ class IamGateway:
         self._clock_offset: timedelta | None = None  # AWS's clock minus this machine's, from IAM's Date headers
         self._iam.meta.events.register("after-call.iam", self._read_server_date)
         self._shared: _SharedAnswers | None = None  # while an observation runs (sharing_reads)
+        # A managed policy's version never changes once made ("To update a managed policy, you create a new policy
+        # version", IAM API Reference, CreatePolicyVersion; a deleted version's identifier is not given again, IAM
+        # User Guide, "Versioning IAM policies"), and a policy made again under the same name has a new PolicyId: its
+        # documents by (ARN, PolicyId, version) are read once per gateway (the check after apply reads none again).
+        self._versions: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def _read_server_date(self, http_response: Any = None, **_: Any) -> None:
         """Every IAM reply carries the server's time in its HTTP Date header (RFC 9110, 6.6.1): remember how far this
@@ -581,23 +586,30 @@ class IamGateway:
         return self._account
 
     def _policy(self, arn: str, subject: str) -> PolicyInfo | None:
-        def read_policy() -> tuple[str, dict[str, str]]:
+        def read_policy() -> tuple[str, dict[str, str], str | None]:
             policy = self._iam.get_policy(PolicyArn=arn)["Policy"]
-            return policy["DefaultVersionId"], {t["Key"]: t["Value"] for t in policy.get("Tags", [])}
+            tags = {t["Key"]: t["Value"] for t in policy.get("Tags", [])}
+            return policy["DefaultVersionId"], tags, policy.get("PolicyId")
 
         answer = self._read(read_policy, "iam:GetPolicy", subject)
         if answer is None:
             return None
-        version, tags = answer
-        document = self._read(
-            lambda: parse_policy(
-                self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-            ),
-            "iam:GetPolicyVersion",
-            f"{subject} {version}",
-        )
-        if document is None:  # deleted between the two reads
-            return None
+        version, tags, policy_id = answer
+        known = (arn, policy_id, version) if policy_id else None
+        document = self._versions.get(known) if known else None
+        if document is None:
+            document = self._read(
+                lambda: parse_policy(
+                    self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+                ),
+                "iam:GetPolicyVersion",
+                f"{subject} {version}",
+            )
+            if document is None:  # deleted between the two reads
+                return None
+            if known:
+                with self._lock:
+                    self._versions[known] = document
         return PolicyInfo(arn, version, document, tags)
 
     def customer_policy(self, name: str, path: str) -> PolicyInfo | None:
@@ -744,15 +756,19 @@ class IamGateway:
             tags = tuple((str(t["Key"]), str(t["Value"])) for t in entity.get("Tags") or ())
             return entity["Arn"], boundary, entity.get(f"{noun}Id"), tags
 
+        # The expected policies' reads are not waited for when they are not needed (the principal does not exist,
+        # or they are not attached): what they read is kept (_versions) for the next read of the same version.
+        early_pool = ThreadPoolExecutor(max_workers=max(1, len(expected)), thread_name_prefix="iam-policies-early")
+        early = {
+            arn: early_pool.submit(self._labelled_policy, arn)
+            for arn in (f"arn:{self.partition}:iam::aws:policy/{policy}" for policy in expected)
+        }
+        early_pool.shutdown(wait=False)  # no more reads; those under way finish on their own, each within its deadline
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="iam-policies") as pool:
             found = pool.submit(self._read, head, f"iam:Get{noun}", subject)
             attached = pool.submit(self._attached, f"ListAttached{noun}Policies", subject, **params)
             inline = pool.submit(self._inline_policies, noun, name)
             groups = pool.submit(self._group_policies, name) if principal == "user" else None
-            early = {
-                arn: pool.submit(self._labelled_policy, arn)
-                for arn in (f"arn:{self.partition}:iam::aws:policy/{policy}" for policy in expected)
-            }
             answer = found.result()
             arns = set(attached.result() or ())
             documents = list(inline.result())

@@ -209,19 +209,25 @@ class AccessKeyHandler(Handler):
                 if self._clean_up_lost_reply(user, before, run):
                     return self._left_to_another_run(action, run)
                 continue
+            # STS is asked whether it accepts the key while the protocol goes on (the race check, the record): its
+            # answer only adds a note, and a key deleted again is no longer asked about.
+            verification = run.start_verifying(key)
             try:
                 kept = self._keep_or_step_back(action, run, key)
             except KeyDeliveryFailed:
+                verification.abandon()
                 raise  # the executor deleted the key already
             except BaseException:
+                verification.abandon()
                 # Whatever stops this run between creating its key and handing it over (a refused or unanswered
                 # ListAccessKeys, the time limit, Ctrl-C), the key must not outlive it: nobody else has its secret.
                 self._delete_own(gateway, key)
                 raise
             if kept is not None:
-                run.verify(key)  # the key is this run's now: nothing from here on deletes it
+                verification.finish()  # the key is this run's now: nothing from here on deletes it
                 return kept
             # Another run's key is older or as old: step back so that at most one key survives.
+            verification.abandon()
             self._delete_own(gateway, key)
             if run.cancelled():
                 raise Cancelled(f"stopped during {action.summary}: {stop_reason(run.cancelled)}")

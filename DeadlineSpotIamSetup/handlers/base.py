@@ -50,8 +50,10 @@ class ApplyRun(Protocol):
     def withdraw(self, key: NewAccessKey) -> None:
         """The staged key is being deleted: take back what ``stage`` handed over."""
 
-    def verify(self, key: NewAccessKey) -> None:
-        """Wait (bounded) for STS to accept the delivered key; a note when it does not."""
+    def start_verifying(self, key: NewAccessKey) -> Any:
+        """Start asking STS (bounded, in the background) whether it accepts the new key; the handle's ``finish`` waits
+        for the answer once the key is delivered (a note when STS does not accept it), ``abandon`` stops asking when
+        the key is deleted again (apply.KeyVerification)."""
 
 
 @dataclass
@@ -239,12 +241,13 @@ def plan_attachments(
             needs=(principal,),
         )
     if record and missing:
-        # The record says this project attached them: only once it has.
+        # The record says this project attached them: only once it has. Nothing waits for it: it runs beside the
+        # access key's first steps, not in a round of its own before them.
         draft.act(
             how.tag,
             {how.name_param: identity.name, "Tags": [{"Key": attached_tag(p), "Value": "true"} for p in missing]},
             f"tag {how.noun} {identity.name} with the policies this project attached",
-            Stage.CONFIGURE,
+            Stage.ACCESS_KEY,
             needs=(principal, *(attached(how, identity.name, p.name) for p in missing)),
         )
 
