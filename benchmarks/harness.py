@@ -102,6 +102,7 @@ class ChildRun:
     wall: float  # seconds, the whole process from start to exit
     cpu: float  # the child's user + system seconds
     server_cpu: float  # this process's (the stand-in's and the proxy's) user + system seconds meanwhile
+    output: str = ""  # what the child printed on stdout
 
 
 def run_child(command: list[str], env: dict[str, str], expected_exit: int, what: str) -> ChildRun:
@@ -124,7 +125,7 @@ def run_child(command: list[str], env: dict[str, str], expected_exit: int, what:
         raise SystemExit(f"error: {what} exited {done.returncode}, expected {expected_exit}:\n{detail}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     server = (server_after.ru_utime - server_before.ru_utime) + (server_after.ru_stime - server_before.ru_stime)
-    return ChildRun(wall, cpu, server)
+    return ChildRun(wall, cpu, server, done.stdout)
 
 
 class ProxiedStandIn:
@@ -137,6 +138,7 @@ class ProxiedStandIn:
         self.env = env
         self.aws = MotoStandIn()
         self.proxy: FaultProxy | None = None
+        self.last_rounds: list[tuple[int, str | None, float, float]] = []  # FaultProxy.rounds of the last run
 
     def start(self) -> None:
         self.aws.start()
@@ -153,10 +155,12 @@ class ProxiedStandIn:
     def run_proxied(
         self, argv: Callable[[str], list[str]], what: str, expected_exit: int = 0
     ) -> tuple[ChildRun, Counter]:
-        """Run the command ``argv`` makes of the proxy's URL; the run and the requests the proxy saw, by action."""
+        """Run the command ``argv`` makes of the proxy's URL; the run and the requests the proxy saw, by action (their
+        rounds: ``last_rounds``)."""
         assert self.proxy is not None
         self.proxy.clear()
         run = self.run(argv(self.proxy.endpoint_url), what, expected_exit)
+        self.last_rounds = self.proxy.rounds()
         return run, self.proxy.counts()
 
     def measure(self, scenario, record: bool) -> None:
@@ -196,6 +200,37 @@ def run_rounds(
 
 def wall_summary(walls: list[float]) -> dict[str, float]:
     return {"median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls)}
+
+
+def critical_path(rounds: list[tuple[int, str | None, float, float]]) -> list[dict]:
+    """The round trips a run waited for, one after the other (FaultProxy.rounds): for each, its calls by action and
+    how long it took, from its first request's arrival to its last answer (ms)."""
+    path: list[dict] = []
+    for number in sorted({found[0] for found in rounds}):
+        members = [found for found in rounds if found[0] == number]
+        start = min(arrived for _, _, arrived, _ in members)
+        end = max(answered for _, _, _, answered in members)
+        actions = Counter(str(action) for _, action, _, _ in members)
+        path.append({"round": number, "ms": (end - start) * 1000, "calls": dict(sorted(actions.items()))})
+    return path
+
+
+def within(
+    rounds: list[tuple[int, str | None, float, float]], start: float, end: float
+) -> list[tuple[int, str | None, float, float]]:
+    """The requests that arrived between ``start`` and ``end`` (time.monotonic), their rounds counted from 1."""
+    chosen = [found for found in rounds if start <= found[2] <= end]
+    first = min((found[0] for found in chosen), default=1)
+    return [(number - first + 1, action, arrived, answered) for number, action, arrived, answered in chosen]
+
+
+def path_lines(path: list[dict]) -> list[str]:
+    """The critical path as lines: one per round, its duration and its calls."""
+    lines = []
+    for step in path:
+        calls = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in step["calls"].items())
+        lines.append(f"    round {step['round']:>2} {step['ms']:6.0f} ms  {calls}")
+    return lines
 
 
 def versions() -> dict[str, str]:

@@ -462,15 +462,15 @@ class FaultProxy:
         waiting for an answer before it asks again thus starts a new round, and requests sent together share one, so
         the last round is the number of round trips the client waited for, one after the other. With ``latency``
         well above the time a client takes to send requests it makes together, no two of those are split apart.
-        Times are seconds since the first request (``time.monotonic``); an unanswered request's answered is inf."""
+        Times are read on ``time.monotonic`` (the system's clock: another process on this machine reads the same); an
+        unanswered request's answered is inf."""
         with self._lock:
             times = [tuple(pair) for pair in self._times]
             actions = [record.action for record in self._records]
-        start = min((arrived for arrived, _ in times), default=0.0)
         found: list[tuple[int, str | None, float, float]] = []
         for (arrived, answered), action in zip(times, actions):
-            earlier = [number for number, _, _, done in found if done + start <= arrived]
-            found.append((1 + max(earlier, default=0), action, arrived - start, answered - start))
+            earlier = [number for number, _, _, done in found if done <= arrived]
+            found.append((1 + max(earlier, default=0), action, arrived, answered))
         return found
 
     # -- internals -------------------------------------------------------------------
