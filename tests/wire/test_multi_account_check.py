@@ -18,9 +18,8 @@ import uuid
 import boto3
 import pytest
 
-from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME
 from DeadlineSpotIamSetup.cli import main
-from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.desired import DEFAULT_ROLE_NAME, Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from tests.support.fault_proxy import reset_endpoint
 from tests.support.http_relay import QuietHandler, Running, forward, relay
