@@ -16,8 +16,8 @@ on the command line); the error then carries the result so far (``partial_result
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import (
     AccessDenied,
@@ -30,10 +30,13 @@ from .errors import (
     SetupError,
     stop_reason,
 )
-from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, Action, ActionOutcome, Plan
+from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, Action, ActionOutcome, ApplyResult, Plan
 from .handlers import handler_for
 from .values import NewAccessKey
 from .waits import CLI_APPLY_WAITS, KEY_VERIFY_DELAY, ApplyWaits, poll
+
+if TYPE_CHECKING:
+    from .gateway_protocol import Gateway
 
 # Where a new key's secret goes: a callable given the key (the event plugin's hand-off), or a holder with
 # stage/publish/withdraw (the command line's --secret-out file: secret_file.SecretFileHolder), which gets the key
@@ -42,27 +45,6 @@ KeySink = Any
 
 # The failures after which no later call can do better: the run stops.
 STOPPING = (EndpointUnavailable, CredentialsRejected, Cancelled)
-
-
-@dataclass
-class ApplyResult:
-    """What apply did, action by action, and the key it created (if this run's key is the one that stayed)."""
-
-    done: list[str] = field(default_factory=list)
-    key: NewAccessKey | None = None
-    key_verified_as: str | None = None
-    key_left_to_another_run: bool = False  # a racing run created the key; that run delivers it
-    notes: list[str] = field(default_factory=list)
-    outcomes: list[ActionOutcome] = field(default_factory=list)  # in the plan's order
-    stopped: SetupError | None = None  # what stopped the run before its end, if anything
-
-    def of_state(self, state: str) -> list[ActionOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.state == state]
-
-    @property
-    def complete(self) -> bool:
-        """Every action of the plan was done."""
-        return all(outcome.state == DONE for outcome in self.outcomes)
 
 
 @dataclass(frozen=True)
@@ -101,7 +83,7 @@ def _holder(sink: KeySink) -> Any:
 class _Executor:
     """The :class:`handlers.base.ApplyRun` the handlers execute their actions with."""
 
-    def __init__(self, gateway: Any, options: ApplyOptions, key_sink: KeySink) -> None:
+    def __init__(self, gateway: Gateway, options: ApplyOptions, key_sink: KeySink) -> None:
         self.gateway = gateway
         self.options = options
         self.holder = _holder(key_sink)
@@ -240,7 +222,7 @@ def _why_not(state: str) -> str:
 
 
 def apply_plan(
-    gateway: Any,
+    gateway: Gateway,
     plan: Plan,
     key_sink: KeySink = None,
     progress: Callable[[str], None] = lambda line: None,
@@ -315,7 +297,7 @@ def _failure(outcome: ActionOutcome) -> SetupError | None:
     return outcome.error if isinstance(outcome.error, STOPPING) else None
 
 
-def _name_the_refused(gateway: Any, result: ApplyResult) -> None:
+def _name_the_refused(gateway: Gateway, result: ApplyResult) -> None:
     """A refusal whose message did not name the principal (AWS's format for most services, "User: ARN is not
     authorized to perform: ACTION ..." in the IAM User Guide's "Troubleshoot access denied error messages", is not
     used by every service) is named by sts:GetCallerIdentity, which needs no permission."""

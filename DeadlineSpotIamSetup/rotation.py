@@ -30,7 +30,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .commands import command
 from .errors import (
@@ -69,6 +69,9 @@ from .waits import (
     ROTATION_RUN_CALLS,
     poll,
 )
+
+if TYPE_CHECKING:
+    from .gateway_protocol import Gateway
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ def _usage_text(usage: KeyUsage) -> str:
 class _Rotation:
     def __init__(
         self,
-        gateway: Any,
+        gateway: Gateway,
         user: str,
         holder: KeyHolder,
         options: RotationOptions,
@@ -762,7 +765,7 @@ class _Rotation:
 
 
 def rotate_key(
-    gateway: Any,
+    gateway: Gateway,
     user: str,
     holder: KeyHolder,
     options: RotationOptions | None = None,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..commands import command
 from ..desired import AccessKey
@@ -41,6 +41,9 @@ from ..template_parts import TemplateParts
 from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
 from .base import ApplyRun, Handler, Permissions, Sleep
+
+if TYPE_CHECKING:
+    from ..gateway_protocol import Gateway
 
 
 def rotate_hint() -> str:
@@ -257,10 +260,10 @@ class AccessKeyHandler(Handler):
             raise
 
     @staticmethod
-    def _delete_own(gateway: object, key: NewAccessKey) -> None:
+    def _delete_own(gateway: Gateway, key: NewAccessKey) -> None:
         """Delete the key this run created; allowed even once the run is cancelled (cleaning up is not new
         work)."""
-        gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)  # type: ignore[attr-defined]
+        gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
 
     @staticmethod
     def _left_to_another_run(action: Action, run: ApplyRun) -> str:

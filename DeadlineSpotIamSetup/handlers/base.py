@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotPermissions, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
-from ..findings import Action, Draft, PlanContext, Read, Stage, made
+from ..findings import Action, ApplyResult, Draft, PlanContext, Read, Stage, made
 from ..kinds import Kind
 from ..permission_chain import Judged, remedy
 from ..template_parts import TemplateParts
@@ -21,6 +21,8 @@ from ..values import NewAccessKey, Observed
 
 if TYPE_CHECKING:
     from typing import Protocol
+
+    from ..gateway_protocol import Gateway
 else:  # typing.Protocol is Python 3.8+: at run time ApplyRun is only a name for annotations
     Protocol = object
 
@@ -28,8 +30,8 @@ else:  # typing.Protocol is Python 3.8+: at run time ApplyRun is only a name for
 class ApplyRun(Protocol):
     """What a handler may use while apply runs one of its actions (implemented by apply's executor)."""
 
-    gateway: Any
-    result: Any
+    gateway: Gateway
+    result: ApplyResult
 
     def write(self, action: Action) -> dict[str, Any]:
         """The action's IAM write, retrying NoSuchEntity while IAM catches up with earlier stages."""

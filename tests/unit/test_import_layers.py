@@ -12,10 +12,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 LAYERS: list[set[str]] = [
     {"compat", "kinds", "errors", "waits", "values", "trust", "commands", "yaml_writer"},  # plain names and values;
     # newer Pythons' built-ins; how a message names a command of this tool; YAML text of plain data
-    {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
-    {"desired"},  # settings → desired state
-    {"findings", "permission_chain", "template_parts"},  # what a plan is made of; the calls the Spot plugin makes,
-    # as IAM judges them; what a CloudFormation template is made of
+    {"source_ip", "policy_eval", "fleet_config"},  # policy documents; fleet configs
+    {"desired", "gateway_protocol"},  # settings → desired state; what the engine asks of the gateway
+    {"findings", "permission_chain", "template_parts", "key_records"},  # what a plan is made of; the calls the Spot
+    # plugin makes, as IAM judges them; what a CloudFormation template is made of; the records of the keys
     {"handlers.base"},
     {
         "handlers.spot_user",
@@ -54,6 +54,7 @@ PURE = {
     "fleet_config",
     "key_records",
     "desired",
+    "gateway_protocol",
     "findings",
     "permission_chain",
     "plan",
