@@ -39,7 +39,7 @@ class Read:
 
     field: str
     method: ReadName
-    args: tuple[str, ...]
+    args: tuple[Any, ...]  # the method's arguments (names, and the tuples some reads take)
 
 
 def made(kind: str, name: str) -> str:

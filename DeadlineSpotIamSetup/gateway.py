@@ -658,7 +658,7 @@ class IamGateway:
         documents = []
         for policy_name in names or ():
 
-            def read(policy_name: str = policy_name) -> dict[str, Any]:
+            def read(policy_name: str = policy_name) -> Any:
                 return parse_policy(get(**params, PolicyName=policy_name)["PolicyDocument"])
 
             label = f"inline policy {policy_name} of {subject}"
@@ -875,8 +875,6 @@ def server_clock_offset(headers: Any, received: datetime) -> timedelta | None:
     try:
         server = parsedate_to_datetime(str(text))
     except (TypeError, ValueError, IndexError):
-        return None
-    if server is None:
         return None
     return as_utc(server) - received
 

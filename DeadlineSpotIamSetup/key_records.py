@@ -88,7 +88,7 @@ def record_key(
     access_key_id: str,
     state: str,
     at: datetime,
-    notes: list | None = None,
+    notes: list[str] | None = None,
 ) -> None:
     """Tag the Spot user with ``state`` for the key, as of ``at``. With ``notes``, a refusal is noted instead of
     raised (the key works; without the record a later rotation leaves it to an admin)."""
