@@ -32,6 +32,7 @@ from .errors import (
 )
 from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, Action, ActionOutcome, ApplyResult, Plan
 from .handlers import handler_for
+from .key_records import DELIVERED, record_key
 from .values import NewAccessKey
 from .waits import CLI_APPLY_WAITS, KEY_VERIFY_DELAY, ApplyWaits, poll
 
@@ -53,10 +54,6 @@ class ApplyOptions:
     # Asked before every stage and every step of the key protocol: once it answers True nothing new starts (the
     # event plugin sets it at its time limit, the command line on Ctrl-C).
     cancelled: Callable[[], bool] = lambda: False
-
-
-def _masked(text: str, secret: str) -> str:
-    return text.replace(secret, "****") if secret else text
 
 
 class _CallableSink:
@@ -120,21 +117,23 @@ class _Executor:
                 "it: run apply again shortly"
             )
 
-    # -- the key's hand-over: stage, then (once recorded) publish; withdraw when the key is deleted ------------------
+    # -- the key's hand-over (key_delivery.KeyDelivery): stage, record, then publish; withdraw when it is deleted ----
+    def before_hand_over(self, key: NewAccessKey) -> None:
+        if self.cancelled():
+            raise Cancelled(
+                f"stopped before handing over access key {key.access_key_id}: {stop_reason(self.cancelled)}; it was "
+                "deleted again"
+            )
+
     def stage(self, key: NewAccessKey) -> None:
         assert self.holder is not None, "apply_plan refuses a plan that creates a key without a key sink"
-        try:
-            self.holder.stage(key)
-        except Exception as error:
-            # A key nobody can read is worse than none: take it back, and say why (the secret masked).
-            self.gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
-            cause = error if isinstance(error, SetupError) else f"{type(error).__name__}: {error}"
-            raise KeyDeliveryFailed(
-                f"the new access key {key.access_key_id} for user {key.user_name} could not be delivered "
-                f"({_masked(str(cause), key.secret_access_key)}); it was deleted again"
-            ) from None
+        self.holder.stage(key)
 
-    def publish(self, key: NewAccessKey) -> str:
+    def record(self, key: NewAccessKey) -> None:
+        """A refusal is noted, not raised: the key works; without the record a later rotation leaves it to an admin."""
+        record_key(self.gateway, key.user_name, key.access_key_id, DELIVERED, self.gateway.aws_now(), self.result.notes)
+
+    def publish(self, key: NewAccessKey) -> None:
         """Make the hand-over final; the key is this run's from now on. A holder that can still take the key back does
         so when the run was told to stop meanwhile (the key is then deleted, not left to a file nobody reads)."""
         if self.cancelled() and getattr(self.holder, "withdrawable", True):
@@ -144,10 +143,22 @@ class _Executor:
             )
         self.holder.publish(key)
         self.result.key = key
-        return key.access_key_id
 
     def withdraw(self, key: NewAccessKey) -> None:
         self.holder.withdraw(key)
+
+    def forget(self, key: NewAccessKey) -> None:
+        pass  # apply keeps nothing of a key but what the result says once it is published
+
+    def undelivered(self, key: NewAccessKey, error: Exception, cause: str) -> SetupError | None:
+        """A stop is told as a stop (the action was not attempted); any other failure as the key's (a key nobody can
+        read is worse than none)."""
+        if isinstance(error, Cancelled):
+            return None
+        return KeyDeliveryFailed(
+            f"the new access key {key.access_key_id} for user {key.user_name} could not be delivered ({cause}); it was "
+            "deleted again"
+        )
 
     def verify(self, key: NewAccessKey) -> None:
         """Whether STS accepts the delivered key: a note when it does not yet (new keys take seconds), never a

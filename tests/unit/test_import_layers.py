@@ -14,8 +14,9 @@ LAYERS: list[set[str]] = [
     # newer Pythons' built-ins; how a message names a command of this tool; YAML text of plain data
     {"source_ip", "policy_eval", "fleet_config"},  # policy documents; fleet configs
     {"desired", "gateway_protocol"},  # settings → desired state; what the engine asks of the gateway
-    {"findings", "permission_chain", "template_parts", "key_records"},  # what a plan is made of; the calls the Spot
-    # plugin makes, as IAM judges them; what a CloudFormation template is made of; the records of the keys
+    # What a plan is made of; the calls the Spot plugin makes, as IAM judges them; what a CloudFormation template is
+    # made of; the records of the keys; the hand-over of a new key.
+    {"findings", "permission_chain", "template_parts", "key_records", "key_delivery"},
     {"handlers.base"},
     {
         "handlers.spot_user",
