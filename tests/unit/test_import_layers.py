@@ -34,6 +34,9 @@ LAYERS: list[set[str]] = [
     {"cloudformation"},  # pure: templates of the desired state (and of the bootstrap policy)
     {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
     {"retry", "call_deadline", "old_botocore", "regions"},  # botocore plumbing; what old botocore lacks; its regions
+    {"aws_failures"},  # botocore's failures as one-line errors
+    {"aws_session"},  # sessions and clients, bounded in time
+    {"permission_reads", "launch_template_reads"},  # the gateway's readers that read in parallel rounds
     {"gateway"},  # the one module that talks to AWS
     {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"accounts"},  # the check, once per account of a list, in a bounded pool
