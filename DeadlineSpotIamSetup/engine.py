@@ -11,6 +11,7 @@ from .desired import AccessKey, DesiredState
 from .errors import InvalidSettings, SetupError
 from .findings import ApplyResult, Plan, RotationResult
 from .gateway import IamGateway
+from .gateway_protocol import Gateway
 from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
@@ -87,7 +88,7 @@ def _racing_keys(plan: Plan) -> bool:
 
 
 def rotate_access_key(
-    gateway: IamGateway,
+    gateway: Gateway,
     desired: DesiredState,
     holder: KeyHolder,
     options: RotationOptions | None = None,
