@@ -26,6 +26,8 @@ def inject(path: Path, anchor: str, line: str) -> int:
 def test_a_wrong_gateway_call_or_read_in_a_handler_fails_the_type_check(tmp_path: Path):
     shutil.copytree(ROOT / "DeadlineSpotIamSetup", tmp_path / "DeadlineSpotIamSetup")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "tests" / "support").mkdir(parents=True)  # mypy checks the tests' in-memory IAM too ([tool.mypy])
+    shutil.copy(ROOT / "tests" / "support" / "fake_iam.py", tmp_path / "tests" / "support" / "fake_iam.py")
     handler = tmp_path / HANDLER
     # A read that does not exist, a method the Gateway protocol does not have, an argument of the wrong type (top to
     # bottom, so that each line keeps its number).
