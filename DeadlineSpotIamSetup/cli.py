@@ -22,7 +22,7 @@ from typing import Any, Callable, NoReturn, TextIO
 
 from . import __version__
 from .accounts import DEFAULT_ROLE_NAME
-from .apply import ApplyOptions, ApplyResult
+from .apply import ApplyOptions
 from .bootstrap_policy import bootstrap_policy
 from .cli_accounts import check_account_file
 from .cloudformation import bootstrap_role_template, template, to_yaml
@@ -31,7 +31,7 @@ from .desired import DesiredState, Settings, desired_state, parse_tag, validate_
 from .ec2_check import DryRunRequest, DryRunVerdict, dry_run_spot_fleet
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
-from .findings import DONE, FAILED, REFUSED, Plan, RotationResult
+from .findings import DONE, FAILED, REFUSED, ApplyResult, Plan, RotationResult
 from .fleet_config import FleetGroup, parse_fleet_config
 from .gateway import AwsAccess, IamGateway, connect
 from .install import PLUGIN_NAME, SUPPORTED_DEADLINE, install, uninstall
@@ -228,7 +228,7 @@ class _Parser(argparse.ArgumentParser):
     def _refuse_extras(self, parsed: argparse.Namespace, extras: list[str]) -> NoReturn:
         commands = self._commands()
         command = getattr(parsed, "command", None)
-        parser = commands.get(command, self)
+        parser = commands.get(command, self) if command is not None else self
         options = [option for option in extras if option.startswith("-")]
         if not options:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
@@ -558,7 +558,7 @@ def run_accounts_check(args: argparse.Namespace, out: TextIO) -> int:
 def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan: Plan) -> NoReturn:
     """The refusal of an existing --secret-out file a new key would replace, naming what it holds by the Spot user's
     keys the plan read."""
-    [key] = desired.of_kind(Kind.ACCESS_KEY)
+    key = desired.access_key
     seen = plan.observation[key] if plan.observation is not None else None
     refuse_replacing(secret_out, key.user_name, None if seen is None else [k.access_key_id for k in seen.keys or ()])
 
@@ -641,7 +641,7 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
     holder, secret_out = _rotation_holder(args)
     gateway = _gateway(args)
     if secret_out is not None and secret_out.exists() and not args.force:
-        [key] = desired.of_kind(Kind.ACCESS_KEY)
+        key = desired.access_key
         keys = gateway.access_keys(key.user_name)  # read only to say what the file holds
         refuse_replacing(secret_out, key.user_name, None if keys is None else [k.access_key_id for k in keys])
     try:
@@ -735,7 +735,7 @@ def run_export(args: argparse.Namespace, out: TextIO) -> int:
     if args.output is not None and args.output.exists() and not args.force:
         raise InvalidSettings(f"--output {args.output} already exists: give a new file, or add --force to replace it")
     copies = desired.of_kind(Kind.POLICY_COPY)
-    sources: dict[str, dict] = {}
+    sources: dict[str, dict[str, Any]] = {}
     partition = "aws"
     if copies:
         try:
@@ -826,7 +826,8 @@ def interrupted_line(args: argparse.Namespace | None, signal_name: str, done: ob
     if command_name == "rotate-key":
         if isinstance(done, RotationResult) and done.key is not None:
             return (
-                f"{stopped} once the new access key {done.key.access_key_id} was delivered to {args.secret_out} "
+                f"{stopped} once the new access key {done.key.access_key_id} was delivered to "
+                f"{getattr(args, 'secret_out', None)} "
                 "(above): enter it in the Spot Event Plugin, then run rotate-key --finish"
             )
         steps = len(done.done) if isinstance(done, RotationResult) else 0

@@ -6,15 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .apply import ApplyOptions, ApplyResult, KeySink, apply_plan
+from .apply import ApplyOptions, KeySink, apply_plan
 from .desired import AccessKey, DesiredState
 from .errors import InvalidSettings, SetupError
-from .findings import Plan
+from .findings import ApplyResult, Plan, RotationResult
 from .gateway import IamGateway
+from .gateway_protocol import Gateway
 from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
-from .rotation import KeyHolder, RotationOptions, RotationResult, rotate_key
+from .rotation import KeyHolder, RotationOptions, rotate_key
 from .waits import KEY_RACE_SETTLE, poll
 
 
@@ -87,7 +88,7 @@ def _racing_keys(plan: Plan) -> bool:
 
 
 def rotate_access_key(
-    gateway: IamGateway,
+    gateway: Gateway,
     desired: DesiredState,
     holder: KeyHolder,
     options: RotationOptions | None = None,

@@ -38,7 +38,7 @@ def _on_windows() -> bool:
     return os.name == "nt"
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess:
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=PRIVATE_FILE_COMMAND_TIMEOUT, check=False)
 
 
