@@ -6,7 +6,7 @@
 #   make venv37    Python 3.7 virtualenv (.venv37): the oldest supported boto3/botocore + pytest, pytest-timeout,
 #                  pytest-xdist, hypothesis, the way Deadline 10.1.12 to 10.2 embed Python 3.7 (README.md, "Supported
 #                  Deadline versions")
-#   make lint      ruff
+#   make lint      ruff, and mypy (strict for DeadlineSpotIamSetup/: pyproject.toml's [tool.mypy])
 #   make test      lint; then, side by side (tests/run_all.py), the main suite (tests/cli: command line, demo, wheel,
 #                  test tools) in .venv, tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in
 #                  .venv310, and tests/plugin again in .venv37; then the wall time
@@ -99,6 +99,7 @@ $(VENV37_STAMP): pyproject.toml Makefile
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The suites run side by side (tests/run_all.py), which prints each one's output whole, then the wall time of the
 # whole target; a suite that fails, or collects no test (pytest's exit code 5), fails the target.

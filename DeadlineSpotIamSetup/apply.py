@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import (
     AccessDenied,
@@ -31,10 +31,14 @@ from .errors import (
     SetupError,
     stop_reason,
 )
-from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, Action, ActionOutcome, Plan
+from .findings import DONE, FAILED, NOT_ATTEMPTED, REFUSED, Action, ActionOutcome, ApplyResult, Plan
 from .handlers import handler_for
+from .key_records import DELIVERED, record_key
 from .values import NewAccessKey
 from .waits import CLI_APPLY_WAITS, KEY_VERIFY_DELAY, ApplyWaits, poll
+
+if TYPE_CHECKING:
+    from .gateway_protocol import Gateway
 
 # Where a new key's secret goes: a callable given the key (the event plugin's hand-off), or a holder with
 # stage/publish/withdraw (the command line's --secret-out file: secret_file.SecretFileHolder), which gets the key
@@ -45,37 +49,12 @@ KeySink = Any
 STOPPING = (EndpointUnavailable, CredentialsRejected, Cancelled)
 
 
-@dataclass
-class ApplyResult:
-    """What apply did, action by action, and the key it created (if this run's key is the one that stayed)."""
-
-    done: list[str] = field(default_factory=list)
-    key: NewAccessKey | None = None
-    key_verified_as: str | None = None
-    key_left_to_another_run: bool = False  # a racing run created the key; that run delivers it
-    notes: list[str] = field(default_factory=list)
-    outcomes: list[ActionOutcome] = field(default_factory=list)  # in the plan's order
-    stopped: SetupError | None = None  # what stopped the run before its end, if anything
-
-    def of_state(self, state: str) -> list[ActionOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.state == state]
-
-    @property
-    def complete(self) -> bool:
-        """Every action of the plan was done."""
-        return all(outcome.state == DONE for outcome in self.outcomes)
-
-
 @dataclass(frozen=True)
 class ApplyOptions:
     waits: ApplyWaits = CLI_APPLY_WAITS
     # Asked before every stage and every step of the key protocol: once it answers True nothing new starts (the
     # event plugin sets it at its time limit, the command line on Ctrl-C).
     cancelled: Callable[[], bool] = lambda: False
-
-
-def _masked(text: str, secret: str) -> str:
-    return text.replace(secret, "****") if secret else text
 
 
 class _CallableSink:
@@ -102,7 +81,7 @@ def _holder(sink: KeySink) -> Any:
 class _Executor:
     """The :class:`handlers.base.ApplyRun` the handlers execute their actions with."""
 
-    def __init__(self, gateway: Any, options: ApplyOptions, key_sink: KeySink) -> None:
+    def __init__(self, gateway: Gateway, options: ApplyOptions, key_sink: KeySink) -> None:
         self.gateway = gateway
         self.options = options
         self.holder = _holder(key_sink)
@@ -139,21 +118,23 @@ class _Executor:
                 "it: run apply again shortly"
             )
 
-    # -- the key's hand-over: stage, then (once recorded) publish; withdraw when the key is deleted ------------------
+    # -- the key's hand-over (key_delivery.KeyDelivery): stage, record, then publish; withdraw when it is deleted ----
+    def before_hand_over(self, key: NewAccessKey) -> None:
+        if self.cancelled():
+            raise Cancelled(
+                f"stopped before handing over access key {key.access_key_id}: {stop_reason(self.cancelled)}; it was "
+                "deleted again"
+            )
+
     def stage(self, key: NewAccessKey) -> None:
         assert self.holder is not None, "apply_plan refuses a plan that creates a key without a key sink"
-        try:
-            self.holder.stage(key)
-        except Exception as error:
-            # A key nobody can read is worse than none: take it back, and say why (the secret masked).
-            self.gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
-            cause = error if isinstance(error, SetupError) else f"{type(error).__name__}: {error}"
-            raise KeyDeliveryFailed(
-                f"the new access key {key.access_key_id} for user {key.user_name} could not be delivered "
-                f"({_masked(str(cause), key.secret_access_key)}); it was deleted again"
-            ) from None
+        self.holder.stage(key)
 
-    def publish(self, key: NewAccessKey) -> str:
+    def record(self, key: NewAccessKey) -> None:
+        """A refusal is noted, not raised: the key works; without the record a later rotation leaves it to an admin."""
+        record_key(self.gateway, key.user_name, key.access_key_id, DELIVERED, self.gateway.aws_now(), self.result.notes)
+
+    def publish(self, key: NewAccessKey) -> None:
         """Make the hand-over final; the key is this run's from now on. A holder that can still take the key back does
         so when the run was told to stop meanwhile (the key is then deleted, not left to a file nobody reads)."""
         if self.cancelled() and getattr(self.holder, "withdrawable", True):
@@ -163,10 +144,22 @@ class _Executor:
             )
         self.holder.publish(key)
         self.result.key = key
-        return key.access_key_id
 
     def withdraw(self, key: NewAccessKey) -> None:
         self.holder.withdraw(key)
+
+    def forget(self, key: NewAccessKey) -> None:
+        pass  # apply keeps nothing of a key but what the result says once it is published
+
+    def undelivered(self, key: NewAccessKey, error: Exception, cause: str) -> SetupError | None:
+        """A stop is told as a stop (the action was not attempted); any other failure as the key's (a key nobody can
+        read is worse than none)."""
+        if isinstance(error, Cancelled):
+            return None
+        return KeyDeliveryFailed(
+            f"the new access key {key.access_key_id} for user {key.user_name} could not be delivered ({cause}); it was "
+            "deleted again"
+        )
 
     def start_verifying(self, key: NewAccessKey) -> KeyVerification:
         """Start asking STS whether it accepts the new key, beside the protocol's next calls."""
@@ -205,7 +198,7 @@ class KeyVerification:
     this run's: a note when STS does not accept it yet, never a failure. ``abandon``: the key is being deleted, stop
     asking."""
 
-    def __init__(self, gateway: Any, key: NewAccessKey, timeout: float, result: ApplyResult) -> None:
+    def __init__(self, gateway: Gateway, key: NewAccessKey, timeout: float, result: ApplyResult) -> None:
         self.key = key
         self.timeout = timeout
         self.result = result
@@ -221,8 +214,11 @@ class KeyVerification:
         def attempt() -> Any:
             return self._stop if self._stop.is_set() else self._gateway.accepted_as(self.key)
 
+        def pause(seconds: float) -> None:
+            self._stop.wait(seconds)  # ends at once when the key is abandoned
+
         try:
-            self._answer = poll(attempt, self.timeout, KEY_VERIFY_DELAY, KEY_VERIFY_DELAY, sleep=self._stop.wait)
+            self._answer = poll(attempt, self.timeout, KEY_VERIFY_DELAY, KEY_VERIFY_DELAY, sleep=pause)
         except SetupError as error:
             self._answer = error
         except Exception as error:  # whatever the thread met is told by finish, not lost
@@ -275,7 +271,7 @@ def _why_not(state: str) -> str:
 
 
 def apply_plan(
-    gateway: Any,
+    gateway: Gateway,
     plan: Plan,
     key_sink: KeySink = None,
     progress: Callable[[str], None] = lambda line: None,
@@ -350,7 +346,7 @@ def _failure(outcome: ActionOutcome) -> SetupError | None:
     return outcome.error if isinstance(outcome.error, STOPPING) else None
 
 
-def _name_the_refused(gateway: Any, result: ApplyResult) -> None:
+def _name_the_refused(gateway: Gateway, result: ApplyResult) -> None:
     """A refusal whose message did not name the principal (AWS's format for most services, "User: ARN is not
     authorized to perform: ACTION ..." in the IAM User Guide's "Troubleshoot access denied error messages", is not
     used by every service) is named by sts:GetCallerIdentity, which needs no permission."""

@@ -32,7 +32,7 @@ from .desired import (
 )
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
-from .findings import DONE, FAILED, REFUSED, Plan, RotationResult
+from .findings import DONE, FAILED, REFUSED, ApplyResult, Plan, RotationResult
 from .gateway import AwsAccess, IamGateway, connect
 from .interruption import listening
 from .kinds import Kind
@@ -236,7 +236,7 @@ class _Parser(argparse.ArgumentParser):
     def _refuse_extras(self, parsed: argparse.Namespace, extras: list[str]) -> NoReturn:
         commands = self._commands()
         command = getattr(parsed, "command", None)
-        parser = commands.get(command, self)
+        parser = commands.get(command, self) if command is not None else self
         options = [option for option in extras if option.startswith("-")]
         if not options:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
@@ -572,13 +572,13 @@ def _refuse_replacing_secret_file(secret_out: Path, desired: DesiredState, plan:
     keys the plan read."""
     from .secret_file import refuse_replacing
 
-    [key] = desired.of_kind(Kind.ACCESS_KEY)
+    key = desired.access_key
     seen = plan.observation[key] if plan.observation is not None else None
     refuse_replacing(secret_out, key.user_name, None if seen is None else [k.access_key_id for k in seen.keys or ()])
 
 
 def run_apply(args: argparse.Namespace, out: TextIO) -> int:
-    from .apply import ApplyOptions, ApplyResult
+    from .apply import ApplyOptions
     from .secret_file import SecretFileHolder, check_secret_destination
 
     desired = desired_state(settings_from(args))
@@ -660,7 +660,7 @@ def run_rotate(args: argparse.Namespace, out: TextIO) -> int:
     holder, secret_out = _rotation_holder(args)
     gateway = _gateway(args)
     if secret_out is not None and secret_out.exists() and not args.force:
-        [key] = desired.of_kind(Kind.ACCESS_KEY)
+        key = desired.access_key
         keys = gateway.access_keys(key.user_name)  # read only to say what the file holds
         from .secret_file import refuse_replacing
 
@@ -763,7 +763,7 @@ def run_export(args: argparse.Namespace, out: TextIO) -> int:
     if args.output is not None and args.output.exists() and not args.force:
         raise InvalidSettings(f"--output {args.output} already exists: give a new file, or add --force to replace it")
     copies = desired.of_kind(Kind.POLICY_COPY)
-    sources: dict[str, dict] = {}
+    sources: dict[str, dict[str, Any]] = {}
     partition = "aws"
     if copies:
         try:
@@ -846,8 +846,6 @@ def interrupted_line(args: argparse.Namespace | None, signal_name: str, done: ob
     stopped = f"interrupted ({signal_name})"
     command_name = args.command if args is not None else "the command"
     if command_name == "apply":
-        from .apply import ApplyResult
-
         if not isinstance(done, ApplyResult):
             return f"{stopped} before any change was made: run apply again"
         made = len(done.of_state(DONE))
@@ -858,7 +856,8 @@ def interrupted_line(args: argparse.Namespace | None, signal_name: str, done: ob
     if command_name == "rotate-key":
         if isinstance(done, RotationResult) and done.key is not None:
             return (
-                f"{stopped} once the new access key {done.key.access_key_id} was delivered to {args.secret_out} "
+                f"{stopped} once the new access key {done.key.access_key_id} was delivered to "
+                f"{getattr(args, 'secret_out', None)} "
                 "(above): enter it in the Spot Event Plugin, then run rotate-key --finish"
             )
         steps = len(done.done) if isinstance(done, RotationResult) else 0

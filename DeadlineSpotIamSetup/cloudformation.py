@@ -62,7 +62,7 @@ _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 def template(
     desired: DesiredState,
-    sources: Mapping[str, dict] | None = None,
+    sources: Mapping[str, dict[str, Any]] | None = None,
     *,
     partition_agnostic: bool = True,
     partition: str = "aws",

@@ -234,6 +234,12 @@ class DesiredState:
     def of_kind(self, kind: Kind) -> tuple[Identity, ...]:
         return tuple(identity for identity in self.identities if identity.kind == kind)
 
+    @property
+    def access_key(self) -> AccessKey:
+        """The Spot user's access key (a desired state with a Spot user has one)."""
+        [key] = [identity for identity in self.identities if isinstance(identity, AccessKey)]
+        return key
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -273,9 +279,9 @@ class _Pattern:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._compiled: re.Pattern | None = None
+        self._compiled: re.Pattern[str] | None = None
 
-    def fullmatch(self, text: str) -> re.Match | None:
+    def fullmatch(self, text: str) -> re.Match[str] | None:
         if self._compiled is None:
             self._compiled = re.compile(self.pattern)
         return self._compiled.fullmatch(text)
@@ -475,7 +481,9 @@ def desired_state(settings: Settings) -> DesiredState:
         raise InvalidSettings("; ".join(problems))
     admin_policies = (SPOT_ADMIN_POLICY, TRACKER_ADMIN_POLICY) if settings.resource_tracker else (SPOT_ADMIN_POLICY,)
     identities: list[Identity] = []
-    attached, copies, replaced = admin_policies, (), ()
+    attached: tuple[ManagedPolicy, ...] = admin_policies
+    copies: tuple[PolicyCopy, ...] = ()
+    replaced: tuple[ManagedPolicy, ...] = ()
     allowed = None
     if settings.allowed_source_ips is not None:
         from .source_ip import parse_source_ips

@@ -14,8 +14,9 @@ from typing import Any
 
 import botocore.exceptions
 
+from .aws_failures import _BAD_CREDENTIALS, _Caller, _error_code, _one_line
+from .aws_session import AwsAccess, _client, _session
 from .errors import AccessDenied, AwsAccessError
-from .gateway import _BAD_CREDENTIALS, AwsAccess, _Caller, _client, _error_code, _one_line, _session
 
 _PASSED = "DryRunOperation"
 _REFUSED = "UnauthorizedOperation"

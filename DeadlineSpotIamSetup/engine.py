@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from .desired import AccessKey, DesiredState
 from .errors import InvalidSettings, SetupError
-from .findings import Plan
+from .findings import ApplyResult, Plan, RotationResult
 from .gateway import IamGateway
+from .gateway_protocol import Gateway
 from .kinds import Kind
 from .observe import observe
 from .plan import make_plan
@@ -18,8 +19,8 @@ from .waits import KEY_RACE_SETTLE, poll
 
 # Applying and the key rotation are imported by the runs that make them: a check loads neither.
 if TYPE_CHECKING:
-    from .apply import ApplyOptions, ApplyResult, KeySink
-    from .rotation import KeyHolder, RotationOptions, RotationResult
+    from .apply import ApplyOptions, KeySink
+    from .rotation import KeyHolder, RotationOptions
 
 
 def plan_changes(
@@ -59,7 +60,7 @@ def apply_changes(
     """Plan, apply, and observe again to report what stands afterwards. With nothing to do it makes no
     write call and no second round of reads. A change refused or failed leaves the others made (``result.outcomes``
     says which); an apply stopped part-way raises its error, with what it did as ``partial_result``."""
-    from .apply import ApplyResult, apply_plan
+    from .apply import apply_plan
 
     before = plan_changes(gateway, desired, deliver_key=key_sink is not None, now=now)
     if not before.actions:
@@ -93,7 +94,7 @@ def _racing_keys(plan: Plan) -> bool:
 
 
 def rotate_access_key(
-    gateway: IamGateway,
+    gateway: Gateway,
     desired: DesiredState,
     holder: KeyHolder,
     options: RotationOptions | None = None,

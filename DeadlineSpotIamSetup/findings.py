@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .desired import CreationOptions, Identity
+from .errors import SetupError
 from .kinds import Kind, Status
 from .values import NewAccessKey, Observation
+
+if TYPE_CHECKING:
+    from .gateway_protocol import ReadName
 
 
 class Stage(IntEnum):
@@ -31,12 +35,12 @@ class Stage(IntEnum):
 
 @dataclass(frozen=True)
 class Read:
-    """One read of an identity: ``method`` of the gateway called with ``args``; its answer fills ``field`` of
-    :class:`~values.Observed` (None: IAM answered NoSuchEntity)."""
+    """One read of an identity: ``method`` of the gateway (:class:`gateway_protocol.Gateway`, one of its reads)
+    called with ``args``; its answer fills ``field`` of :class:`~values.Observed` (None: IAM answered NoSuchEntity)."""
 
     field: str
-    method: str
-    args: tuple[str, ...]
+    method: ReadName
+    args: tuple[Any, ...]  # the method's arguments (names, and the tuples some reads take)
 
 
 def made(kind: str, name: str) -> str:
@@ -185,6 +189,27 @@ class Draft:
             return Finding(self.identity, Status.MISSING, tuple(self.problems), tuple(self.notes))
         status = Status.DRIFT if self.problems else Status.OK
         return Finding(self.identity, status, tuple(self.problems), tuple(self.notes))
+
+
+@dataclass
+class ApplyResult:
+    """What apply did, action by action, and the key it created (if this run's key is the one that stayed)."""
+
+    done: list[str] = field(default_factory=list)
+    key: NewAccessKey | None = None
+    key_verified_as: str | None = None
+    key_left_to_another_run: bool = False  # a racing run created the key; that run delivers it
+    notes: list[str] = field(default_factory=list)
+    outcomes: list[ActionOutcome] = field(default_factory=list)  # in the plan's order
+    stopped: SetupError | None = None  # what stopped the run before its end, if anything
+
+    def of_state(self, state: str) -> list[ActionOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.state == state]
+
+    @property
+    def complete(self) -> bool:
+        """Every action of the plan was done."""
+        return all(outcome.state == DONE for outcome in self.outcomes)
 
 
 @dataclass

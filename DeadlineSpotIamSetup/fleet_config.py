@@ -127,7 +127,7 @@ def _arn_name(arn: str) -> str | None:
 # -- parsing -----------------------------------------------------------------------------------------------------
 
 
-class _Object(dict):
+class _Object(typing.Dict[str, Any]):  # noqa: UP006 -- a base class, made at run time (Python 3.7)
     duplicates: tuple[str, ...] = ()  # the keys given more than once (the last value wins, as in Deadline)
 
 
@@ -139,20 +139,20 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     return result
 
 
-def _optional_str(obj: dict, key: str, at: str, what: str = "a string") -> str | None:
+def _optional_str(obj: dict[str, Any], key: str, at: str, what: str = "a string") -> str | None:
     value = obj.get(key)
     if key in obj and not isinstance(value, str):
         raise InvalidSettings(f"{at}{key} must be {what}")
     return value
 
 
-def _json_object(value: Any, group: str, where: str) -> dict:
+def _json_object(value: Any, group: str, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidSettings(f"{group}: {where} is not a JSON object")
     return value
 
 
-def _entries(config: dict, key: str, group: str) -> Iterator[tuple[str, dict]]:
+def _entries(config: dict[str, Any], key: str, group: str) -> Iterator[tuple[str, dict[str, Any]]]:
     entries = config.get(key, [])
     if not isinstance(entries, list):
         raise InvalidSettings(f"{group}: {key} must be a JSON array")
@@ -194,12 +194,12 @@ def _parse_group(name: str, config: Any, source: str) -> FleetGroup:
     return FleetGroup(name, fleet_role, tuple(profiles), tuple(without), tuple(templates), tuple(specs))
 
 
-def _text_field(entry: dict, key: str) -> str | None:
+def _text_field(entry: dict[str, Any], key: str) -> str | None:
     value = entry.get(key)
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _launch_spec(where: str, entry: dict) -> LaunchSpec:
+def _launch_spec(where: str, entry: dict[str, Any]) -> LaunchSpec:
     subnets = _text_field(entry, "SubnetId")
     groups = entry.get("SecurityGroups")
     group_ids = [g.get("GroupId") for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
@@ -228,7 +228,7 @@ def parse_fleet_config(text: str, source: str) -> tuple[FleetGroup, ...]:
         raise InvalidSettings(f"{source}: not usable JSON: nested too deeply") from None
     except ValueError as error:  # e.g. a number longer than Python's limit on integer digits
         raise InvalidSettings(f"{source}: not usable JSON: {_one_line(str(error))}") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, _Object):  # every JSON object is read as one (object_pairs_hook)
         raise InvalidSettings(f"{source}: must be a JSON object with one entry per Deadline group")
     if data.duplicates:
         name = data.duplicates[0]
@@ -325,7 +325,7 @@ def _refused_roles(info: ProfileInfo, expect: FleetExpectations) -> list[tuple[s
     restriction = f"{SPOT_ADMIN_POLICY_NAME} allows iam:PassRole only on role/{prefix}*"
     if expect.may_pass is None:
         return [(role, restriction, None) for role in info.role_names if not role.startswith(prefix)]
-    refused = []
+    refused: list[tuple[str, str, str | None]] = []
     for index, role in enumerate(info.role_names):
         arn = _role_arn(info, index)
         why = expect.may_pass(arn)

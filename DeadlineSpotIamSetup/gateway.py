@@ -1,390 +1,60 @@
-"""The one place that talks to AWS: a typed wrapper over boto3's IAM and STS clients.
+"""The one place that talks to AWS: the IAM and STS calls of the Gateway protocol (:mod:`gateway_protocol`) over
+boto3's clients, and :func:`connect`, which opens a session and makes one.
 
-It turns boto3 answers into plain values (``None`` for "does not exist") and botocore errors into one-line
-errors of a type that says what happened (:mod:`errors`), once, at this boundary. Every call is bounded in
-time: connect/read timeouts, a retry budget (:class:`retry.BudgetedRetry`) and a hard deadline on the whole
-call (:mod:`call_deadline`). A call that is not idempotent (CreateAccessKey) is never retried once it may have
-reached AWS: its caller gets :class:`errors.ReplyLost` and looks at what exists. Nothing here logs or raises
-a secret.
+It turns boto3 answers into plain values (``None`` for "does not exist"); botocore's failures become one-line errors
+of a type that says what happened (:mod:`aws_failures`), and every call is bounded in time (:mod:`aws_session`).
+The permission chain's reader and the launch-template reader are parts of it, beside their users
+(:mod:`permission_reads`, :mod:`launch_template_reads`). Nothing here logs or raises a secret.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import re
 import threading
-import urllib.parse
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
-import botocore.session
-from botocore.config import Config
-from botocore.parsers import ResponseParserError
 
-from . import __version__, call_deadline, old_botocore
-from .commands import command
-from .errors import (
-    AccessDenied,
-    AlreadyExists,
-    AwsAccessError,
-    Cancelled,
-    CredentialsRejected,
-    EndpointUnavailable,
-    InvalidSettings,
-    LimitExceeded,
-    NotFound,
-    ReplyLost,
-    stop_reason,
+from . import old_botocore
+from .aws_failures import _Caller, _one_line
+from .aws_session import (
+    AwsAccess,
+    SettingNames,
+    _assume_role,
+    _check_endpoint_url,
+    _client,
+    _new_session,
+    _redact_botocore_logs,
+    _region,
+    _region_in_use,
+    _session,
 )
-from .fleet_config import ProfileRef, TemplateRef
+from .errors import AwsAccessError, CredentialsRejected, NotFound
+from .launch_template_reads import LaunchTemplateReads
+from .permission_reads import PermissionChainReads
 from .regions import check_region
-from .retry import BudgetedRetry
 from .trust import parse_policy
 from .values import (
     AccessKeyInfo,
     CallerIdentity,
-    FleetLookups,
     KeyUsage,
     NewAccessKey,
     PolicyInfo,
-    PrincipalPolicies,
     ProfileInfo,
     RoleInfo,
     as_utc,
 )
-from .waits import CLI_TIMEOUTS, KEY_UNUSED_LIMIT, Timeouts
+from .waits import KEY_UNUSED_LIMIT
+
+__all__ = ["AwsAccess", "IamGateway", "SettingNames", "connect", "server_clock_offset"]
 
 T = TypeVar("T")
-
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
-_BAD_CREDENTIALS = {
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "UnrecognizedClientException",
-    "InvalidAccessKeyId",
-    "AuthFailure",
-}
-_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-# Calls that create something each time they succeed: never repeated once they may have reached AWS.
-NOT_IDEMPOTENT = frozenset({"CreateAccessKey"})
-_NO_REPLY = (
-    botocore.exceptions.ReadTimeoutError,
-    botocore.exceptions.ConnectionClosedError,
-    *old_botocore.RESPONSE_STREAMING_ERRORS,
-)
-_UNREACHABLE = (
-    botocore.exceptions.EndpointConnectionError,
-    botocore.exceptions.ConnectTimeoutError,
-    botocore.exceptions.ProxyConnectionError,
-    botocore.exceptions.SSLError,
-)
-
-
-@dataclass(frozen=True)
-class SettingNames:
-    """How a front end names the settings behind :class:`AwsAccess`, for its messages: the profile, the region, and
-    what lets a region newer than the installed botocore through."""
-
-    profile: str = "--profile"
-    region: str = "--region"
-    allow_unknown_region: str = "add --allow-unknown-region"
-
-
-@dataclass(frozen=True)
-class AwsAccess:
-    """How to reach AWS, as every AWS tool does it: the default chain unless told otherwise."""
-
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    role_arn: str | None = None
-    external_id: str | None = None
-    timeouts: Timeouts = CLI_TIMEOUTS
-    allow_unknown_region: bool = False  # a region botocore does not know is taken as it is (newer than botocore)
-    names: SettingNames = SettingNames()
-
-
-class _SecretRedactingFilter(logging.Filter):
-    """botocore logs response bodies at DEBUG; CreateAccessKey's holds the secret. Drop those records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a record that cannot format is not ours to judge
-            return True
-        return "SecretAccessKey" not in text and "aws_secret_access_key" not in text
-
-
-_REDACTOR = _SecretRedactingFilter()
-_REDACTED_LOGGERS = ("botocore.parsers", "botocore.endpoint", "botocore.hooks", "botocore.retryhandler")
-
-
-def _redact_botocore_logs() -> None:
-    """Installed when the first gateway is made, not at import; adding the same filter twice is a no-op."""
-    for name in _REDACTED_LOGGERS:
-        logging.getLogger(name).addFilter(_REDACTOR)
-
-
-def _error_code(error: botocore.exceptions.ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _check_endpoint_url(url: str | None) -> None:
-    if url is None:
-        return
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a port out of range
-    except ValueError as error:
-        raise InvalidSettings(f"endpoint URL {url!r} is not valid ({error}): expected https://HOST[:PORT]") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidSettings(f"endpoint URL {url!r} is not valid: expected https://HOST[:PORT]")
-
-
-def _config(timeouts: Timeouts) -> Config:
-    return Config(
-        connect_timeout=timeouts.connect,
-        read_timeout=timeouts.read,
-        retries={"mode": "standard", "total_max_attempts": 1},
-        max_pool_connections=24,  # a check's first round makes 19 reads at once: each keeps its connection
-        user_agent_extra=f"DeadlineSpotIamSetup/{__version__}",
-    )
-
-
-class _Caller:
-    """Runs one boto3 call within the hard deadline and translates every failure into a one-line error."""
-
-    def __init__(self, timeouts: Timeouts, endpoint: Callable[[], str], cancelled: Callable[[], bool]) -> None:
-        self.timeouts = timeouts
-        self.endpoint = endpoint
-        self.cancelled = cancelled
-
-    def __call__(self, fn: Callable[[], T], operation: str, subject: str, cleanup: bool = False) -> T:
-        """``cleanup``: the call undoes this run's own work (deleting its key), so it runs even once cancelled."""
-        if self.cancelled() and not cleanup:
-            raise Cancelled(f"stopped before {operation} on {subject}: {stop_reason(self.cancelled)}")
-        idempotent = operation.split(":", 1)[-1] not in NOT_IDEMPOTENT
-        with call_deadline.deadline(self.timeouts.call_deadline) as guard:
-            try:
-                return fn()
-            except botocore.exceptions.ClientError as error:
-                if not idempotent and _error_code(error) not in _THROTTLED and _status(error) >= 500:
-                    raise ReplyLost(f"{operation} on {subject}") from None
-                raise self._client_error(error, operation, subject) from None
-            except _NO_REPLY:
-                raise self._unanswered(
-                    guard,
-                    idempotent,
-                    operation,
-                    subject,
-                    EndpointUnavailable(
-                        f"the AWS endpoint {self.endpoint()} did not answer ({operation}): check the network, proxy "
-                        "settings and --endpoint-url / AWS_ENDPOINT_URL"
-                    ),
-                ) from None
-            except _UNREACHABLE:
-                raise EndpointUnavailable(
-                    f"the AWS endpoint {self.endpoint()} is unreachable ({operation}): check the network, proxy "
-                    "settings and --endpoint-url / AWS_ENDPOINT_URL"
-                ) from None
-            except botocore.exceptions.NoCredentialsError:
-                raise CredentialsRejected(
-                    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                    "pass --profile, or run on a machine with an instance role"
-                ) from None
-            except (ResponseParserError, KeyError, TypeError):
-                # A 200 with an empty body, an HTML page, a body that is not this API's answer: not AWS IAM.
-                raise self._unanswered(
-                    guard,
-                    idempotent,
-                    operation,
-                    subject,
-                    EndpointUnavailable(
-                        f"the endpoint {self.endpoint()} answered {operation} with something that is not an AWS "
-                        "answer: check --endpoint-url / AWS_ENDPOINT_URL and any proxy in between"
-                    ),
-                ) from None
-            except botocore.exceptions.BotoCoreError as error:
-                raise self._unanswered(
-                    guard,
-                    idempotent,
-                    operation,
-                    subject,
-                    AwsAccessError(f"{operation} on {subject} failed: {_one_line(str(error))}"),
-                ) from None
-
-    def _unanswered(
-        self, guard: call_deadline.CallGuard, idempotent: bool, operation: str, subject: str, otherwise: Exception
-    ) -> Exception:
-        """The error for a call that got no usable answer. AWS may have acted on it, so a call that is not
-        idempotent is a lost reply whatever else happened; otherwise the deadline's cut, if it came, is the cause."""
-        if not idempotent:
-            return ReplyLost(f"{operation} on {subject}")
-        if guard.cut:
-            return self._too_slow(operation)
-        return otherwise
-
-    def _too_slow(self, operation: str) -> EndpointUnavailable:
-        return EndpointUnavailable(
-            f"the AWS endpoint {self.endpoint()} did not finish answering {operation} within "
-            f"{self.timeouts.call_deadline:.0f} s: check the network, proxy settings and --endpoint-url / "
-            "AWS_ENDPOINT_URL"
-        )
-
-    def _client_error(self, error: botocore.exceptions.ClientError, operation: str, subject: str) -> Exception:
-        code = _error_code(error)
-        message = _one_line(str(error.response.get("Error", {}).get("Message", "")))
-        if code == "NoSuchEntity" or code.endswith(("NotFound", "NotFoundException")):  # IAM's, EC2's spelling
-            return NotFound(subject)
-        if code == "EntityAlreadyExists" or (code == "InvalidInput" and "has been taken" in message):
-            # CreateServiceLinkedRole answers InvalidInput "...has been taken in this account" for an existing role.
-            return AlreadyExists(subject)
-        if code == "LimitExceeded":
-            return LimitExceeded(f"{operation} on {subject}: {message}")
-        if code in _DENIED:
-            return access_denied(operation, subject, message)
-        if code in _BAD_CREDENTIALS:
-            return CredentialsRejected(
-                f"AWS rejected the credentials ({code}) calling {operation}: check the access key, profile or "
-                "session token in use"
-            )
-        if code in _THROTTLED:
-            return AwsAccessError(
-                f"AWS kept throttling {operation} on {subject} for {self.timeouts.call_budget:.0f} s: try again in "
-                "a few minutes"
-            )
-        detail = f": {message}" if message else ""
-        return AwsAccessError(f"{operation} on {subject} failed with {code or _status(error)}{detail}")
-
-
-# AWS's access denied messages: "User: user is not authorized to perform: action on resource: resource because
-# context", where user is the ARN that was refused and action the permission the policies did not grant (IAM User Guide,
-# "Troubleshoot access denied error messages"; some services use other wordings, and then neither is known).
-_DENIED_MESSAGE = re.compile(r"User: (?P<principal>arn:\S+) is not authorized to perform: (?P<permission>[\w-]+:\w+)")
-
-
-def access_denied(operation: str, subject: str, message: str = "") -> AccessDenied:
-    """The one-line error of a refused call, naming who was refused and the permission missing when AWS said."""
-    found = _DENIED_MESSAGE.search(message)
-    principal = found.group("principal") if found else None
-    permission = found.group("permission") if found else operation
-    who = f" to {principal}" if principal else ""
-    needs = f" (it needs {permission})" if permission.lower() != operation.lower() else ""
-    return AccessDenied(
-        f"AWS denied {operation} on {subject}{who}{needs}: grant it to the credential in use "
-        f"({command('bootstrap-policy')} prints the policy it needs)",
-        permission,
-        principal,
-    )
-
-
-def _status(error: botocore.exceptions.ClientError) -> int:
-    try:
-        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-_LOADER_LOCK = threading.Lock()
-_SHARED_LOADER: Any = None
-
-
-def _new_session(**params: Any) -> boto3.session.Session:
-    """A boto3 session whose botocore session shares one data loader with every other session of this process:
-    botocore otherwise reads and parses its data files (endpoints, service models) again for each session, about
-    0.15 s of CPU, which threads cannot overlap (one session per assumed role: the multi-account check)."""
-    global _SHARED_LOADER
-    core = botocore.session.get_session()
-    with _LOADER_LOCK:
-        if _SHARED_LOADER is None:
-            _SHARED_LOADER = core.get_component("data_loader")
-        else:
-            core.register_component("data_loader", _SHARED_LOADER)
-    return boto3.session.Session(botocore_session=core, **params)
-
-
-def _session(access: AwsAccess) -> boto3.session.Session:
-    if access.access_key_id or access.secret_access_key:
-        if not (access.access_key_id and access.secret_access_key):
-            raise InvalidSettings("an access key ID needs its secret access key, and the other way round")
-        return _new_session(
-            aws_access_key_id=access.access_key_id,
-            aws_secret_access_key=access.secret_access_key,
-            aws_session_token=access.session_token or None,
-            region_name=access.region,
-        )
-    named = _named_profile(access)
-    try:
-        session = _new_session(profile_name=access.profile or None, region_name=access.region)
-        if named is not None and named[0] not in session.available_profiles:
-            # On a botocore session given to it, boto3 leaves the profile to be looked up at the first client.
-            raise botocore.exceptions.ProfileNotFound(profile=named[0])
-        return session
-    except botocore.exceptions.ProfileNotFound:
-        raise InvalidSettings(_unknown_profile(access)) from None
-
-
-# Where botocore takes the profile from when none is given, in its order (botocore/configprovider.py, the session
-# variable "profile": AWS_DEFAULT_PROFILE, then AWS_PROFILE).
-_PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
-
-
-def _named_profile(access: AwsAccess) -> tuple[str, str] | None:
-    """The profile named for this run and where: the front end's setting, else botocore's environment variable;
-    None when none is named (the default profile, which need not exist: the environment may hold the keys)."""
-    if access.profile:
-        return access.profile, access.names.profile
-    for variable in _PROFILE_VARIABLES:
-        if os.environ.get(variable):
-            return os.environ[variable], variable
-    return None
-
-
-def _unknown_profile(access: AwsAccess) -> str:
-    """One line: the profile not found, where it was named, the one probably meant and the ones there are."""
-    name, named = _named_profile(access) or ("default", "the default")
-    try:
-        known = sorted(botocore.session.get_session().available_profiles)
-    except botocore.exceptions.BotoCoreError:  # a config file that cannot be read
-        known = []
-    import difflib  # only for this message
-
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    meant = f" did you mean {close[0]!r}?" if close else ""
-    there = f" Profiles there: {', '.join(known)}." if known else " It holds no profile."
-    return (
-        f"AWS profile {name!r} (from {named}) is not in the AWS config or credentials file:{meant}{there} Create it "
-        f"with `aws configure --profile {name}`, or pick another"
-    )
-
-
-def _region_in_use(session: boto3.session.Session, access: AwsAccess) -> tuple[str, str]:
-    """The region the clients will use, and where it was named (for a message about it)."""
-    if access.region:
-        return access.region, access.names.region
-    region = session.region_name
-    if not region:
-        return "us-east-1", "the default region"
-    if os.environ.get("AWS_DEFAULT_REGION") == region:  # botocore's variable (configprovider.py, "region")
-        return region, "AWS_DEFAULT_REGION"
-    return region, f"the region of AWS profile {session.profile_name!r}"
 
 
 def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lambda: False) -> IamGateway:
@@ -408,56 +78,6 @@ def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lam
         raise AwsAccessError(f"cannot set up AWS access: {_one_line(str(error))}") from None
 
 
-def _region(session: boto3.session.Session, access: AwsAccess) -> str:
-    # IAM is global; the region only selects the partition's endpoint.
-    return access.region or session.region_name or "us-east-1"
-
-
-def _endpoint_url(session: boto3.session.Session, service: str, access: AwsAccess) -> str | None:
-    """The endpoint URL given, else (before botocore 1.31, which reads them itself) the one the environment names
-    for ``service``: see :mod:`old_botocore`."""
-    if access.endpoint_url is not None or old_botocore.reads_configured_endpoints():
-        return access.endpoint_url
-    scoped_config = session._session.get_scoped_config()  # the botocore session of boto3's: its profile's settings
-    configured = old_botocore.configured_endpoint_url(service, scoped_config, os.environ)
-    _check_endpoint_url(configured)
-    return configured
-
-
-def _client(session: boto3.session.Session, service: str, access: AwsAccess) -> Any:
-    endpoint_url = _endpoint_url(session, service, access)
-    try:
-        client = session.client(
-            service,
-            region_name=_region(session, access),
-            endpoint_url=endpoint_url,
-            config=_config(access.timeouts),
-        )
-    except (botocore.exceptions.BotoCoreError, ValueError) as error:
-        raise AwsAccessError(f"cannot set up the AWS {service} client: {_one_line(str(error))}") from None
-    t = access.timeouts
-    BudgetedRetry(t.max_attempts, t.call_budget, not_idempotent=NOT_IDEMPOTENT).register(client)
-    call_deadline.install(client)
-    return client
-
-
-def _assume_role(
-    session: boto3.session.Session, access: AwsAccess, cancelled: Callable[[], bool]
-) -> boto3.session.Session:
-    sts = _client(session, "sts", access)
-    call = _Caller(access.timeouts, lambda: str(sts.meta.endpoint_url), cancelled)
-    params: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": "DeadlineSpotIamSetup"}
-    if access.external_id:
-        params["ExternalId"] = access.external_id
-    creds = call(lambda: sts.assume_role(**params), "sts:AssumeRole", f"role {access.role_arn}")["Credentials"]
-    return _new_session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=access.region or session.region_name,
-    )
-
-
 class _SharedAnswers:
     """The answers of the list reads made while one observation runs, each asked once: a second reader of the same
     list (the Spot user's attached policies: its identity and the permission chain read them) waits for the first
@@ -465,7 +85,7 @@ class _SharedAnswers:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._answers: dict[tuple[Any, ...], Future] = {}
+        self._answers: dict[tuple[Any, ...], Future[Any]] = {}
 
     def get(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
         with self._lock:
@@ -478,10 +98,11 @@ class _SharedAnswers:
                 answer.set_result(read())
             except BaseException as error:
                 answer.set_exception(error)
-        return answer.result()  # bounded: the first reader's call has its deadline
+        result: T = answer.result()  # bounded: the first reader's call has its deadline
+        return result
 
 
-class IamGateway:
+class IamGateway(PermissionChainReads, LaunchTemplateReads):
     """Typed IAM/STS calls for one session. One IAM client, reused and shared by threads. Made by
     :func:`connect`; constructing one makes no network call."""
 
@@ -507,7 +128,7 @@ class IamGateway:
         # version", IAM API Reference, CreatePolicyVersion; a deleted version's identifier is not given again, IAM
         # User Guide, "Versioning IAM policies"), and a policy made again under the same name has a new PolicyId: its
         # documents by (ARN, PolicyId, version) are read once per gateway (the check after apply reads none again).
-        self._versions: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._versions: dict[tuple[str, str, str], Any] = {}
 
     def _read_server_date(self, http_response: Any = None, **_: Any) -> None:
         """Every IAM reply carries the server's time in its HTTP Date header (RFC 9110, 6.6.1): remember how far this
@@ -706,150 +327,6 @@ class IamGateway:
                 return items
             marker = answer["Marker"]
 
-    def _inline_policies(self, noun: str, name: str) -> list[tuple[str, dict[str, Any]]]:
-        """The inline policies of a user, role or group (``noun``: User, Role, Group), labelled."""
-        params = {f"{noun}Name": name}
-        subject = f"{noun.lower()} {name}"
-        get = getattr(self._iam, f"get_{noun.lower()}_policy")
-        names = self._read(
-            lambda: self._listed(f"List{noun}Policies", "PolicyNames", **params), f"iam:List{noun}Policies", subject
-        )
-        documents = []
-        for policy_name in names or ():
-
-            def read(policy_name: str = policy_name) -> dict[str, Any]:
-                return parse_policy(get(**params, PolicyName=policy_name)["PolicyDocument"])
-
-            label = f"inline policy {policy_name} of {subject}"
-            document = self._read(read, f"iam:Get{noun}Policy", label)
-            if document is not None:
-                documents.append((label, document))
-        return documents
-
-    def _group_policies(self, user_name: str) -> tuple[set[str], list[tuple[str, dict[str, Any]]]]:
-        """The managed policies' ARNs and the inline documents of every group the user is in."""
-        groups = self._read(
-            lambda: [g["GroupName"] for g in self._listed("ListGroupsForUser", "Groups", UserName=user_name)],
-            "iam:ListGroupsForUser",
-            f"user {user_name}",
-        )
-        arns: set[str] = set()
-        documents: list[tuple[str, dict[str, Any]]] = []
-        for group in groups or ():
-            arns |= self._attached("ListAttachedGroupPolicies", f"group {group}", GroupName=group) or frozenset()
-            documents += self._inline_policies("Group", group)
-        return arns, documents
-
-    def principal_policies(self, principal: str, name: str, expected: tuple[str, ...] = ()) -> PrincipalPolicies | None:
-        """Every policy document deciding what user or role ``name`` may do (``principal``: "user" or "role"), read
-        in parallel rounds; None when it does not exist. The documents of the AWS managed policies ``expected`` to
-        be attached (by name) are read at once, alongside the lists, and kept only if they are attached: a check
-        then waits for two round trips, not three."""
-        noun = "User" if principal == "user" else "Role"
-        params = {f"{noun}Name": name}
-        subject = f"{principal} {name}"
-
-        def head() -> tuple[str, str | None, str | None, tuple[tuple[str, str], ...]]:
-            # GetUser / GetRole answer the entity's unique ID and its tags too (aws:userid, aws:PrincipalTag/*).
-            entity = getattr(self._iam, f"get_{principal}")(**params)[noun]
-            boundary = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-            tags = tuple((str(t["Key"]), str(t["Value"])) for t in entity.get("Tags") or ())
-            return entity["Arn"], boundary, entity.get(f"{noun}Id"), tags
-
-        # The expected policies' reads are not waited for when they are not needed (the principal does not exist,
-        # or they are not attached): what they read is kept (_versions) for the next read of the same version.
-        early_pool = ThreadPoolExecutor(max_workers=max(1, len(expected)), thread_name_prefix="iam-policies-early")
-        early = {
-            arn: early_pool.submit(self._labelled_policy, arn)
-            for arn in (f"arn:{self.partition}:iam::aws:policy/{policy}" for policy in expected)
-        }
-        early_pool.shutdown(wait=False)  # no more reads; those under way finish on their own, each within its deadline
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="iam-policies") as pool:
-            found = pool.submit(self._read, head, f"iam:Get{noun}", subject)
-            attached = pool.submit(self._attached, f"ListAttached{noun}Policies", subject, **params)
-            inline = pool.submit(self._inline_policies, noun, name)
-            groups = pool.submit(self._group_policies, name) if principal == "user" else None
-            answer = found.result()
-            arns = set(attached.result() or ())
-            documents = list(inline.result())
-            if groups is not None:
-                group_arns, group_documents = groups.result()
-                arns |= group_arns
-                documents += group_documents
-            if answer is None:
-                return None
-            arn, boundary_arn, principal_id, tags = answer
-            managed = [
-                (policy_arn, early.get(policy_arn) or pool.submit(self._labelled_policy, policy_arn))
-                for policy_arn in sorted(arns)
-            ]
-            boundary = pool.submit(self._labelled_policy, boundary_arn) if boundary_arn else None
-            results = [future.result() for _, future in managed]
-            documents += [document for document in results if document is not None]
-            boundary_document = boundary.result() if boundary is not None else None
-        if boundary_document is not None:
-            boundary_document = (f"permissions boundary {boundary_document[0]}", boundary_document[1])
-        if boundary_arn and boundary_document is None:  # a boundary that does not exist allows nothing
-            boundary_document = (f"permissions boundary {boundary_arn} (does not exist)", {})
-        return PrincipalPolicies(arn, tuple(documents), boundary_document, frozenset(arns), principal_id, tags)
-
-    def _labelled_policy(self, arn: str) -> tuple[str, dict[str, Any]] | None:
-        aws_managed = ":iam::aws:policy/" in arn
-        name = arn.rsplit("/", 1)[-1]
-        info = self._policy(arn, f"{'AWS managed ' if aws_managed else ''}policy {name}")
-        if info is None:
-            return None
-        return f"{'AWS managed ' if aws_managed else ''}policy {name} {info.default_version}", info.document
-
-    def _ec2(self) -> Any:
-        with self._lock:
-            if self._ec2_client is None:
-                self._ec2_client = _client(self._session, "ec2", self.access)
-            return self._ec2_client
-
-    def _template_profile(self, template: TemplateRef) -> ProfileRef | str | None:
-        """The instance profile a launch template version names; None: it names none; a string: why it could not
-        be read."""
-        params: dict[str, Any] = {"Versions": [template.version]}
-        if template.template_id:
-            params["LaunchTemplateId"] = template.template_id
-        else:
-            params["LaunchTemplateName"] = template.template_name
-        try:
-            versions = self._call(
-                lambda: self._ec2().describe_launch_template_versions(**params)["LaunchTemplateVersions"],
-                "ec2:DescribeLaunchTemplateVersions",
-                template.describe(),
-            )
-        except AccessDenied:
-            return "the credential in use may not read launch templates (ec2:DescribeLaunchTemplateVersions)"
-        except NotFound:
-            return f"it does not exist in region {self.region}"
-        except Cancelled:
-            raise
-        except AwsAccessError as error:
-            return f"it could not be read in region {self.region} ({error})"
-        if not versions:
-            return f"it does not exist in region {self.region}"
-        profile = versions[0].get("LaunchTemplateData", {}).get("IamInstanceProfile") or {}
-        if not (profile.get("Arn") or profile.get("Name")):
-            return None
-        return ProfileRef(f"{template.describe()} IamInstanceProfile", profile.get("Arn"), profile.get("Name"))
-
-    def fleet_lookups(self, profile_names: tuple[str, ...], templates: tuple[TemplateRef, ...]) -> FleetLookups:
-        """What a Spot Fleet group names: its instance profiles (IAM) and its launch templates' profiles (EC2, in
-        the region in use), read in parallel."""
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="fleet-read") as pool:
-            found = {template: pool.submit(self._template_profile, template) for template in templates}
-            template_profiles = {template: future.result() for template, future in found.items()}
-            names = list(profile_names)
-            for ref in template_profiles.values():
-                name = ref.profile_name if isinstance(ref, ProfileRef) else None
-                if name and name.lower() not in {n.lower() for n in names}:
-                    names.append(name)
-            profiles = {name: pool.submit(self.instance_profile, name) for name in names}
-            return FleetLookups({name: future.result() for name, future in profiles.items()}, template_profiles)
-
     def key_usage(self, access_key_id: str) -> KeyUsage:
         """When and by which service the key was last used (never: ``last_used`` None)."""
 
@@ -938,8 +415,6 @@ def server_clock_offset(headers: Any, received: datetime) -> timedelta | None:
     try:
         server = parsedate_to_datetime(str(text))
     except (TypeError, ValueError, IndexError):
-        return None
-    if server is None:
         return None
     return as_utc(server) - received
 

@@ -25,7 +25,7 @@ from typing import Any
 
 # The signals that ask a command line run to stop, with the names messages give them.
 SIGNALS = ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM"))
-_NAMES = dict(SIGNALS)
+_NAMES: dict[int, str] = dict(SIGNALS)
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # the code of a run stopped by a signal that was not recorded (130)
 
 

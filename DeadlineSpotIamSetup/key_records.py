@@ -23,10 +23,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import SetupError
 from .values import AccessKeyInfo, as_utc
+
+if TYPE_CHECKING:
+    from .gateway_protocol import Gateway
 
 KEY_RECORD_PREFIX = "DeadlineSpotIamSetup:key:"
 ROTATING_TAG = "DeadlineSpotIamSetup:rotating"
@@ -80,12 +83,12 @@ def record_tag(access_key_id: str, state: str, at: datetime) -> dict[str, str]:
 
 
 def record_key(
-    gateway: Any,
+    gateway: Gateway,
     user: str,
     access_key_id: str,
     state: str,
     at: datetime,
-    notes: list | None = None,
+    notes: list[str] | None = None,
 ) -> None:
     """Tag the Spot user with ``state`` for the key, as of ``at``. With ``notes``, a refusal is noted instead of
     raised (the key works; without the record a later rotation leaves it to an admin)."""

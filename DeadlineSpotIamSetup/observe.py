@@ -9,15 +9,18 @@ AWS has published a newer one). What to read comes from each kind's handler.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .desired import DesiredState, Identity
 from .findings import Read
 from .handlers import handler_for
 from .values import Observation, Observed
 
+if TYPE_CHECKING:
+    from .gateway_protocol import Gateway
 
-def observe(gateway: Any, desired: DesiredState) -> Observation:
+
+def observe(gateway: Gateway, desired: DesiredState) -> Observation:
     """Read every identity in one parallel round, then, in a second round, the reads that depend on the first one's
     answers (none, mostly). A read several identities need (the Spot credentials' policies, judged by the permission
     chain and by each fleet group) is made once, and so is a list several reads ask for (the Spot user's attached
@@ -39,7 +42,7 @@ def observe(gateway: Any, desired: DesiredState) -> Observation:
     return Observation(observed)
 
 
-def _read_round(gateway: Any, reads: dict[Identity, tuple[Read, ...]]) -> dict[Identity, dict[str, Any]]:
+def _read_round(gateway: Gateway, reads: dict[Identity, tuple[Read, ...]]) -> dict[Identity, dict[str, Any]]:
     """Every read at once, on the shared client, each distinct call once; the answers by identity and field."""
     jobs = [(identity, read) for identity, identity_reads in reads.items() for read in identity_reads]
     answers: dict[Identity, dict[str, Any]] = {identity: {} for identity in reads}

@@ -49,7 +49,7 @@ def _frozen_value(value: Any) -> str | tuple[str, ...] | OneOf:
     return str(value)
 
 
-class _Context(Mapping):
+class _Context(typing.Mapping[str, Any]):  # noqa: UP006 -- a base class, made at run time (Python 3.7)
     """A request's condition keys, frozen (a list becomes a tuple) so that a Request stays hashable."""
 
     def __init__(self, items: Mapping[str, Any]) -> None:
@@ -447,11 +447,11 @@ class _Lookup:
 # Each test: (request value, policy value) -> True, False or None (undecided: a network partly inside another).
 
 
-def _string_equals(value: str, wanted: Any) -> bool:
+def _string_equals(value: str, wanted: str) -> bool:
     return value == wanted
 
 
-def _string_equals_ignore_case(value: str, wanted: Any) -> bool:
+def _string_equals_ignore_case(value: str, wanted: str) -> bool:
     return value.lower() == wanted.lower()
 
 
@@ -504,7 +504,9 @@ def parse_date(text: str) -> float | None:
     return seconds
 
 
-def _compare(parse: Callable[[str], float | None], compare: Callable[[float, float], bool]) -> Callable:
+def _compare(
+    parse: Callable[[str], float | None], compare: Callable[[float, float], bool]
+) -> Callable[[str, Any], bool]:
     def test(value: str, wanted: Any) -> bool:
         left = parse(value)
         return left is not None and wanted is not None and compare(left, wanted)
@@ -512,7 +514,7 @@ def _compare(parse: Callable[[str], float | None], compare: Callable[[float, flo
     return test
 
 
-def _bool(value: str, wanted: Any) -> bool:
+def _bool(value: str, wanted: str) -> bool:
     return value.lower() == wanted.lower()
 
 
@@ -560,7 +562,7 @@ def _arn_like(value: str, wanted: Any) -> bool:
 @dataclass(frozen=True)
 class _Family:
     test: Callable[[str, Any], bool | None]
-    prepare: Callable[[str], Any]  # a policy value (after variables) as the test takes it
+    prepare: Callable[[tuple[Any, ...]], Any]  # a policy value (after variables) as the test takes it
     variables: bool  # whether policy variables are substituted in its values
     wildcards: bool = False  # whether * and ? in its values are wildcards
 
@@ -592,10 +594,10 @@ def _arn_pattern(tokens: tuple[Any, ...]) -> Any:
         return None
     head, tail = components[:5], components[5:]
     rest: list[Any] = []
-    for number, piece in enumerate(tail):
+    for number, part in enumerate(tail):
         if number:
             rest.append(":")
-        rest.extend(piece)
+        rest.extend(part)
     return tuple(re.compile(_wildcard_regex_tokens(tuple(c)), re.DOTALL) for c in head + [rest])
 
 
@@ -749,6 +751,7 @@ class _Condition:
         if self.prepared is not None:
             return self.prepared
         family = self.operator.family
+        assert family is not None, "evaluate() answers an undocumented operator's condition itself"
         wanted: list[Any] = []
         for template in self.templates:
             tokens = _substitute(template, context)
@@ -758,6 +761,7 @@ class _Condition:
     def _holds(self, values: tuple[str, ...], context: _Lookup) -> Tri:
         operator = self.operator
         family = operator.family
+        assert family is not None, "evaluate() answers an undocumented operator's condition itself"
         wanted = self._wanted(context)
         hinge = Hinge(self.key, operator.written, self.written)
 
@@ -903,10 +907,10 @@ class _Statement:
         # "Statements must include either a Resource or a NotResource element." (IAM JSON policy elements: Resource);
         # a statement with neither (or neither Action nor NotAction) applies to nothing.
         self.not_action = "Action" not in statement and "NotAction" in statement
-        self.actions = _Actions(_as_list(statement.get("NotAction" if self.not_action else "Action")))
+        self.actions: _Actions | None = _Actions(_as_list(statement.get("NotAction" if self.not_action else "Action")))
         self.not_resource = "Resource" not in statement and "NotResource" in statement
         resources = _as_list(statement.get("NotResource" if self.not_resource else "Resource"))
-        self.resources = _Resources(resources, variables)
+        self.resources: _Resources | None = _Resources(resources, variables)
         if "Action" not in statement and "NotAction" not in statement:
             self.actions = None
         if "Resource" not in statement and "NotResource" not in statement:

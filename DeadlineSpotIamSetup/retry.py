@@ -17,6 +17,7 @@ After a timeout, a dropped connection or a 5xx, AWS may have acted; the error su
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import botocore.exceptions
@@ -34,7 +35,11 @@ class BudgetedRetry:
     """A ``needs-retry`` handler: standard retry conditions and backoff, within a per-call time budget."""
 
     def __init__(
-        self, max_attempts: int, call_budget: float, clock=time.monotonic, not_idempotent: frozenset[str] = frozenset()
+        self,
+        max_attempts: int,
+        call_budget: float,
+        clock: Callable[[], float] = time.monotonic,
+        not_idempotent: frozenset[str] = frozenset()
     ) -> None:
         self._not_idempotent = not_idempotent
         self._adapter = standard.RetryEventAdapter()
@@ -75,7 +80,7 @@ class BudgetedRetry:
         if not self._retryable(retry_context):
             return None
         deadline = retry_context.request_context.get(_DEADLINE_KEY)
-        delay = self._backoff.delay_amount(retry_context)
+        delay: float = self._backoff.delay_amount(retry_context)
         if _refused(retry_context.caught_exception):
             if retry_context.attempt_number > 1:
                 return None

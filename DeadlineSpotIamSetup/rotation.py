@@ -30,7 +30,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .commands import command
 from .errors import (
@@ -43,6 +43,7 @@ from .errors import (
     stop_reason,
 )
 from .findings import ManualStep, RotationResult
+from .key_delivery import deliver_new_key, hand_over
 from .key_records import (
     DELIVERED,
     ENTERED,
@@ -69,6 +70,9 @@ from .waits import (
     ROTATION_RUN_CALLS,
     poll,
 )
+
+if TYPE_CHECKING:
+    from .gateway_protocol import Gateway
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,7 @@ def _usage_text(usage: KeyUsage) -> str:
 class _Rotation:
     def __init__(
         self,
-        gateway: Any,
+        gateway: Gateway,
         user: str,
         holder: KeyHolder,
         options: RotationOptions,
@@ -351,9 +355,9 @@ class _Rotation:
             and held.secret_access_key != journal.secret_access_key
         )
         if journal.access_key_id not in self.records:
-            self._deliver(journal, fresh=False, why="finishing the delivery an interrupted run started")
+            self._deliver_again(journal, "finishing the delivery an interrupted run started")
         elif half_written:
-            self._deliver(journal, fresh=False, why="the Spot Event Plugin's settings held the key half-written")
+            self._deliver_again(journal, "the Spot Event Plugin's settings held the key half-written")
 
     def _nobody_holds(self, usage: KeyUsage) -> bool:
         """Whether an interrupted run's unrecorded key can be held by nobody. Never used: its secret went down with
@@ -449,7 +453,7 @@ class _Rotation:
             and (held is None or held.access_key_id != new.access_key_id)
             and (held is None or held.access_key_id in self.records)
         ):
-            self._deliver(journalled, fresh=False, why="the Spot Event Plugin did not hold the newest key")
+            self._deliver_again(journalled, "the Spot Event Plugin did not hold the newest key")
             held = self.holder.held()
         if held is None or held.access_key_id != new.access_key_id:
             holds = f"holds access key {held.access_key_id}" if held is not None else "holds no access key"
@@ -661,7 +665,7 @@ class _Rotation:
             self._drop_own_mark()
             raise
         self._done(f"created access key {key.access_key_id} to replace {old.access_key_id} ({age.days} days old)")
-        self._deliver(key, fresh=True, why="rotation")
+        self._deliver_new(key)
         if self.holder.automatic:
             self._switch_over(old, AccessKeyInfo(key.access_key_id, True, key.created or self.clock()))
         else:
@@ -685,46 +689,60 @@ class _Rotation:
         except SetupError:
             pass
 
-    def _deliver(self, key: NewAccessKey, fresh: bool, why: str) -> None:
-        """Verify, hand over, record as delivered, publish, clear this run's mark. A fresh key that cannot be
-        verified, handed over, recorded or published is withdrawn and deleted again; a journalled one is left for the
-        next run (the Spot Event Plugin may hold it already)."""
-        try:
-            self._start(f"delivering access key {key.access_key_id}")
-            self._verify(key)
-            self.holder.stage(key)
-            self._record(key.access_key_id, DELIVERED)
-            self.holder.publish(key)
-            self.result.key = key  # delivered: a run stopped from here on still says where it is
-        except BaseException as error:
-            if not fresh:
-                raise
-            self._take_back(key)
-            if not isinstance(error, Exception):
-                raise
-            cause = error if isinstance(error, SetupError) else f"{type(error).__name__}: {error}"
-            raise KeyDeliveryFailed(
-                f"the new access key {key.access_key_id} was not delivered "
-                f"({str(cause).replace(key.secret_access_key, '****')}); it was deleted again and the old key stays "
-                "in use"
-            ) from None
+    def _deliver_new(self, key: NewAccessKey) -> None:
+        """Verify, hand over, record as delivered, publish, clear this run's mark (:func:`key_delivery.deliver_new_key`,
+        with the steps below). A key that cannot be verified, handed over, recorded or published is withdrawn and
+        deleted again."""
+        deliver_new_key(key, self.gateway, self)
+        self._delivered(key, "rotation")
+
+    def _deliver_again(self, key: NewAccessKey, why: str) -> None:
+        """The journal's key, handed over again the same way; a failure leaves it for the next run (the Spot Event
+        Plugin may hold it already)."""
+        hand_over(key, self)
+        self._delivered(key, why)
+
+    def _delivered(self, key: NewAccessKey, why: str) -> None:
         if self.own_mark is not None:
             self.own_mark = None
             self._untag([ROTATING_TAG])
         self._done(f"delivered access key {key.access_key_id} ({why})")
 
-    def _take_back(self, key: NewAccessKey) -> None:
-        """Undo a fresh key's hand-over and delete it (cleaning up: done even once cancelled), with its record and
-        this run's mark. When the hand-over cannot be undone, the key stays: the Spot Event Plugin may hold it, and
-        the journal lets the next run finish its delivery."""
+    # -- the hand-over's steps (key_delivery.KeyDelivery) ---------------------------------------------------------
+    def before_hand_over(self, key: NewAccessKey) -> None:
+        """The key must work before the Spot Event Plugin is given it."""
+        self._start(f"delivering access key {key.access_key_id}")
+        self._verify(key)
+
+    def stage(self, key: NewAccessKey) -> None:
+        self.holder.stage(key)
+
+    def record(self, key: NewAccessKey) -> None:
+        self._record(key.access_key_id, DELIVERED)
+
+    def publish(self, key: NewAccessKey) -> None:
+        self.holder.publish(key)
+        self.result.key = key  # delivered: a run stopped from here on still says where it is
+
+    def withdraw(self, key: NewAccessKey) -> None:
+        """When the hand-over cannot be undone, the key stays: the Spot Event Plugin may hold it, and the journal lets
+        the next run finish its delivery."""
         self.holder.withdraw(key)
-        self.gateway.delete_access_key(self.user, key.access_key_id, cleanup=True)
+
+    def forget(self, key: NewAccessKey) -> None:
+        """The key is deleted: its record goes, and this run's mark."""
         self.records.pop(key.access_key_id, None)
         try:
             self._untag([KEY_RECORD_PREFIX + key.access_key_id])  # written, or its reply lost, before the failure
         except SetupError:
             pass  # the next run forgets the records of deleted keys
         self._drop_own_mark()
+
+    def undelivered(self, key: NewAccessKey, error: Exception, cause: str) -> SetupError | None:
+        return KeyDeliveryFailed(
+            f"the new access key {key.access_key_id} was not delivered ({cause}); it was deleted again and the old key "
+            "stays in use"
+        )
 
     def _verify(self, key: NewAccessKey) -> None:
         def attempt() -> Any:
@@ -762,7 +780,7 @@ class _Rotation:
 
 
 def rotate_key(
-    gateway: Any,
+    gateway: Gateway,
     user: str,
     holder: KeyHolder,
     options: RotationOptions | None = None,

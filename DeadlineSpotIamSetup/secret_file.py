@@ -38,7 +38,7 @@ def _on_windows() -> bool:
     return os.name == "nt"
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess:
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=PRIVATE_FILE_COMMAND_TIMEOUT, check=False)
 
 
@@ -195,9 +195,14 @@ class SecretFileHolder(KeyHolder):
             _move_into_place(aside, self.path)
 
     def withdraw(self, key: NewAccessKey) -> None:
+        """The key is being deleted: no file may keep it. The file written aside goes; so does the file in place when
+        it names this key (a run interrupted as the rename returned, Ctrl-C or a time limit, has it there all the
+        same). A key ID is never reused, so a file naming another key (an earlier run's) is left as it is."""
         aside, self._aside = self._aside, None
         if aside is not None:
             _remove(aside)
+        if held_key_id(self.path) == key.access_key_id:
+            _remove(str(self.path))
 
 
 class NoKeyHolder(KeyHolder):

@@ -85,7 +85,8 @@ def _every_address_problems(networks: list[Network]) -> list[str]:
     problems = []
     for version, everything in _EVERY_ADDRESS.items():
         family = [network for network in networks if network.version == version]
-        if not family or list(ipaddress.collapse_addresses(family)) != [everything]:
+        # One IP version only (filtered above), which the typeshed stub cannot tell from a list of either.
+        if not family or list(ipaddress.collapse_addresses(family)) != [everything]:  # type: ignore[type-var]
             continue
         whole = [network for network in family if network.prefixlen == 0]
         named = whole or family

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 __all__ = ["SERVICE_NAME_FIXES", "MotoStandIn"]
 
@@ -51,7 +52,7 @@ class MotoStandIn:
     def __init__(self, host: str = _LOOPBACK, port: int = 0) -> None:
         self.host = host
         self.port = port
-        self._server = None
+        self._server: Any = None  # moto's ThreadedMotoServer, once started
 
     def start(self) -> MotoStandIn:
         """Start the server (in a daemon thread) and return ``self``."""

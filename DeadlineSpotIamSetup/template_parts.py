@@ -81,7 +81,7 @@ def logical_id(text: str) -> str:
     return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
 
 
-def name_parameter(description: str, default: str, pattern: str, rule: str, max_length: int = 64) -> dict:
+def name_parameter(description: str, default: str, pattern: str, rule: str, max_length: int = 64) -> dict[str, Any]:
     """A Parameter naming an IAM identity: ``pattern`` (its AllowedPattern) says what the engine accepts, ``rule``
     says it in words."""
     return {
@@ -95,7 +95,7 @@ def name_parameter(description: str, default: str, pattern: str, rule: str, max_
     }
 
 
-def any_name_parameter(description: str, default: str, max_length: int = 64) -> dict:
+def any_name_parameter(description: str, default: str, max_length: int = 64) -> dict[str, Any]:
     """A Parameter naming an IAM identity any valid name suits."""
     return name_parameter(
         description,
@@ -119,7 +119,9 @@ class TemplateParts:
     ``partition`` (for the IP-restricted copies).
     """
 
-    def __init__(self, desired: DesiredState, sources: Mapping[str, dict], agnostic: bool, partition: str) -> None:
+    def __init__(
+        self, desired: DesiredState, sources: Mapping[str, dict[str, Any]], agnostic: bool, partition: str
+    ) -> None:
         self.desired = desired
         self.sources = sources
         self.agnostic = agnostic

@@ -17,8 +17,9 @@ def _service_statement(service: str) -> dict[str, Any]:
     return {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
 
 
-def parse_policy(document: Any) -> dict[str, Any]:
-    """IAM answers hold a document as a dict (boto3 decodes it) or as URL-encoded JSON; accept both."""
+def parse_policy(document: Any) -> Any:
+    """IAM answers hold a document as a dict (boto3 decodes it) or as URL-encoded JSON; accept both. The decoded
+    JSON value: a dict for any document IAM accepts, whatever else for text that is not one (callers check)."""
     if isinstance(document, dict):
         return document
     if not document:

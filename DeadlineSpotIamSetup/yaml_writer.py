@@ -67,7 +67,7 @@ def _scalar(value: Any) -> str:
     raise TypeError(f"no YAML for {value!r}")
 
 
-def _block(value: dict | list, indent: int) -> list[str]:
+def _block(value: dict[str, Any] | list[Any], indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     if isinstance(value, dict):

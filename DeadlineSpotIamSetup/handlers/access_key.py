@@ -19,14 +19,14 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..commands import command
 from ..desired import AccessKey
-from ..errors import AwsAccessError, Cancelled, KeyDeliveryFailed, LimitExceeded, ReplyLost, stop_reason
+from ..errors import AwsAccessError, Cancelled, LimitExceeded, ReplyLost, stop_reason
 from ..findings import Action, Draft, PlanContext, Read, Stage, made
+from ..key_delivery import deliver_new_key
 from ..key_records import (
-    DELIVERED,
     ENTERED,
     ROTATING_TAG,
     KeyRecord,
@@ -34,13 +34,15 @@ from ..key_records import (
     format_time,
     key_records,
     parse_mark,
-    record_key,
 )
 from ..kinds import Kind
 from ..template_parts import TemplateParts
 from ..values import AccessKeyInfo, NewAccessKey, Observed, as_utc
 from ..waits import KEY_LOST_REPLY_SETTLE, KEY_RACE_BACKOFF, KEY_RACE_ROUNDS, KEY_UNUSED_LIMIT
 from .base import ApplyRun, Handler, Permissions, Sleep
+
+if TYPE_CHECKING:
+    from ..gateway_protocol import Gateway
 
 
 def rotate_hint() -> str:
@@ -209,23 +211,28 @@ class AccessKeyHandler(Handler):
                 if self._clean_up_lost_reply(user, before, run):
                     return self._left_to_another_run(action, run)
                 continue
-            # STS is asked whether it accepts the key while the protocol goes on (the race check, the record): its
-            # answer only adds a note, and a key deleted again is no longer asked about.
+            # STS is asked whether it accepts the key while the protocol goes on (the race check, the hand-over's
+            # record): its answer only adds a note once the key is delivered, and a key deleted again is no longer
+            # asked about.
             verification = run.start_verifying(key)
             try:
-                kept = self._keep_or_step_back(action, run, key)
-            except KeyDeliveryFailed:
-                verification.abandon()
-                raise  # the executor deleted the key already
+                oldest = self._oldest_active(run, key)
             except BaseException:
                 verification.abandon()
                 # Whatever stops this run between creating its key and handing it over (a refused or unanswered
                 # ListAccessKeys, the time limit, Ctrl-C), the key must not outlive it: nobody else has its secret.
                 self._delete_own(gateway, key)
                 raise
-            if kept is not None:
+            if oldest:
+                # Staged, recorded as this project's, then made final; whatever stops that deletes the key again, so
+                # that a --secret-out file never holds a deleted key.
+                try:
+                    deliver_new_key(key, gateway, run)
+                except BaseException:
+                    verification.abandon()  # deleted again by deliver_new_key
+                    raise
                 verification.finish()  # the key is this run's now: nothing from here on deletes it
-                return kept
+                return f"{action.summary}: {key.access_key_id}"
             # Another run's key is older or as old: step back so that at most one key survives.
             verification.abandon()
             self._delete_own(gateway, key)
@@ -239,34 +246,19 @@ class AccessKeyHandler(Handler):
         )
 
     @staticmethod
-    def _keep_or_step_back(action: Action, run: ApplyRun, key: NewAccessKey) -> str | None:
-        """Keep the key just created when it is strictly the oldest active one: hand it over (staged), record it as
-        this project's, then make the hand-over final; returns the line to report. None: another run's key is older or
-        as old. Whatever stops the run before the hand-over is final takes back what was staged (the caller deletes
-        the key), so a --secret-out file never holds a deleted key."""
-        user = key.user_name
-        gateway = run.gateway
-        others = [k for k in gateway.access_keys(user) or () if k.active and k.access_key_id != key.access_key_id]
-        if not all(_utc(k.created) > _utc(key.created) for k in others):
-            return None
-        if run.cancelled():
-            raise Cancelled(
-                f"stopped before handing over access key {key.access_key_id}: {stop_reason(run.cancelled)}; it was "
-                "deleted again"
-            )
-        run.stage(key)
-        try:
-            record_key(gateway, user, key.access_key_id, DELIVERED, gateway.aws_now(), run.result.notes)
-            return f"{action.summary}: {run.publish(key)}"
-        except BaseException:
-            run.withdraw(key)
-            raise
+    def _oldest_active(run: ApplyRun, key: NewAccessKey) -> bool:
+        """Whether the key just created is strictly the oldest active one, and so the one to keep; False: another
+        run's key is older or as old."""
+        others = [
+            k for k in run.gateway.access_keys(key.user_name) or () if k.active and k.access_key_id != key.access_key_id
+        ]
+        return all(_utc(k.created) > _utc(key.created) for k in others)
 
     @staticmethod
-    def _delete_own(gateway: object, key: NewAccessKey) -> None:
+    def _delete_own(gateway: Gateway, key: NewAccessKey) -> None:
         """Delete the key this run created; allowed even once the run is cancelled (cleaning up is not new
         work)."""
-        gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)  # type: ignore[attr-defined]
+        gateway.delete_access_key(key.user_name, key.access_key_id, cleanup=True)
 
     @staticmethod
     def _left_to_another_run(action: Action, run: ApplyRun) -> str:

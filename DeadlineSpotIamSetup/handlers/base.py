@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..desired import CreationOptions, CredentialsRole, Identity, ManagedPolicy, PolicyCopy, SpotPermissions, SpotUser
 from ..errors import AlreadyExists, AwsAccessError, LimitExceeded
-from ..findings import Action, Draft, PlanContext, Read, Stage, made
+from ..findings import Action, ApplyResult, Draft, PlanContext, Read, Stage, made
+from ..key_delivery import KeyDelivery
 from ..kinds import Kind
 from ..permission_chain import Judged, remedy
 from ..template_parts import TemplateParts
@@ -21,15 +22,28 @@ from ..values import NewAccessKey, Observed
 
 if TYPE_CHECKING:
     from typing import Protocol
+
+    from ..gateway_protocol import Gateway
 else:  # typing.Protocol is Python 3.8+: at run time ApplyRun is only a name for annotations
     Protocol = object
 
 
-class ApplyRun(Protocol):
-    """What a handler may use while apply runs one of its actions (implemented by apply's executor)."""
+class KeyVerification(Protocol):
+    """STS being asked, in the background, whether it accepts a new key (apply.KeyVerification)."""
 
-    gateway: Any
-    result: Any
+    def finish(self) -> None:
+        """The key is delivered: wait (bounded) for STS's answer; a note when STS does not accept the key yet."""
+
+    def abandon(self) -> None:
+        """The key is being deleted again: stop asking."""
+
+
+class ApplyRun(KeyDelivery, Protocol):
+    """What a handler may use while apply runs one of its actions (implemented by apply's executor), a new access
+    key's hand-over included (:func:`key_delivery.deliver_new_key`)."""
+
+    gateway: Gateway
+    result: ApplyResult
 
     def write(self, action: Action) -> dict[str, Any]:
         """The action's IAM write, retrying NoSuchEntity while IAM catches up with earlier stages."""
@@ -40,20 +54,8 @@ class ApplyRun(Protocol):
     def cancelled(self) -> bool:
         """True once the caller asked the run to stop: start nothing new."""
 
-    def stage(self, key: NewAccessKey) -> None:
-        """Hand a new key to the key sink, so that ``withdraw`` can still take it back (deleting the key again and
-        raising KeyDeliveryFailed if that fails)."""
-
-    def publish(self, key: NewAccessKey) -> str:
-        """The key is recorded as this project's: make the hand-over final; returns the line to report."""
-
-    def withdraw(self, key: NewAccessKey) -> None:
-        """The staged key is being deleted: take back what ``stage`` handed over."""
-
-    def start_verifying(self, key: NewAccessKey) -> Any:
-        """Start asking STS (bounded, in the background) whether it accepts the new key; the handle's ``finish`` waits
-        for the answer once the key is delivered (a note when STS does not accept it), ``abandon`` stops asking when
-        the key is deleted again (apply.KeyVerification)."""
+    def start_verifying(self, key: NewAccessKey) -> KeyVerification:
+        """Start asking STS (bounded, in the background) whether it accepts the new key."""
 
 
 @dataclass

@@ -49,7 +49,7 @@ SOURCE_TAG = "DeadlineSpotIamSetup:source"  # "<AWS managed policy ARN> <version
 _VERSION_ID = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?")
 
 
-def restricted_copy(policy_copy: PolicyCopy, source: PolicyInfo) -> dict:
+def restricted_copy(policy_copy: PolicyCopy, source: PolicyInfo) -> dict[str, Any]:
     """The copy's document, refused when it would not fit IAM's size limit (saying how many entries would)."""
     document = restrict_document(source.document, policy_copy.allowed_source_ips)
     size = policy_characters(document)

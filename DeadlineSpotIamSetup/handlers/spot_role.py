@@ -19,7 +19,7 @@ class SpotRoleHandler(Handler):
     identity_type = CredentialsRole
 
     def reads(self, identity: CredentialsRole) -> tuple[Read, ...]:
-        reads = (Read("attached", "attached_role_policies", (identity.name,)),)
+        reads: tuple[Read, ...] = (Read("attached", "attached_role_policies", (identity.name,)),)
         if identity.replaced:
             reads += (Read("tags", "role_tags", (identity.name,)),)
         return reads

@@ -26,7 +26,7 @@ class SpotUserHandler(Handler):
 
     def reads(self, identity: SpotUser) -> tuple[Read, ...]:
         # The attachment list answers NoSuchEntity for a missing user: one call tells both.
-        reads = (Read("attached", "attached_user_policies", (identity.name,)),)
+        reads: tuple[Read, ...] = (Read("attached", "attached_user_policies", (identity.name,)),)
         if identity.replaced:  # the IP-restricted mode: which AWS managed policies this project attached
             reads += (Read("tags", "user_tags", (identity.name,)),)
         return reads

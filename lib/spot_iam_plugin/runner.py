@@ -22,7 +22,8 @@ from DeadlineSpotIamSetup.desired import DesiredState, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.errors import InvalidSettings, SetupError
 from DeadlineSpotIamSetup.findings import DONE, Plan, RotationResult
-from DeadlineSpotIamSetup.gateway import connect
+from DeadlineSpotIamSetup.gateway import IamGateway, connect
+from DeadlineSpotIamSetup.gateway_protocol import Gateway
 from DeadlineSpotIamSetup.key_records import ROTATING_TAG, key_records
 from DeadlineSpotIamSetup.kinds import Kind, Status
 from DeadlineSpotIamSetup.report import (
@@ -143,7 +144,7 @@ class EngineJob:
             facts = replace(facts, key_in_use=self._check_key_in_use(plan, desired, handoff))
         return replace(facts, role_mode=role_mode), plan
 
-    def _check_only(self, gateway: Any, desired: DesiredState) -> tuple[Plan, RunFacts]:
+    def _check_only(self, gateway: IamGateway, desired: DesiredState) -> tuple[Plan, RunFacts]:
         """CreateMissing off: report what is missing, change nothing."""
         plan = plan_changes(gateway, desired, now=self.now)
         self._report(plan)
@@ -152,7 +153,9 @@ class EngineJob:
             self.emit(WARNING, messages.left_as_they_are(missing))
         return plan, RunFacts(plan_ok=plan.ok)
 
-    def _create_missing(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff | None) -> tuple[Plan, RunFacts]:
+    def _create_missing(
+        self, gateway: IamGateway, desired: DesiredState, handoff: KeyHandoff | None
+    ) -> tuple[Plan, RunFacts]:
         """CreateMissing on: create what is missing (a new key handed to the Spot plugin), then take the key
         rotation's next steps when one is due or under way, and report the state they left."""
         usable = self._usable_handoff(handoff)
@@ -203,7 +206,7 @@ class EngineJob:
             rotation_unfinished=rotation is not None and not rotation.settled,
         )
 
-    def _say_role_mode_available(self, gateway: Any) -> None:
+    def _say_role_mode_available(self, gateway: IamGateway) -> None:
         """Once per RCS/Pulse process: the credentials in use are this machine's EC2 instance role (as AWS's RFDK
         deploys RCS), so the Spot Event Plugin could use a role instead of a long-lived key. botocore's credential
         chain names the provider that supplied them (InstanceMetadataProvider: "iam-role"); asking it makes no call."""
@@ -272,7 +275,7 @@ class EngineJob:
         )
         return journal.access_key_id not in records or half_written
 
-    def _rotate(self, gateway: Any, desired: DesiredState, handoff: KeyHandoff, start: bool) -> RotationResult:
+    def _rotate(self, gateway: IamGateway, desired: DesiredState, handoff: KeyHandoff, start: bool) -> RotationResult:
         """The rotation's next steps, each step done logged as it is done, like apply's."""
         return rotate_as_plugin(
             gateway,
@@ -339,7 +342,7 @@ def journal_key(settings: PluginSettings) -> NewAccessKey | None:
 
 
 def rotate_as_plugin(
-    gateway: Any,
+    gateway: Gateway,
     desired: DesiredState,
     handoff: KeyHandoff,
     *,

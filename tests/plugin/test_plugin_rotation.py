@@ -54,7 +54,10 @@ class AgingProxy(FaultProxy):
 
         def earlier(date: re.Match) -> bytes:
             moment = datetime.fromisoformat(date.group(1).decode().replace("Z", "+00:00")) - by
-            return b"<CreateDate>" + moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode() + b"</CreateDate>"
+            # In whole seconds, as IAM gives it (IAM API Reference, ListAccessKeys, sample response:
+            # <CreateDate>2012-05-08T23:34:01Z</CreateDate>) and as the Date header gives AWS's time; moto's fraction
+            # of a second would make a key aged 100 days a few milliseconds short of it when read within that second.
+            return b"<CreateDate>" + moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + b"</CreateDate>"
 
         return _CREATED.sub(earlier, text)
 

@@ -393,3 +393,27 @@ def test_a_rotation_killed_at_any_step_of_a_plugin_check_leaves_the_spot_plugin_
         finally:
             world.teardown()
     assert max(steps) < 24, "the matrix must reach past the last step of a check"
+
+
+def test_a_command_line_rotation_killed_at_any_step_leaves_the_spot_plugin_a_working_key() -> None:
+    """The command line's side of the walk above: each step of ``rotate-key --secret-out FILE`` killed before, killed
+    after or its reply lost, then the admin enters the newest key file's key and a run nothing interrupts follows."""
+    steps = []
+    for kind, at in itertools.product(("kill-before", "kill-after", "lost"), range(16)):
+        world = World()
+        try:
+            world.a_farm_with_one_delivered_key(skew_a=0, skew_b=0)
+            world.the_spot_plugin_calls_ec2()
+            world.an_admin_rotates_on_the_command_line(fault=Fault(at, kind))
+            _invariants(world)
+            if world._published():
+                world.an_admin_enters_the_newest_key_file_in_the_spot_plugin()
+                _invariants(world)
+            world.the_spot_plugin_calls_ec2()
+            world.time_passes(span=timedelta(hours=5))
+            world.an_admin_rotates_on_the_command_line(fault=None)
+            _invariants(world)
+            steps.append(next(world._steps))
+        finally:
+            world.teardown()
+    assert max(steps) < 16, "the matrix must reach past the last step of a rotation"

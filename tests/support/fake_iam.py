@@ -1,4 +1,9 @@
-"""An in-memory IAM and STS for one Spot user, behind the gateway's methods that the key rotation calls.
+"""An in-memory IAM and STS for one Spot user, behind the Gateway protocol (DeadlineSpotIamSetup/gateway_protocol.py,
+which mypy holds it to: pyproject.toml's [tool.mypy] files).
+
+The account holds that user, its access keys and its tags, and nothing else: every other read answers as IAM does
+for what does not exist (None; NoSuchEntity for ListPolicyVersions), the AWS managed policies included, which it does
+not model. The caller is the account's user ``caller``.
 
 It models what AWS documents, not what the engine expects:
 - at most two access keys per user (CreateAccessKey answers LimitExceeded beyond; IAM User Guide, "IAM object
@@ -20,16 +25,34 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from DeadlineSpotIamSetup.errors import EndpointUnavailable, LimitExceeded, NotFound, ReplyLost
+from DeadlineSpotIamSetup.fleet_config import TemplateRef
 from DeadlineSpotIamSetup.gateway import server_clock_offset
-from DeadlineSpotIamSetup.values import AccessKeyInfo, CallerIdentity, KeyUsage, NewAccessKey
+from DeadlineSpotIamSetup.values import (
+    AccessKeyInfo,
+    CallerIdentity,
+    FleetLookups,
+    KeyUsage,
+    NewAccessKey,
+    PolicyInfo,
+    PrincipalPolicies,
+    ProfileInfo,
+    RoleInfo,
+    as_utc,
+)
+from DeadlineSpotIamSetup.waits import KEY_UNUSED_LIMIT
 
+if TYPE_CHECKING:
+    from DeadlineSpotIamSetup.gateway_protocol import Gateway
+
+T = TypeVar("T")
 USAGE_SPAN = timedelta(minutes=15)
 CALL_TIME = timedelta(milliseconds=200)  # AWS's clock moves this much during each call
 
@@ -65,6 +88,8 @@ class FakeIam:
     user: str
     now: datetime
     account: str = "123456789012"
+    caller: str = "admin"  # the user whose credential the engine runs with
+    region: str = "us-east-1"
     keys: dict[str, FakeKey] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
@@ -102,9 +127,10 @@ class FakeIam:
         self.keys.pop(access_key_id, None)
 
     # -- the gateway's methods ------------------------------------------------------------------------
-    def _call(self, operation: str, perform: Callable[[], Any]) -> Any:
+    def _call(self, operation: str, perform: Callable[[], T]) -> T:
         self.now += CALL_TIME
-        return self.intercept(operation, perform)
+        answer: T = self.intercept(operation, perform)
+        return answer
 
     def aws_now(self) -> datetime:
         """As the real gateway reads it (gateway.server_clock_offset): the calling machine's clock, off by
@@ -115,14 +141,105 @@ class FakeIam:
         assert offset is not None
         return local + offset
 
-    def access_keys(self, user: str) -> tuple[AccessKeyInfo, ...]:
-        return self._call(
-            "ListAccessKeys",
-            lambda: tuple(AccessKeyInfo(k.access_key_id, k.active, k.created) for k in self.keys.values()),
+    def _arn(self, user: str) -> str:
+        return f"arn:aws:iam::{self.account}:user/{user}"
+
+    def _of_user(self, operation: str, name: str, perform: Callable[[], T]) -> T | None:
+        """A read of the user named ``name``: None when that is not the user this account holds (IAM: NoSuchEntity,
+        which the gateway answers as None)."""
+        if name != self.user:
+            self._absent(operation)
+            return None
+        return self._call(operation, perform)
+
+    @contextmanager
+    def sharing_reads(self) -> Iterator[None]:
+        """Each read is asked of the account as it is: no read here is made twice within an observation."""
+        yield
+
+    def access_keys(self, user_name: str) -> tuple[AccessKeyInfo, ...] | None:
+        def keys() -> tuple[AccessKeyInfo, ...]:
+            return tuple(AccessKeyInfo(k.access_key_id, k.active, k.created) for k in self.keys.values())
+
+        return self._of_user("ListAccessKeys", user_name, keys)
+
+    def access_keys_with_usage(self, user_name: str) -> tuple[AccessKeyInfo, ...] | None:
+        """As the gateway reads them: an active key older than KEY_UNUSED_LIMIT says when it was last used."""
+        keys = self.access_keys(user_name)
+        if keys is None:
+            return None
+        cutoff = self.aws_now() - KEY_UNUSED_LIMIT
+        return tuple(
+            replace(key, usage=self.key_usage(key.access_key_id))
+            if key.active and key.created is not None and as_utc(key.created) <= cutoff
+            else key
+            for key in keys
         )
 
-    def user_tags(self, user: str) -> dict[str, str]:
-        return self._call("ListUserTags", lambda: dict(self.tags))
+    def user_tags(self, name: str) -> dict[str, str] | None:
+        return self._of_user("ListUserTags", name, lambda: dict(self.tags))
+
+    def get_user(self, name: str) -> str | None:
+        return self._of_user("GetUser", name, lambda: self._arn(name))
+
+    def attached_user_policies(self, user_name: str) -> frozenset[str] | None:
+        return self._of_user("ListAttachedUserPolicies", user_name, frozenset)
+
+    def principal_policies(self, principal: str, name: str, expected: tuple[str, ...] = ()) -> PrincipalPolicies | None:
+        """The user, with no policy at all; no role exists."""
+        if principal != "user":
+            self._absent("GetRole")
+            return None
+        return self._of_user(
+            "GetUser", name, lambda: PrincipalPolicies(self._arn(name), (), tags=tuple(sorted(self.tags.items())))
+        )
+
+    def get_role(self, name: str) -> RoleInfo | None:
+        self._absent("GetRole")
+        return None
+
+    def role_tags(self, name: str) -> dict[str, str] | None:
+        self._absent("ListRoleTags")
+        return None
+
+    def attached_role_policies(self, role_name: str) -> frozenset[str] | None:
+        self._absent("ListAttachedRolePolicies")
+        return None
+
+    def instance_profile(self, name: str) -> ProfileInfo | None:
+        self._absent("GetInstanceProfile")
+        return None
+
+    def customer_policy(self, name: str, path: str) -> PolicyInfo | None:
+        self._absent("GetPolicy")
+        return None
+
+    def managed_policy(self, name: str, path: str) -> PolicyInfo | None:
+        self._absent("GetPolicy")
+        return None
+
+    def policy_version(self, arn: str, version: str) -> PolicyInfo | None:
+        self._absent("GetPolicyVersion")
+        return None
+
+    def policy_versions(self, arn: str) -> tuple[tuple[str, bool], ...]:
+        def perform() -> tuple[tuple[str, bool], ...]:
+            raise NotFound(f"policy {arn}")
+
+        return self._call("ListPolicyVersions", perform)
+
+    def fleet_lookups(self, profile_names: tuple[str, ...], templates: tuple[TemplateRef, ...]) -> FleetLookups:
+        """No instance profile exists, and no launch template either (EC2's answer, as the gateway words it)."""
+        profiles = {name: self.instance_profile(name) for name in profile_names}
+        missing = f"it does not exist in region {self.region}"
+        return FleetLookups(profiles, {template: missing for template in templates})
+
+    def _absent(self, operation: str) -> None:
+        """A read of something the account does not hold."""
+        self._call(operation, lambda: None)
+
+    def caller_identity(self) -> CallerIdentity:
+        return self._call("GetCallerIdentity", lambda: CallerIdentity(self.account, self._arn(self.caller)))
 
     def key_usage(self, access_key_id: str) -> KeyUsage:
         def read() -> KeyUsage:
@@ -155,14 +272,14 @@ class FakeIam:
 
         return self._call(operation, perform)
 
-    def create_access_key(self, user: str) -> NewAccessKey:
+    def create_access_key(self, user_name: str) -> NewAccessKey:
         def perform() -> NewAccessKey:
             key = self.new_key("project")
-            return NewAccessKey(user, key.access_key_id, key.secret, key.created)
+            return NewAccessKey(user_name, key.access_key_id, key.secret, key.created)
 
         return self._call("CreateAccessKey", perform)
 
-    def delete_access_key(self, user: str, access_key_id: str, cleanup: bool = False) -> None:
+    def delete_access_key(self, user_name: str, access_key_id: str, cleanup: bool = False) -> None:
         def perform() -> None:
             key = self.keys.pop(access_key_id, None)
             if key is not None:
@@ -185,3 +302,9 @@ def lost_reply(operation: str) -> Exception:
     if operation == "CreateAccessKey":
         return ReplyLost(f"iam:{operation}")
     return EndpointUnavailable(f"the AWS endpoint did not answer ({operation})")
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_gateway(fake: FakeIam) -> Gateway:
+        return fake  # mypy: FakeIam has every method of the Gateway protocol, with its signature

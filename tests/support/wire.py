@@ -16,7 +16,9 @@ from DeadlineSpotIamSetup.waits import Timeouts
 DUMMY_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 DUMMY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYBOOTSTRAP"
 
-FAST = Timeouts(connect=1.0, read=2.0, call_budget=4.0, call_deadline=6.0, max_attempts=6)
+# Short, yet with room for a worker's moto server (one request at a time) queueing a round of 19 parallel reads on 2
+# cores busy with the other suites: tests that need a call to time out use their own, shorter bounds.
+FAST = Timeouts(connect=2.0, read=4.0, call_budget=8.0, call_deadline=12.0, max_attempts=6)
 
 
 def make_gateway(endpoint_url: str, timeouts: Timeouts = FAST, **access: object) -> IamGateway:

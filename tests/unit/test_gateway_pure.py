@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from DeadlineSpotIamSetup.gateway import AwsAccess, _SecretRedactingFilter, _snake, connect
+from DeadlineSpotIamSetup.aws_session import _SecretRedactingFilter
+from DeadlineSpotIamSetup.gateway import AwsAccess, _snake, connect
 from DeadlineSpotIamSetup.values import NewAccessKey
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
@@ -83,7 +84,7 @@ def test_importing_the_engine_installs_no_logging_filter():
 
     code = (
         "import logging, DeadlineSpotIamSetup.cli, DeadlineSpotIamSetup.gateway as g;"
-        "names = g._REDACTED_LOGGERS;"
+        "from DeadlineSpotIamSetup.aws_session import _REDACTED_LOGGERS as names;"
         "print(sum(len(logging.getLogger(n).filters) for n in names));"
         "g.connect(g.AwsAccess(region='us-east-1'));"
         "print(sum(len(logging.getLogger(n).filters) for n in names))"

@@ -12,10 +12,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "DeadlineSpotIamSetup"
 LAYERS: list[set[str]] = [
     {"compat", "kinds", "errors", "waits", "values", "trust", "commands", "yaml_writer"},  # plain names and values;
     # newer Pythons' built-ins; how a message names a command of this tool; YAML text of plain data
-    {"source_ip", "policy_eval", "fleet_config", "key_records"},  # policy documents; fleet configs; key records
-    {"desired"},  # settings → desired state
-    {"findings", "permission_chain", "template_parts"},  # what a plan is made of; the calls the Spot plugin makes,
-    # as IAM judges them; what a CloudFormation template is made of
+    {"source_ip", "policy_eval", "fleet_config"},  # policy documents; fleet configs
+    {"desired", "gateway_protocol"},  # settings → desired state; what the engine asks of the gateway
+    # What a plan is made of; the calls the Spot plugin makes, as IAM judges them; what a CloudFormation template is
+    # made of; the records of the keys; the hand-over of a new key.
+    {"findings", "permission_chain", "template_parts", "key_records", "key_delivery"},
     {"handlers.base"},
     {
         "handlers.spot_user",
@@ -33,6 +34,9 @@ LAYERS: list[set[str]] = [
     {"cloudformation"},  # pure: templates of the desired state (and of the bootstrap policy)
     {"apply", "rotation"},  # run a plan, or the key rotation, through a gateway they are given
     {"retry", "call_deadline", "old_botocore", "regions"},  # botocore plumbing; what old botocore lacks; its regions
+    {"aws_failures"},  # botocore's failures as one-line errors
+    {"aws_session"},  # sessions and clients, bounded in time
+    {"permission_reads", "launch_template_reads"},  # the gateway's readers that read in parallel rounds
     {"gateway"},  # the one module that talks to AWS
     {"engine", "ec2_check"},  # observe → plan → apply → observe; the dry run against EC2
     {"accounts"},  # the check, once per account of a list, in a bounded pool
@@ -54,6 +58,7 @@ PURE = {
     "fleet_config",
     "key_records",
     "desired",
+    "gateway_protocol",
     "findings",
     "permission_chain",
     "plan",

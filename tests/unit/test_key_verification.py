@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import threading
 
-from DeadlineSpotIamSetup.apply import ApplyResult, KeyVerification
+from DeadlineSpotIamSetup.apply import KeyVerification
 from DeadlineSpotIamSetup.errors import EndpointUnavailable
+from DeadlineSpotIamSetup.findings import ApplyResult
 from DeadlineSpotIamSetup.values import CallerIdentity, NewAccessKey
 
 KEY = NewAccessKey("DeadlineSpotEventPluginAdmin", "AKIANEWKEY0000000001", "secret", None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from DeadlineSpotIamSetup import gateway, old_botocore
+from DeadlineSpotIamSetup import aws_session, old_botocore
 from DeadlineSpotIamSetup.errors import AwsAccessError, InvalidSettings
 from DeadlineSpotIamSetup.gateway import AwsAccess
 
@@ -71,16 +71,16 @@ def test_the_streaming_error_is_listed_only_where_botocore_has_it():
 
 def test_the_gateway_leaves_the_endpoint_to_a_botocore_that_reads_it_itself(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", URL)
-    session = gateway._session(AwsAccess())
+    session = aws_session._session(AwsAccess())
     monkeypatch.setattr(old_botocore, "reads_configured_endpoints", lambda: True)
-    assert gateway._endpoint_url(session, "iam", AwsAccess()) is None
+    assert aws_session._endpoint_url(session, "iam", AwsAccess()) is None
     monkeypatch.setattr(old_botocore, "reads_configured_endpoints", lambda: False)
-    assert gateway._endpoint_url(session, "iam", AwsAccess()) == URL
-    assert gateway._endpoint_url(session, "iam", AwsAccess(endpoint_url="https://given.test")) == "https://given.test"
+    assert aws_session._endpoint_url(session, "iam", AwsAccess()) == URL
+    assert aws_session._endpoint_url(session, "iam", AwsAccess(endpoint_url="https://given.test")) == "https://given.test"
 
 
 def test_a_malformed_aws_endpoint_url_is_refused_like_a_malformed_setting(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "ftp://nowhere")
     monkeypatch.setattr(old_botocore, "reads_configured_endpoints", lambda: False)
     with pytest.raises(InvalidSettings, match="not valid"):
-        gateway._endpoint_url(gateway._session(AwsAccess()), "iam", AwsAccess())
+        aws_session._endpoint_url(aws_session._session(AwsAccess()), "iam", AwsAccess())

@@ -195,3 +195,62 @@ def test_a_replace_refused_for_good_fails_in_bounded_time_without_a_temporary_fi
     with pytest.raises(SetupError, match="cannot write"):
         write_secret_file(tmp_path / "key.json", KEY)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the command line's key holder: the file appears once the key is kept, and goes when the key is deleted ---------
+
+
+def _key(key_id: str = "AKIAIOSFODNN7EXAMPLE"):
+    from DeadlineSpotIamSetup.values import NewAccessKey
+
+    return NewAccessKey("DeadlineSpotEventPluginAdmin", key_id, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+
+def test_a_key_withdrawn_after_staging_leaves_no_file(tmp_path: Path):
+    from DeadlineSpotIamSetup.secret_file import SecretFileHolder
+
+    holder = SecretFileHolder(tmp_path / "key.json")
+    holder.stage(_key())
+    holder.withdraw(_key())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_publication_interrupted_as_the_file_lands_is_taken_back_with_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A run stopped (Ctrl-C, a kill the run survives long enough to clean up) just as the file was renamed into place:
+    the rotation then deletes the key, so the file that names it goes too (an admin would paste a deleted key)."""
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    moved = secret_file._move_into_place
+
+    def move_then_interrupted(temporary: str, path: Path) -> None:
+        moved(temporary, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(secret_file, "_move_into_place", move_then_interrupted)
+    holder = secret_file.SecretFileHolder(tmp_path / "key.json")
+    holder.stage(_key())
+    with pytest.raises(KeyboardInterrupt):
+        holder.publish(_key())
+    holder.withdraw(_key())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_withdrawing_a_key_never_removes_a_file_holding_another_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import DeadlineSpotIamSetup.secret_file as secret_file
+
+    path = tmp_path / "key.json"
+
+    def refused(temporary: str, target: Path) -> None:
+        secret_file._remove(temporary)
+        raise SetupError(f"cannot write {target}")
+
+    write_secret_file(path, _key("AKIAOTHEROTHEROTHER1"))  # what an earlier run (or an admin) left there
+    monkeypatch.setattr(secret_file, "_move_into_place", refused)
+    holder = secret_file.SecretFileHolder(path)
+    holder.stage(_key())
+    with pytest.raises(SetupError):
+        holder.publish(_key())
+    holder.withdraw(_key())
+    assert json.loads(path.read_text())["AccessKeyId"] == "AKIAOTHEROTHEROTHER1"

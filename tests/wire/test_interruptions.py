@@ -6,7 +6,6 @@ Ctrl-C stops at once, as quietly."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -15,12 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import repository_root
 from odd_servers import SlowReplyProxy
 from states import USER
 
-from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX
+from tests.support.command_line import run_cli
+from tests.support.wire import repository_root
 
 HOLD = 3.0  # seconds the proxy holds the chosen reply: the signal lands inside the call
 
@@ -51,12 +50,6 @@ def signalled_inside(proxy: SlowReplyProxy, process: subprocess.Popen, *signals:
             process.kill()
             process.communicate()
     return process.returncode, out, err
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_ctrl_c_right_after_the_key_is_created_deletes_it_and_leaves_no_secret_file(endpoint, iam, tmp_path: Path):

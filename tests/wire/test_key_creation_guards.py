@@ -12,7 +12,7 @@ from states import USER
 from DeadlineSpotIamSetup.apply import ApplyOptions
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
-from DeadlineSpotIamSetup.errors import AccessDenied, Cancelled, SetupError
+from DeadlineSpotIamSetup.errors import AccessDenied, Cancelled, KeyDeliveryFailed, SetupError
 from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX
@@ -74,6 +74,24 @@ def test_a_failed_hand_off_deletes_the_key_and_names_the_real_cause(proxy, iam) 
     assert "could not be delivered (RuntimeError: database unavailable (while writing ****))" in message
     assert "it was deleted again" in message and "\n" not in message
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+
+
+def test_a_hand_over_that_cannot_be_made_final_deletes_the_key_and_names_the_cause(proxy, iam, tmp_path: Path) -> None:
+    """The key is staged and recorded, then making the hand-over final fails (the --secret-out file cannot be renamed
+    into place): the key is taken back and deleted, and the action fails with the key's own error, the secret masked."""
+
+    class UnpublishableFile(SecretFileHolder):
+        def publish(self, key) -> None:
+            raise OSError(f"rename refused while holding {key.secret_access_key}")
+
+    holder = UnpublishableFile(tmp_path / "key.json")
+    outcome = apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=holder)
+    [failed] = outcome.result.of_state(FAILED)
+    assert failed.action.operation == "CreateAccessKey" and isinstance(failed.error, KeyDeliveryFailed)
+    assert "could not be delivered (OSError: rename refused while holding ****)" in failed.detail
+    assert "it was deleted again" in failed.detail and outcome.result.key is None
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+    assert not (tmp_path / "key.json").exists()
 
 
 def test_a_key_whose_run_fails_right_after_creating_it_is_deleted(proxy, iam) -> None:
