@@ -32,7 +32,7 @@ from .desired import (
 )
 from .engine import apply_changes, plan_changes, rotate_access_key
 from .errors import AwsAccessError, InvalidSettings, SetupError
-from .findings import DONE, FAILED, REFUSED, ApplyResult, Plan, RotationResult
+from .findings import DONE, ApplyResult, Plan, RotationResult
 from .gateway import AwsAccess, IamGateway, connect
 from .interruption import listening
 from .kinds import Kind
@@ -40,19 +40,17 @@ from .regions import check_region
 from .report import (
     KEY_HINT,
     action_lines,
-    apply_key_destination,
     apply_outcome_json,
     apply_outcome_lines,
+    apply_stopped_lines,
     finding_lines,
     incomplete_line,
     manual_lines,
-    new_key_lines,
     plan_json,
     rotation_json,
     rotation_outcome_lines,
     rotation_step_lines,
     summary_line,
-    unmade_lines,
 )
 from .waits import CLI_APPLY_WAITS, CLI_TIMEOUTS, REAL_CLOCK, Clock
 
@@ -594,41 +592,24 @@ def run_apply(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Applying against {gateway.endpoint_description}:", file=out)
     # The file appears only once the key is recorded as this project's, and never for a key deleted again.
     sink = SecretFileHolder(secret_out) if secret_out else None
+    written_to = str(secret_out) if secret_out is not None else None
     options = ApplyOptions(waits=CLI_APPLY_WAITS, cancelled=_stopped(args))
     try:
         outcome = apply_changes(gateway, desired, key_sink=sink, progress=progress, options=options, now=_now(args))
     except SetupError as error:
         done = error.partial_result
         if isinstance(done, ApplyResult) and not args.json:  # what the run did before it stopped
-            written = str(secret_out) if secret_out is not None else None
-            lines = unmade_lines(done.outcomes)
-            for line in lines + new_key_lines(done.key, done.key_verified_as, apply_key_destination(written)):
+            for line in apply_stopped_lines(done, written_to):
                 print(line, file=out)
         raise
     result = outcome.result
-    written_to = str(secret_out) if secret_out is not None else None
     if args.json:
-        document = apply_outcome_json(
-            outcome.after,
-            ok=outcome.ok,
-            done=result.done,
-            outcomes=result.outcomes,
-            key=result.key,
-            secret_out=written_to,
-        )
-        json.dump(document, out, indent=2)
+        json.dump(apply_outcome_json(outcome.after, result, ok=outcome.ok, secret_out=written_to), out, indent=2)
         out.write("\n")
     else:
-        for line in apply_outcome_lines(
-            outcome.after,
-            outcomes=result.outcomes,
-            key=result.key,
-            key_verified_as=result.key_verified_as,
-            notes=result.notes,
-            secret_out=written_to,
-        ):
+        for line in apply_outcome_lines(outcome.after, result, written_to):
             print(line, file=out)
-    if result.of_state(REFUSED) + result.of_state(FAILED):
+    if result.refused_or_failed:
         raise SetupError(incomplete_line(result.outcomes))  # exit 1, one line on stderr after the table
     return EXIT_OK if outcome.ok else EXIT_PENDING
 

@@ -211,6 +211,11 @@ class ApplyResult:
         """Every action of the plan was done."""
         return all(outcome.state == DONE for outcome in self.outcomes)
 
+    @property
+    def refused_or_failed(self) -> bool:
+        """Some change was refused or failed (the changes that needed it were then not attempted)."""
+        return any(outcome.state in (REFUSED, FAILED) for outcome in self.outcomes)
+
 
 @dataclass
 class RotationResult:

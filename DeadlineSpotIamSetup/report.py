@@ -17,6 +17,7 @@ from .findings import (
     UNREACHABLE,
     AccountResult,
     ActionOutcome,
+    ApplyResult,
     Finding,
     ManualStep,
     Plan,
@@ -198,35 +199,33 @@ def new_key_lines(key: NewAccessKey | None, verified_as: str | None, destination
     return lines + [key_accepted_line(verified_as)] if verified_as else lines
 
 
-def apply_key_destination(secret_out: str | None) -> str:
-    return (
+def _apply_key_lines(result: ApplyResult, secret_out: str | None) -> list[str]:
+    destination = (
         f"{secret_out} (readable by you only): enter it in the Spot Event Plugin's Security Credentials, then delete "
         "the file"
     )
+    return new_key_lines(result.key, result.key_verified_as, destination)
 
 
-def apply_outcome_lines(
-    after: Plan,
-    *,
-    outcomes: Sequence[ActionOutcome],
-    key: NewAccessKey | None,
-    key_verified_as: str | None,
-    notes: Sequence[str],
-    secret_out: str | None,
-) -> list[str]:
-    """What ``apply`` says once it is done (engine.Outcome: what stands ``after``; apply.ApplyResult: each change's
-    ``outcomes``, the ``key`` it created into ``secret_out`` and who AWS accepts it as, its ``notes``); the steps it
-    took were shown as it took them."""
-    lines = [] if outcomes else ["  nothing to do"]
-    lines += unmade_lines(outcomes)
+def apply_stopped_lines(result: ApplyResult, secret_out: str | None) -> list[str]:
+    """What an ``apply`` that was stopped (an error, Ctrl-C) did before: the changes not made, the key it kept."""
+    return [*unmade_lines(result.outcomes), *_apply_key_lines(result, secret_out)]
+
+
+def apply_outcome_lines(after: Plan, result: ApplyResult, secret_out: str | None) -> list[str]:
+    """What ``apply`` says once it is done: engine.Outcome's ``after`` (what stands now) and ``result`` (each change's
+    outcome, the key it created into ``secret_out`` and who AWS accepts it as, its notes); the steps it took were
+    shown as it took them."""
+    lines = [] if result.outcomes else ["  nothing to do"]
+    lines += unmade_lines(result.outcomes)
     lines += ["", "Afterwards:", *finding_lines(after.findings)]
-    lines += new_key_lines(key, key_verified_as, apply_key_destination(secret_out))
-    lines += [f"Note: {note}" for note in notes]
+    lines += _apply_key_lines(result, secret_out)
+    lines += [f"Note: {note}" for note in result.notes]
     if after.manual:
         lines += ["", "Still needs an admin:", *manual_lines(after)]
         if secret_out is None and any(step.kind is Kind.ACCESS_KEY for step in after.manual):
             lines.append(f"  ({KEY_HINT})")
-    if any(outcome.state in (REFUSED, FAILED) for outcome in outcomes):
+    if result.refused_or_failed:
         ending = "Not everything is in place: the changes above marked refused, failed or not attempted were not made."
     elif after.ok:
         ending = "Everything is in place."
@@ -235,24 +234,16 @@ def apply_outcome_lines(
     return [*lines, "", ending]
 
 
-def apply_outcome_json(
-    after: Plan,
-    *,
-    ok: bool,
-    done: Sequence[str],
-    outcomes: Sequence[ActionOutcome],
-    key: NewAccessKey | None,
-    secret_out: str | None,
-) -> dict[str, Any]:
-    """``apply --json``: the report of what stands ``after``, what was ``done`` (and each change's outcome), what is
-    left to an admin, and the new key's ID and file (never its secret)."""
+def apply_outcome_json(after: Plan, result: ApplyResult, *, ok: bool, secret_out: str | None) -> dict[str, Any]:
+    """``apply --json``: the report of what stands ``after``, what ``result`` says was done (and each change's
+    outcome), what is left to an admin, and the new key's ID and file (never its secret)."""
     document = plan_json(after, with_actions=False)
     document["ok"] = ok
-    document["done"] = list(done)
-    document["outcomes"] = outcomes_json(list(outcomes))
+    document["done"] = list(result.done)
+    document["outcomes"] = outcomes_json(result.outcomes)
     document["manual"] = manual_json(after)
-    document["access_key_id"] = key.access_key_id if key else None
-    document["secret_out"] = secret_out if key else None
+    document["access_key_id"] = result.key.access_key_id if result.key else None
+    document["secret_out"] = secret_out if result.key else None
     return document
 
 

@@ -12,6 +12,7 @@ from DeadlineSpotIamSetup.findings import (
     REFUSED,
     Action,
     ActionOutcome,
+    ApplyResult,
     Finding,
     ManualStep,
     Plan,
@@ -172,7 +173,7 @@ def ok_plan() -> Plan:
 
 def test_an_apply_that_found_nothing_to_do_says_so_then_what_stands():
     after = ok_plan()
-    lines = apply_outcome_lines(after, outcomes=[], key=None, key_verified_as=None, notes=[], secret_out=None)
+    lines = apply_outcome_lines(after, ApplyResult(), None)
     assert lines == [
         "  nothing to do",
         "",
@@ -190,14 +191,13 @@ def test_an_apply_that_created_the_key_names_where_it_went_and_what_is_left():
         (),
         (ManualStep(Kind.SPOT_USER, user.name, "policy X is not attached", "attach it"),),
     )
-    lines = apply_outcome_lines(
-        after,
+    result = ApplyResult(
         outcomes=[outcome("create user DeadlineSpotEventPluginAdmin")],
         key=KEY,
         key_verified_as=ARN,
         notes=["IAM was slow"],
-        secret_out="/tmp/key.json",
     )
+    lines = apply_outcome_lines(after, result, "/tmp/key.json")
     assert lines == [
         "",
         "Afterwards:",
@@ -223,9 +223,7 @@ def test_an_apply_left_without_a_key_says_how_to_have_one_created():
         (),
         (ManualStep(Kind.ACCESS_KEY, "U", "no access key", "create one"),),
     )
-    lines = apply_outcome_lines(
-        after, outcomes=[outcome("x")], key=None, key_verified_as=None, notes=[], secret_out=None
-    )
+    lines = apply_outcome_lines(after, ApplyResult(outcomes=[outcome("x")]), None)
     assert lines[-5:] == [
         "Still needs an admin:",
         "  - access-key U: no access key: create one",
@@ -233,22 +231,13 @@ def test_an_apply_left_without_a_key_says_how_to_have_one_created():
         "",
         "Not everything is in place (see above).",
     ]
-    with_file = apply_outcome_lines(
-        after, outcomes=[outcome("x")], key=None, key_verified_as=None, notes=[], secret_out="f"
-    )
+    with_file = apply_outcome_lines(after, ApplyResult(outcomes=[outcome("x")]), "f")
     assert f"  ({KEY_HINT})" not in with_file
 
 
 def test_an_apply_with_refused_changes_lists_them_and_says_they_were_not_made():
     refused = outcome("create role R", REFUSED, "AccessDenied")
-    lines = apply_outcome_lines(
-        ok_plan(),
-        outcomes=[outcome("create user U"), refused],
-        key=None,
-        key_verified_as=None,
-        notes=[],
-        secret_out=None,
-    )
+    lines = apply_outcome_lines(ok_plan(), ApplyResult(outcomes=[outcome("create user U"), refused]), None)
     assert lines[:5] == [
         "",
         "Not every change was made:",
@@ -263,9 +252,8 @@ def test_an_apply_with_refused_changes_lists_them_and_says_they_were_not_made():
 def test_apply_json_holds_the_report_what_was_done_the_manual_steps_and_the_key_id_never_its_secret():
     after = ok_plan()
     done = [outcome("create user U")]
-    document = apply_outcome_json(
-        after, ok=True, done=["create user U"], outcomes=done, key=KEY, secret_out="/tmp/key.json"
-    )
+    result = ApplyResult(done=["create user U"], outcomes=done, key=KEY)
+    document = apply_outcome_json(after, result, ok=True, secret_out="/tmp/key.json")
     assert document == {
         **plan_json(after, with_actions=False),
         "ok": True,
@@ -275,7 +263,7 @@ def test_apply_json_holds_the_report_what_was_done_the_manual_steps_and_the_key_
         "access_key_id": KEY.access_key_id,
         "secret_out": "/tmp/key.json",
     }
-    without = apply_outcome_json(after, ok=True, done=[], outcomes=[], key=None, secret_out="/tmp/key.json")
+    without = apply_outcome_json(after, ApplyResult(), ok=True, secret_out="/tmp/key.json")
     assert (without["access_key_id"], without["secret_out"]) == (None, None)
     assert KEY.secret_access_key not in json.dumps(document)
 
