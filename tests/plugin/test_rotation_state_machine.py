@@ -371,49 +371,54 @@ def _invariants(world: World) -> None:
     world.no_secret_in_any_output()
 
 
+def _walk(steps_in_a_run: int, scenario: Callable[[World, Fault], None]) -> None:
+    """``scenario`` once for each step of a run killed before it, killed after it and its reply lost, each in a new
+    world holding one delivered key that the Spot plugin has used; the last run of each must have fewer steps than
+    the walk covers."""
+    steps = []
+    for kind, at in itertools.product(("kill-before", "kill-after", "lost"), range(steps_in_a_run)):
+        world = World()
+        try:
+            world.a_farm_with_one_delivered_key(skew_a=0, skew_b=0)
+            world.the_spot_plugin_calls_ec2()
+            scenario(world, Fault(at, kind))
+            steps.append(next(world._steps))
+        finally:
+            world.teardown()
+    assert max(steps) < steps_in_a_run, "the walk must reach past the last step of a run"
+
+
 def test_a_rotation_killed_at_any_step_of_a_plugin_check_leaves_the_spot_plugin_a_working_key() -> None:
     """Every step of the plugin's rotation, killed just before or just after it (a cancelled check runs its clean-up:
     the kill comes as an exception), then a check nothing interrupts. The state machine above samples these; this
     walks each one, so none depends on which examples a hypothesis version draws. Among them: a check killed after
     its last settings write of the hand-over, when the new key is in the Spot plugin's fields and its clean-up is
     deleting that key."""
-    steps = []
-    for kind, at in itertools.product(("kill-before", "kill-after", "lost"), range(24)):
-        world = World()
-        try:
-            world.a_farm_with_one_delivered_key(skew_a=0, skew_b=0)
-            world.the_spot_plugin_calls_ec2()
-            world.time_passes(span=timedelta(days=3))
-            world.the_event_plugin_checks(host="rcs-a", fault=Fault(at, kind))
-            _invariants(world)
-            world.the_spot_plugin_calls_ec2()
-            world.the_event_plugin_checks(host="rcs-b", fault=None)
-            _invariants(world)
-            steps.append(next(world._steps))
-        finally:
-            world.teardown()
-    assert max(steps) < 24, "the matrix must reach past the last step of a check"
+
+    def scenario(world: World, fault: Fault) -> None:
+        world.time_passes(span=timedelta(days=3))
+        world.the_event_plugin_checks(host="rcs-a", fault=fault)
+        _invariants(world)
+        world.the_spot_plugin_calls_ec2()
+        world.the_event_plugin_checks(host="rcs-b", fault=None)
+        _invariants(world)
+
+    _walk(24, scenario)
 
 
 def test_a_command_line_rotation_killed_at_any_step_leaves_the_spot_plugin_a_working_key() -> None:
     """The command line's side of the walk above: each step of ``rotate-key --secret-out FILE`` killed before, killed
     after or its reply lost, then the admin enters the newest key file's key and a run nothing interrupts follows."""
-    steps = []
-    for kind, at in itertools.product(("kill-before", "kill-after", "lost"), range(16)):
-        world = World()
-        try:
-            world.a_farm_with_one_delivered_key(skew_a=0, skew_b=0)
-            world.the_spot_plugin_calls_ec2()
-            world.an_admin_rotates_on_the_command_line(fault=Fault(at, kind))
+
+    def scenario(world: World, fault: Fault) -> None:
+        world.an_admin_rotates_on_the_command_line(fault=fault)
+        _invariants(world)
+        if world._published():
+            world.an_admin_enters_the_newest_key_file_in_the_spot_plugin()
             _invariants(world)
-            if world._published():
-                world.an_admin_enters_the_newest_key_file_in_the_spot_plugin()
-                _invariants(world)
-            world.the_spot_plugin_calls_ec2()
-            world.time_passes(span=timedelta(hours=5))
-            world.an_admin_rotates_on_the_command_line(fault=None)
-            _invariants(world)
-            steps.append(next(world._steps))
-        finally:
-            world.teardown()
-    assert max(steps) < 16, "the matrix must reach past the last step of a rotation"
+        world.the_spot_plugin_calls_ec2()
+        world.time_passes(span=timedelta(hours=5))
+        world.an_admin_rotates_on_the_command_line(fault=None)
+        _invariants(world)
+
+    _walk(16, scenario)
