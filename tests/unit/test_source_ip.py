@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 
@@ -290,6 +291,28 @@ KEYS = ["iam:PassedToService", "ec2:CreateAction", "aws:RequestedRegion"]
 VALUES = ["ec2.amazonaws.com", "RunInstances", "us-west-2", "Lambda.amazonaws.com"]
 
 
+# Every strategy is built once, here: hypothesis validates a strategy and works out its properties the first time it
+# draws from it, which costs far more than the draw itself (a strategy made inside a composite is a new one each time).
+BOOLEANS = st.booleans()
+ONE_TO_FIVE = st.integers(min_value=1, max_value=5)
+SPELLINGS = st.sampled_from([str, str.upper, str.lower])
+
+
+@functools.lru_cache(maxsize=None)
+def below(bound: int) -> st.SearchStrategy:
+    """An index from 0 to ``bound - 1``: one strategy for each bound."""
+    return st.integers(min_value=0, max_value=bound - 1)
+
+
+def shuffled(draw: st.DrawFn, values: list) -> list:
+    """``values`` in an order drawn (Fisher-Yates, each swap drawn): any order can come out."""
+    values = list(values)
+    for last in range(len(values) - 1, 0, -1):
+        other = draw(below(last + 1))
+        values[last], values[other] = values[other], values[last]
+    return values
+
+
 def one_or_many(elements: st.SearchStrategy) -> st.SearchStrategy:
     return st.lists(elements, min_size=1, max_size=4, unique=True).map(lambda xs: xs[0] if len(xs) == 1 else xs)
 
@@ -301,26 +324,29 @@ conditions = st.dictionaries(
 )
 
 
-@st.composite
-def statements(draw: st.DrawFn, sid: str | None) -> dict:
-    statement = {
-        "Effect": draw(st.sampled_from(["Allow", "Deny"])),
-        "Action": draw(one_or_many(st.sampled_from(ACTIONS))),
-        "Resource": draw(one_or_many(st.sampled_from(RESOURCES))),
-    }
-    condition = draw(conditions)
+def _statement(effect: str, action: object, resource: object, condition: dict) -> dict:
+    statement = {"Effect": effect, "Action": action, "Resource": resource}
     if condition:
         statement["Condition"] = condition
-    if sid:
-        statement["Sid"] = sid
     return statement
+
+
+statements = st.builds(
+    _statement,
+    st.sampled_from(["Allow", "Deny"]),
+    one_or_many(st.sampled_from(ACTIONS)),
+    one_or_many(st.sampled_from(RESOURCES)),
+    conditions,
+)
 
 
 @st.composite
 def documents(draw: st.DrawFn, prefix: str = "Project") -> dict:
-    count = draw(st.integers(min_value=1, max_value=5))
-    with_sids = draw(st.booleans())
-    chosen = [draw(statements(f"{prefix}{n}" if with_sids else None)) for n in range(count)]
+    count = draw(ONE_TO_FIVE)
+    with_sids = draw(BOOLEANS)
+    chosen = [draw(statements) for _ in range(count)]
+    if with_sids:
+        chosen = [{**statement, "Sid": f"{prefix}{n}"} for n, statement in enumerate(chosen)]
     unique = list({normal_statement(s): s for s in chosen}.values())  # a policy of distinct statements
     return {"Version": "2012-10-17", "Statement": unique}
 
@@ -332,13 +358,13 @@ def respelled(draw: st.DrawFn, document: dict) -> dict:
 
     def spell(values: object, change_case: bool) -> object:
         listed = list(values) if isinstance(values, list) else [values]
-        listed = draw(st.permutations(listed)) + draw(st.lists(st.sampled_from(listed), max_size=2))
+        listed = shuffled(draw, listed) + [listed[draw(below(len(listed)))] for _ in range(draw(below(3)))]
         if change_case:
-            listed = [draw(st.sampled_from([v, v.upper(), v.lower()])) for v in listed]
-        return listed[0] if len(set(listed)) == 1 and draw(st.booleans()) else listed
+            listed = [draw(SPELLINGS)(v) for v in listed]
+        return listed[0] if len(set(listed)) == 1 and draw(BOOLEANS) else listed
 
     result = []
-    for statement in draw(st.permutations(document["Statement"])):
+    for statement in shuffled(draw, document["Statement"]):
         spelled = {
             "Effect": statement["Effect"],
             "Action": spell(statement["Action"], change_case=True),
@@ -346,15 +372,12 @@ def respelled(draw: st.DrawFn, document: dict) -> dict:
         }
         if "Condition" in statement:
             spelled["Condition"] = {
-                operator: {
-                    draw(st.sampled_from([key, key.lower(), key.upper()])): spell(values, change_case=False)
-                    for key, values in block.items()
-                }
+                operator: {draw(SPELLINGS)(key): spell(values, change_case=False) for key, values in block.items()}
                 for operator, block in statement["Condition"].items()
             }
         if "Sid" in statement:
             spelled["Sid"] = statement["Sid"]
-        result.append(dict(draw(st.permutations(list(spelled.items())))))
+        result.append(dict(shuffled(draw, list(spelled.items()))))
     return {"Statement": result, "Version": document["Version"]}
 
 
