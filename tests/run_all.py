@@ -41,7 +41,7 @@ SUITE_TIMEOUT = 30 * 60
 BYTECODE_CACHE = ROOT / ".pytest_cache" / "bytecode"
 #: pytest-xdist workers per suite, for 2 cores: enough that one worker's waits (moto's replies, the tests that wait
 #: out a default timeout) leave the cores to another, and few, as each worker collects its whole suite.
-WORKERS = {"main": 1, "python3.10": 2, "python3.7": 1}
+WORKERS = {"main": 1, "python3.10": 4, "python3.7": 1}
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
 
 
