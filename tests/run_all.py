@@ -39,8 +39,9 @@ SUITE_TIMEOUT = 30 * 60
 #: tree: each of the many processes would otherwise compile the sources and rewrite the test modules again when the
 #: environment says not to write bytecode (PYTHONDONTWRITEBYTECODE), about 6 s of CPU each.
 BYTECODE_CACHE = ROOT / ".pytest_cache" / "bytecode"
-#: pytest-xdist workers per suite, for 2 cores: enough that one worker's waits (moto's replies, the tests that wait
-#: out a default timeout) leave the cores to another, and few, as each worker collects its whole suite.
+#: pytest-xdist workers per suite, for 2 cores. The Python 3.10 suites are the longest: four workers keep both cores
+#: busy while some wait out a timeout or a held reply, and after the other suites end (with two, a run took 10 min 49 s;
+#: with four, 7 min 27 s). Each worker collects its whole suite and starts its own moto server.
 WORKERS = {"main": 1, "python3.10": 4, "python3.7": 1}
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
 

@@ -19,7 +19,8 @@ names as AWS spells them) with four changes to how moto runs, none to what it an
   documents as JSON text and their dates too: what moto's ``AWSManagedPolicy.from_data`` does, for each policy), and
   given to the ``aws`` partition only: moto builds the IAM backend of every partition at each request to find the
   caller's account, and the suites call the ``aws`` partition alone.
-* moto lists its own package folder at every request to find the service asked for; the list is read once.
+* moto lists its own package folder at every request to find the service asked for, and the methods of the
+  service's response class: each list is made once.
 
 :func:`started` is the other end, in the pytest process: it starts the server and stops it. That side runs under
 every interpreter of the suites, Python 3.7 included; the server side imports moto only when it runs.
@@ -51,6 +52,7 @@ def speed_up_moto() -> None:
     """Patch moto in this process as the module's docstring says: once the server is started (moto is imported by
     then, with the AWS managed policies on), before its URL is given out."""
     import moto.backends as backends
+    import moto.core.responses as responses
     import moto.iam.models as iam_models
     from moto.core.base_backend import AccountSpecificBackend
     from moto.iam.aws_managed_policies import aws_managed_policies_data
@@ -99,6 +101,9 @@ def speed_up_moto() -> None:
         return [iam_models.random_policy_id() for _ in managed_policies()]
 
     iam_models.IAMBackend._init_aws_policies = init_aws_policies
+
+    # The method names of a response class are the same at every request (moto lists them with inspect at each one).
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
 
     # BackendDict.reset() resets every account's backends (each one built anew) and then drops them all.
     AccountSpecificBackend.reset = lambda self: None
