@@ -85,7 +85,8 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="aws-call-deadline", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0][2] is guard:  # the earliest deadline now: the watchdog waits for a later one, or none
+                self._wake.notify()
 
     def _run(self) -> None:
         while True:
