@@ -12,10 +12,6 @@ from DeadlineSpotIamSetup.call_deadline import CallGuard, _Watchdog
 BOUND = 10.0  # far beyond any deadline below: reaching it means the cut never came
 
 
-def connected() -> tuple[socket.socket, socket.socket]:
-    return socket.socketpair()
-
-
 def cut_within(guard: CallGuard, seconds: float) -> bool:
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
@@ -27,18 +23,17 @@ def cut_within(guard: CallGuard, seconds: float) -> bool:
 
 def test_a_later_call_with_an_earlier_deadline_is_cut_at_its_own_deadline():
     watchdog = _Watchdog()
-    mine, peer = connected()
     slow, quick = CallGuard(time.monotonic() + 600), CallGuard(time.monotonic() + 0.2)
-    quick.add(mine)
-    watchdog.watch(slow)
-    time.sleep(0.2)  # the watchdog's thread has started and waits for a deadline ten minutes away
-    watchdog.watch(quick)
-    assert cut_within(quick, BOUND)
-    assert not slow.cut
-    assert mine.recv(1) == b""  # shut down: a blocked read ends at once
+    mine, peer = socket.socketpair()
+    with mine, peer:
+        quick.add(mine)
+        watchdog.watch(slow)
+        time.sleep(0.2)  # the watchdog's thread has started and waits for a deadline ten minutes away
+        watchdog.watch(quick)
+        assert cut_within(quick, BOUND)
+        assert not slow.cut
+        assert mine.recv(1) == b""  # shut down: a blocked read ends at once
     slow.finish()
-    mine.close()
-    peer.close()
 
 
 def test_calls_that_finished_in_time_are_never_cut_and_the_next_one_still_is():
