@@ -42,7 +42,13 @@ swaps it in only while plugin code runs (while loading, during a trigger, or ins
   :attr:`PluginHost.started_at` is the simulated start time. With ``hostname="..."`` ``socket.gethostname``
   and ``platform.node`` answer that name, to simulate RCS on two machines sharing one database.
   ``from os import getpid`` done before a window keeps the real function.
-* ``sys.dont_write_bytecode`` is set, so no ``__pycache__`` is written into the repository.
+* ``sys.dont_write_bytecode`` is set, so no ``__pycache__`` is written into the repository. The code compiled from
+  a repository file is kept in the test process instead, keyed by the file's bytes, the way Python's bytecode cache
+  keeps it: the next simulated process importing a file with the same bytes (the same plugin installed into another
+  test's repository, say) runs the same code without compiling it again, its ``co_filename`` set to the file being
+  imported, as importlib does for a ``.pyc`` (``_imp._fix_co_filename``). A file whose bytes changed is compiled
+  afresh. Executing the module is never skipped: each simulated process runs its modules' code, as a new process
+  does.
 
 The swap is process-wide: threads the plugin leaves running after a trigger see the test process's state,
 and the test process's own threads (an in-process AWS stand-in server, say) see the simulated process's
@@ -71,6 +77,7 @@ import importlib.machinery
 import importlib.util
 import itertools
 import json
+import marshal
 import os
 import platform
 import re
@@ -675,6 +682,7 @@ class _Outside:
 
     path: list[str]
     meta_path: list[Any]
+    path_hooks: list[Any]
     env: dict[str, str]
     modules: dict[str, Any]
     getpid: Callable[[], int]
@@ -727,6 +735,46 @@ def _exception_chain(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
+
+
+#: The code compiled from repository files, marshalled, keyed by the file's bytes and optimization level (see the
+#: module documentation): for every simulated process of the test process.
+_COMPILED: dict[tuple[bytes, int], bytes] = {}
+
+
+class _CompiledOnceLoader(importlib.machinery.SourceFileLoader):
+    """A source file loader that compiles a given source text once per test process (see ``_COMPILED``)."""
+
+    def source_to_code(self, data: Any, path: Any, *, _optimize: int = -1) -> Any:  # type: ignore[override]
+        key = (bytes(data), _optimize)
+        dumped = _COMPILED.get(key)
+        if dumped is None:
+            code = super().source_to_code(data, path, _optimize=_optimize)
+            _COMPILED[key] = marshal.dumps(code)
+            return code
+        code = marshal.loads(dumped)
+        import _imp  # importlib's own helper: the file name a .pyc's code carries becomes the imported file's
+
+        _imp._fix_co_filename(code, path)
+        return code
+
+
+def _repository_path_hook(roots: tuple[str, ...]) -> Callable[[str], Any]:
+    """A ``sys.path_hooks`` entry for the folders under ``roots``: Python's own finder for a folder, with the loader
+    above for source files (the others as Python has them); any other folder is left to the next hook."""
+    details = [
+        (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+        (_CompiledOnceLoader, importlib.machinery.SOURCE_SUFFIXES),
+        (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES),
+    ]
+    file_finder = importlib.machinery.FileFinder.path_hook(*details)
+
+    def hook(entry: str) -> Any:
+        if not _under(entry, roots):
+            raise ImportError("not a repository folder")
+        return file_finder(entry)
+
+    return hook
 
 
 class _HiddenModuleFinder:
@@ -804,6 +852,7 @@ class PluginHost:
         self._env_delta: dict[str, str | None] = {}
         self._outside: _Outside | None = None
         self._finder = _HiddenModuleFinder(self)
+        self._path_hook = _repository_path_hook(self._repository_roots)
         self._kinds: dict[int, tuple[object, str]] = {}
 
     # Context management.
@@ -881,6 +930,7 @@ class PluginHost:
         outside = _Outside(
             path=list(sys.path),
             meta_path=list(sys.meta_path),
+            path_hooks=list(sys.path_hooks),
             env=dict(os.environ),
             modules={},
             getpid=os.getpid,
@@ -899,6 +949,7 @@ class PluginHost:
             sys.meta_path[:] = [finder for finder in sys.meta_path if not _is_editable_finder(finder)]
         if self.hide_modules:
             sys.meta_path.insert(0, self._finder)
+        sys.path_hooks.insert(0, self._path_hook)
         for key, value in self._env_delta.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -927,6 +978,7 @@ class PluginHost:
             if now.get(key) != value:
                 os.environ[key] = value
         sys.meta_path[:] = outside.meta_path
+        sys.path_hooks[:] = outside.path_hooks
         self._path = list(sys.path)
         sys.path[:] = outside.path
         for name, module in list(sys.modules.items()):
@@ -1039,7 +1091,8 @@ class PluginHost:
                     outside.modules.setdefault(name, sys.modules.pop(name))
         importlib.invalidate_caches()
         source = record.folder / f"{record.name}.py"
-        spec = importlib.util.spec_from_file_location(record.module_name, source)
+        loader = _CompiledOnceLoader(record.module_name, str(source))
+        spec = importlib.util.spec_from_file_location(record.module_name, source, loader=loader)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[record.module_name] = module

@@ -490,6 +490,45 @@ def test_reload_executes_the_plugin_file_again_in_the_same_process(fake: FakeDea
         assert sys.modules["sample_helper"].CALLS == [1, 1, 2]
 
 
+def test_a_file_is_compiled_once_per_test_process_and_its_code_names_the_file_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same bytes installed into two repositories and imported by three simulated processes are compiled once;
+    every process still executes the module, and its code (tracebacks) names the file it imported. Bytes changed
+    between two processes are compiled again: no process ever runs the code of other bytes."""
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting_compile(source: object, filename: object, *args: object, **kwargs: object) -> object:
+        if str(filename).endswith("sample_helper.py"):
+            compiled.append(str(filename))
+        return real_compile(source, filename, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.compile", counting_compile)
+    helper = "import sys\nCALLS = []\ndef where():\n    return sys._getframe().f_code.co_filename\n"
+    fakes = [FakeDeadline(tmp_path / name, echo=False) for name in ("first", "second")]
+    for each in fakes:
+        write_sample(each, "sample_helper.CALLS.append(sample_helper.where())", header="import sample_helper")
+        write_lib(each, "sample_helper.py", helper)
+    with PluginHost(fakes[0]) as one, PluginHost(fakes[1]) as other:
+        one.house_cleaning("Sample")
+        other.house_cleaning("Sample")
+        one.restart()
+        one.house_cleaning("Sample")
+        for host, each in ((one, fakes[0]), (other, fakes[1])):
+            with host.process_patches():
+                expected = str(each.repository / "custom" / "events" / "Sample" / "lib" / "sample_helper.py")
+                assert sys.modules["sample_helper"].CALLS == [expected]
+        assert len(compiled) == 1
+
+        write_lib(fakes[1], "sample_helper.py", helper.replace("CALLS = []", "CALLS = ['changed']"))
+        other.restart()
+        other.house_cleaning("Sample")
+        with other.process_patches():
+            assert sys.modules["sample_helper"].CALLS[0] == "changed"
+        assert len(compiled) == 2
+
+
 def test_fake_modules_can_be_installed_for_direct_imports(fake: FakeDeadline) -> None:
     assert "Deadline" not in sys.modules
     with fake:
