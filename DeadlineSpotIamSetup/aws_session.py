@@ -21,7 +21,7 @@ import botocore.hooks
 import botocore.session
 from botocore.config import Config
 
-from . import __version__, call_deadline, old_botocore
+from . import __version__, call_deadline, old_botocore, regions
 from .aws_failures import NOT_IDEMPOTENT, _Caller, _one_line
 from .errors import AwsAccessError, InvalidSettings
 from .retry import BudgetedRetry
@@ -98,34 +98,31 @@ def _config(timeouts: Timeouts) -> Config:
     )
 
 
-_LOADER_LOCK = threading.Lock()
-_SHARED_LOADER: Any = None
+_HOOKS_LOCK = threading.Lock()
 _BUILTIN_HOOKS: Any = None
 
 
 def _new_session(**params: Any) -> boto3.session.Session:
     """A boto3 session on a botocore session made from what every session of this process shares, worked out once:
 
-    * the data loader: botocore otherwise reads and parses its data files (endpoints, service models) again for each
-      session, about 0.15 s of CPU, which threads cannot overlap (one session per assumed role: the multi-account
-      check);
+    * the data loader (``regions.data_loader()``, which the region checks read too): botocore otherwise reads and
+      parses its data files (endpoints, service models) again for each session, about 0.15 s of CPU, which threads
+      cannot overlap (one session per assumed role: the multi-account check);
     * botocore's built-in event handlers, registered once into an event emitter that each session gets a copy of
       (``botocore.session.Session(event_hooks=..., include_builtin_handlers=False)``, botocore/session.py: "event_hooks:
       The event hooks object to use"): registering them inspects each handler's signature, about 20 ms of CPU per
       session, where the copy takes 2 ms. The copy is the emitter's own ``__copy__``, the one botocore gives each
       client of a session.
     """
-    global _SHARED_LOADER, _BUILTIN_HOOKS
-    with _LOADER_LOCK:
+    global _BUILTIN_HOOKS
+    loader = regions.data_loader()
+    with _HOOKS_LOCK:
         if _BUILTIN_HOOKS is None:
             hooks = botocore.hooks.HierarchicalEmitter()
             botocore.session.Session(event_hooks=hooks)  # registers the built-in handlers into ``hooks``
             _BUILTIN_HOOKS = hooks
         core = botocore.session.Session(event_hooks=copy.copy(_BUILTIN_HOOKS), include_builtin_handlers=False)
-        if _SHARED_LOADER is None:
-            _SHARED_LOADER = core.get_component("data_loader")
-        else:
-            core.register_component("data_loader", _SHARED_LOADER)
+    core.register_component("data_loader", loader)
     return boto3.session.Session(botocore_session=core, **params)
 
 

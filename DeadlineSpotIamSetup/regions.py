@@ -7,20 +7,37 @@ still reaches IAM's endpoint for a region of the ``aws`` partition it does not k
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 import botocore
-import botocore.loaders
+import botocore.session
 
 from .errors import InvalidSettings
+
+_LOADER_LOCK = threading.Lock()
+_LOADER: Any = None
+
+
+def data_loader() -> Any:
+    """The botocore data loader this process shares: every botocore session of aws_session gets it, and the region
+    checks read it, so that each data file (endpoints.json, a service model) is read and parsed once per process
+    (botocore otherwise parses them again for each session: about 40 ms of CPU for endpoints.json alone). It is the
+    loader botocore would make (``Session.get_component("data_loader")``: its search path with the ``data_path``
+    setting, from ``AWS_DATA_PATH`` or the config file)."""
+    global _LOADER
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.session.Session(include_builtin_handlers=False).get_component("data_loader")
+        return _LOADER
 
 
 @functools.lru_cache(maxsize=4)
 def known_regions(loader: Any = None) -> frozenset[str]:
-    """Every region of every partition in the installed botocore's endpoint data. ``loader``: the data loader of the
-    botocore session in use, which keeps what it parsed: its clients then resolve their endpoints from the same
-    parsed file (about 40 ms of CPU each time endpoints.json is parsed); None: a loader of its own."""
-    endpoints = (loader or botocore.loaders.Loader()).load_data("endpoints")
+    """Every region of every partition in the installed botocore's endpoint data. ``loader``: the data loader to read
+    it with, which keeps what it parsed; None: this process's (:func:`data_loader`), whose sessions' clients then
+    resolve their endpoints from the same parsed file."""
+    endpoints = (loader or data_loader()).load_data("endpoints")
     return frozenset(region for partition in endpoints.get("partitions", ()) for region in partition.get("regions", {}))
 
 

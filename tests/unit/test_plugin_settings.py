@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 from spot_iam_plugin.settings import (
     DELIVERY_CHOICES,
@@ -15,6 +21,8 @@ from spot_iam_plugin.settings import (
 from DeadlineSpotIamSetup.desired import Settings
 from DeadlineSpotIamSetup.errors import InvalidSettings
 from DeadlineSpotIamSetup.waits import CLI_TIMEOUTS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 KEY_ID = "AKIAIOSFODNN7BOOTSTRAP"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLUGINSECRET"
@@ -307,6 +315,37 @@ def test_a_region_newer_than_botocore_is_taken_with_allow_unknown_region():
 
 def test_a_known_region_is_taken_as_it_is():
     assert read(Region="eu-west-1").aws_access().region == "eu-west-1"
+
+
+def test_a_new_process_parses_botocore_endpoint_data_once_for_the_settings_and_the_gateway():
+    """The Region setting is checked against botocore's endpoint data when the settings are read, and again with the
+    session's data when the gateway opens: one parse of endpoints.json per process (about 40 ms of CPU each), the
+    session's clients resolving their endpoints from the same parsed data. In a process of its own: what was parsed
+    is kept for the process's life."""
+    script = textwrap.dedent(
+        """
+        import botocore.loaders
+        parsed = []
+        load_file = botocore.loaders.JSONFileLoader.load_file
+        def counting(self, file_path, *args, **kwargs):
+            if "endpoints" in str(file_path):
+                parsed.append(file_path)
+            return load_file(self, file_path, *args, **kwargs)
+        botocore.loaders.JSONFileLoader.load_file = counting
+        from spot_iam_plugin.settings import read_settings
+        from DeadlineSpotIamSetup.gateway import connect
+        settings = read_settings(lambda key, default: {"Region": "eu-west-1"}.get(key, default))
+        connect(settings.aws_access())  # the gateway's IAM client is made here
+        print(len(parsed))
+        """
+    )
+    environment = dict(os.environ, AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY="not-a-secret")
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "lib")])
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
 
 
 def test_service_linked_roles_are_created_unless_the_organisation_creates_them():
