@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
+import sys
+import urllib.parse
 import threading
 import time
 import uuid
@@ -15,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from DeadlineSpotIamSetup.standin import MotoStandIn
+from tests.support import moto_server
 from tests.support.fault_proxy import FaultProxy, refused_endpoint, reset_endpoint
 
 REGION = "us-east-1"
@@ -284,3 +288,60 @@ def test_gather_holds_requests_until_the_group_is_complete(aws):
         assert answers == ["NoSuchEntity", "NoSuchEntity"]
         ask()  # the group was used up: later requests pass freely
         assert len(answers) == 3
+
+
+# -- the suites' server (tests/support/moto_server.py) -----------------------------------------------------------------
+
+# moto tells the service and the account from the Authorization header's credential scope; it checks no signature.
+IAM_HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261203/us-east-1/iam/aws4_request, "
+    "SignedHeaders=host, Signature=0",
+}
+GET_NOBODY = b"Action=GetUser&UserName=nobody&Version=2010-05-08"
+
+
+@pytest.fixture(scope="module")
+def suites_server(tmp_path_factory):
+    with moto_server.started(sys.executable, tmp_path_factory.mktemp("moto") / "server.log") as url:
+        yield url
+
+
+def ask(connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
+    connection.request("POST", path, body, headers)
+    answer = connection.getresponse()
+    return answer.status, {name.lower(): value for name, value in answer.getheaders()}, answer.read()
+
+
+def without_request_id(body: bytes) -> bytes:
+    return re.sub(rb"<RequestId>[^<]*</RequestId>", b"", body)
+
+
+def test_the_suites_server_keeps_connections_open_and_answers_as_moto_does(aws, suites_server):
+    """The suites' server answers on connections kept open, as AWS's endpoints do (werkzeug's server, moto's own,
+    closes each connection after one answer): several requests on one connection, one whose body moto never reads
+    among them, each answered as moto's own server answers it."""
+    url = urllib.parse.urlsplit(suites_server)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        status, headers, body = ask(connection, "/", GET_NOBODY, IAM_HEADERS)
+        first = connection.sock
+        assert first is not None and headers.get("connection", "").lower() != "close"
+        assert ask(connection, "/moto-api/reset", b"a body the reset never reads", {})[0] == 200
+        again = ask(connection, "/", GET_NOBODY, IAM_HEADERS)
+        assert connection.sock is first  # the same connection throughout
+    finally:
+        connection.close()
+
+    own = urllib.parse.urlsplit(aws.endpoint_url)
+    plain = http.client.HTTPConnection(own.hostname, own.port, timeout=30)
+    try:
+        moto_status, moto_headers, moto_body = ask(plain, "/", GET_NOBODY, IAM_HEADERS)
+        assert moto_headers.get("connection") == "close"  # what the suites' server changes
+    finally:
+        plain.close()
+    assert status == again[0] == moto_status == 404
+    assert without_request_id(body) == without_request_id(again[2]) == without_request_id(moto_body)
+    assert b"<Code>NoSuchEntity</Code>" in body
+    assert headers["content-type"] == moto_headers["content-type"]
+    assert int(headers["content-length"]) == len(body)

@@ -7,7 +7,7 @@ line, the port being the one the operating system gave (never a guessed one), th
 closes: when the pytest process that started it ends, or dies, the server goes with it.
 
 It is :class:`DeadlineSpotIamSetup.standin.MotoStandIn` (AWS managed policies loaded, the Spot service-linked role
-names as AWS spells them) with four changes to how moto runs, none to what it answers:
+names as AWS spells them) with five changes to how moto runs, none to what it answers:
 
 * requests are served one at a time. moto's backends are plain dictionaries that its request threads read and change
   without a lock: a role created while another request lists the roles has failed a request with "dictionary changed
@@ -21,6 +21,12 @@ names as AWS spells them) with four changes to how moto runs, none to what it an
   caller's account, and the suites call the ``aws`` partition alone.
 * moto lists its own package folder at every request to find the service asked for, and the methods of the
   service's response class: each list is made once.
+* connections are kept open between requests (HTTP/1.1 keep-alive, as AWS's endpoints keep them): werkzeug's
+  development server, which moto's runs on, closes each connection after one answer ("Connection: close"), so that
+  every call of the suites paid for a new connection and a new server thread. The request's body is read whole before
+  moto sees it and the answer is sent with its length, so that the next request on the connection starts where it
+  should; a request with a body of unknown length (chunked, or expecting "100 Continue") is served by werkzeug as
+  before, its connection closed after it.
 
 :func:`started` is the other end, in the pytest process: it starts the server and stops it. That side runs under
 every interpreter of the suites, Python 3.7 included; the server side imports moto only when it runs.
@@ -30,11 +36,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -56,7 +64,7 @@ def speed_up_moto() -> None:
     import moto.iam.models as iam_models
     from moto.core.base_backend import AccountSpecificBackend
     from moto.iam.aws_managed_policies import aws_managed_policies_data
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler
     from moto.settings import load_iam_aws_managed_policies
 
     modules = tuple(backends.list_of_moto_modules())
@@ -116,6 +124,61 @@ def speed_up_moto() -> None:
             return list(dispatch(self, environ, start_response))
 
     DomainDispatcherApplication.__call__ = serve_one
+    MotoRequestHandler.run_wsgi = _keep_alive(MotoRequestHandler.run_wsgi)
+
+
+#: Headers of an answer that describe its connection or its framing: the server sets its own.
+_FRAMING = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
+
+
+def _keep_alive(werkzeug_run_wsgi: Callable[[Any], None]) -> Callable[[Any], None]:
+    """werkzeug's ``WSGIRequestHandler.run_wsgi`` serving a request and keeping its connection open (see the module's
+    documentation). The handler's protocol is HTTP/1.1 (werkzeug sets it for a threaded server, as moto's is)."""
+    from werkzeug.exceptions import InternalServerError
+
+    def run_wsgi(handler: Any) -> None:
+        length = handler.headers.get("Content-Length")
+        if handler.headers.get("Transfer-Encoding") or handler.headers.get("Expect") or not (length or "0").isdigit():
+            werkzeug_run_wsgi(handler)  # closes the connection after the answer
+            return
+        body = handler.rfile.read(int(length or 0))
+        environ = handler.make_environ()
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            status, headers, payload = _serve(handler.server.app, environ)
+        except Exception:  # as werkzeug does: the error logged, a 500 answered, the connection closed
+            handler.log_error("Error on request:\n%s", traceback.format_exc())
+            status, headers, payload = _serve(InternalServerError(), environ)
+            handler.close_connection = True
+        code, _, reason = status.partition(" ")
+        handler.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in _FRAMING:
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    return run_wsgi
+
+
+def _serve(app: Callable[..., Any], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The status, headers and body a WSGI application answers to ``environ``."""
+    answer: list[Any] = []
+    chunks: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        answer[:] = [status, headers]
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return answer[0], answer[1], b"".join(chunks)
 
 
 @contextlib.contextmanager
