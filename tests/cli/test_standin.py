@@ -1,4 +1,5 @@
-"""Tests of the local AWS stand-ins: moto's server (the product's, for the demo) and the tests' fault proxy."""
+"""Tests of the local AWS stand-ins: moto's server (the product's, for the demo, and the suites' own,
+tests/support/moto_server.py) and the tests' fault proxy."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import http.client
 import re
 import socket
 import sys
-import urllib.parse
 import threading
 import time
+import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
