@@ -3,7 +3,8 @@
 * :class:`FaultProxy` -- a small forwarding HTTP proxy placed in front of an endpoint (moto's server). It
   records which AWS Query actions were called, can add per-request latency (to mimic a distant endpoint),
   answer requests with injected AWS errors (for example ``Throttling``), hold requests without ever answering
-  them (an unresponsive endpoint) or line racing requests up (:meth:`FaultProxy.gather`).
+  them (an unresponsive endpoint) or line racing requests up (:meth:`FaultProxy.gather`). It keeps its
+  connections to the endpoint open from one request to the next where the endpoint does (the suites' moto server).
 * :func:`reset_endpoint` resets a moto server, in this process or another one; :func:`refused_endpoint`
   gives a URL on which nothing listens.
 
@@ -298,6 +299,7 @@ class FaultProxy:
         self._rules: list[_Rule] = []
         self._barriers: dict[str, threading.Barrier] = {}
         self._connections: set[socket.socket] = set()
+        self._idle_upstream: list[http.client.HTTPConnection] = []  # connections to the upstream kept open
         self._stopping = threading.Event()
         self._server: _ProxyHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -352,6 +354,10 @@ class FaultProxy:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        with self._lock:
+            idle, self._idle_upstream = self._idle_upstream, []
+        for upstream in idle:
+            upstream.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -510,7 +516,14 @@ class FaultProxy:
             times[1] = time.monotonic()
 
     def _forward(self, method: str, path: str, headers, body: bytes):
-        conn = http.client.HTTPConnection(self._upstream_host, self._upstream_port, timeout=self.upstream_timeout)
+        """Relay one request upstream on a connection kept open from an earlier one if there is one (the suites'
+        moto server keeps its connections open), else on a new one; a connection is kept for the next request only
+        after a whole answer that does not close it."""
+        with self._lock:
+            conn = self._idle_upstream.pop() if self._idle_upstream else None
+        if conn is None:
+            conn = http.client.HTTPConnection(self._upstream_host, self._upstream_port, timeout=self.upstream_timeout)
+        reusable = False
         try:
             conn.putrequest(method, self._upstream_prefix + path, skip_host=True, skip_accept_encoding=True)
             # The Host header is relayed unchanged (it is part of the request signature).
@@ -525,6 +538,11 @@ class FaultProxy:
             response = conn.getresponse()
             payload = response.read()
             relayed = [(name, value) for name, value in response.getheaders() if name.lower() not in _HOP_BY_HOP]
+            reusable = not response.will_close
             return response.status, response.reason, relayed, payload
         finally:
-            conn.close()
+            if reusable and not self._stopping.is_set():
+                with self._lock:
+                    self._idle_upstream.append(conn)
+            else:
+                conn.close()
