@@ -346,3 +346,20 @@ def test_the_suites_server_keeps_connections_open_and_answers_as_moto_does(aws, 
     assert b"<Code>NoSuchEntity</Code>" in body
     assert headers["content-type"] == moto_headers["content-type"]
     assert int(headers["content-length"]) == len(body)
+
+
+def test_the_suites_server_gives_each_reset_account_managed_policies_of_its_own(suites_server):
+    """The suites' server prepares the AWS managed policies once and builds them for each account after each reset:
+    what one test changed on a policy (its attachment count) is gone after the reset, as in moto's own."""
+    iam = iam_client(suites_server)
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonEC2SpotFleetTaggingRole"
+    before = iam.get_policy(PolicyArn=arn)["Policy"]
+    iam.create_role(RoleName="fleet", AssumeRolePolicyDocument=ASSUME_EC2)
+    iam.attach_role_policy(RoleName="fleet", PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+    reset_endpoint(suites_server)
+    after = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert after["AttachmentCount"] == before["AttachmentCount"] == 0
+    assert after == before
+    assert [p["Arn"] for p in iam.list_policies(Scope="AWS", OnlyAttached=True)["Policies"]] == []
+
