@@ -120,6 +120,7 @@ $(DEMO_STAMP): pyproject.toml $(wildcard DeadlineSpotIamSetup/*.py DeadlineSpotI
 bench: venv
 	$(VENV)/bin/python benchmarks/bench_check.py
 	$(VENV)/bin/python benchmarks/bench_accounts.py
+	$(VENV)/bin/python benchmarks/bench_test_server.py
 
 clean:
 	rm -rf $(VENV) $(VENV310) $(VENV37) $(DEMO_VENV) build dist *.egg-info .pytest_cache .ruff_cache
