@@ -25,8 +25,8 @@ names as AWS spells them) with five changes to how moto runs, none to what it an
   development server, which moto's runs on, closes each connection after one answer ("Connection: close"), so that
   every call of the suites paid for a new connection and a new server thread. The request's body is read whole before
   moto sees it and the answer is sent with its length, so that the next request on the connection starts where it
-  should; a request with a body of unknown length (chunked, or expecting "100 Continue") is served by werkzeug as
-  before, its connection closed after it.
+  should; a request with a body of unknown length (chunked, or expecting "100 Continue"), or a HEAD request, is served
+  by werkzeug as before, its connection closed after it.
 
 :func:`started` is the other end, in the pytest process: it starts the server and stops it. That side runs under
 every interpreter of the suites, Python 3.7 included; the server side imports moto only when it runs.
@@ -142,7 +142,8 @@ def _keep_alive(werkzeug_run_wsgi: Callable[[Any], None]) -> Callable[[Any], Non
 
     def run_wsgi(handler: Any) -> None:
         length = handler.headers.get("Content-Length")
-        if handler.headers.get("Transfer-Encoding") or handler.headers.get("Expect") or not (length or "0").isdigit():
+        unusual = handler.headers.get("Transfer-Encoding") or handler.headers.get("Expect") or handler.command == "HEAD"
+        if unusual or not (length or "0").isdigit():
             werkzeug_run_wsgi(handler)  # closes the connection after the answer
             return
         body = handler.rfile.read(int(length or 0))
@@ -159,9 +160,12 @@ def _keep_alive(werkzeug_run_wsgi: Callable[[Any], None]) -> Callable[[Any], Non
         for name, value in headers:
             if name.lower() not in _FRAMING:
                 handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(payload)))
+        bodiless = int(code) < 200 or int(code) in (204, 304)  # an answer that has no body, nor its length
+        if not bodiless:
+            handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
-        handler.wfile.write(payload)
+        if not bodiless:
+            handler.wfile.write(payload)
 
     return run_wsgi
 
