@@ -69,8 +69,7 @@ def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lam
     try:
         session = _session(access)
         if not access.allow_unknown_region:
-            loader = session._session.get_component("data_loader")  # its clients read the same endpoint data
-            check_region(*_region_in_use(session, access), access.names.allow_unknown_region, loader)
+            check_region(*_region_in_use(session, access), access.names.allow_unknown_region)
         if access.role_arn:
             session = _assume_role(session, access, cancelled)
         return IamGateway(session, access, cancelled)

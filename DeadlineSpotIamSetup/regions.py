@@ -32,20 +32,19 @@ def data_loader() -> Any:
         return _LOADER
 
 
-@functools.lru_cache(maxsize=4)
-def known_regions(loader: Any = None) -> frozenset[str]:
-    """Every region of every partition in the installed botocore's endpoint data. ``loader``: the data loader to read
-    it with, which keeps what it parsed; None: this process's (:func:`data_loader`), whose sessions' clients then
-    resolve their endpoints from the same parsed file."""
-    endpoints = (loader or data_loader()).load_data("endpoints")
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in the installed botocore's endpoint data, read with this process's loader
+    (:func:`data_loader`), from which every session's clients resolve their endpoints too."""
+    endpoints = data_loader().load_data("endpoints")
     return frozenset(region for partition in endpoints.get("partitions", ()) for region in partition.get("regions", {}))
 
 
-def check_region(region: str, named: str, allow_unknown: str, loader: Any = None) -> None:
+def check_region(region: str, named: str, allow_unknown: str) -> None:
     """Refuse ``region`` when botocore does not know it, naming the closest known region. ``named`` says where the
     name came from (``--region``, ``AWS_DEFAULT_REGION``, the plugin's Region); ``allow_unknown`` how to let a region
     newer than the installed botocore through."""
-    known = known_regions(loader)
+    known = known_regions()
     if region in known:
         return
     import difflib  # only for this message
