@@ -28,10 +28,10 @@ def botocore_files_parsed_once() -> Iterator[None]:
     parse = botocore.loaders.JSONFileLoader.load_file
     parsed: dict[tuple[Any, ...], Any] = {}
 
-    def load_file(self: Any, file_path: str, *args: Any, **kwargs: Any) -> Any:
-        key = (file_path, *(_signature(file_path + ext) for ext in (".json", ".json.gz")), args, tuple(kwargs.items()))
+    def load_file(self: Any, file_path: str) -> Any:
+        key = (file_path, *(_signature(file_path + ext) for ext in (".json", ".json.gz")))
         if key not in parsed:
-            parsed[key] = parse(self, file_path, *args, **kwargs)
+            parsed[key] = parse(self, file_path)
         return parsed[key]
 
     with pytest.MonkeyPatch.context() as patch:

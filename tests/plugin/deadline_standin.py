@@ -70,6 +70,7 @@ Example::
 
 from __future__ import annotations
 
+import _imp
 import configparser
 import contextlib
 import importlib
@@ -753,9 +754,7 @@ class _CompiledOnceLoader(importlib.machinery.SourceFileLoader):
             _COMPILED[key] = marshal.dumps(code)
             return code
         code = marshal.loads(dumped)
-        import _imp  # importlib's own helper: the file name a .pyc's code carries becomes the imported file's
-
-        _imp._fix_co_filename(code, path)
+        _imp._fix_co_filename(code, path)  # importlib's own step for a .pyc: the code names the file imported
         return code
 
 

@@ -155,12 +155,13 @@ def _keep_alive(werkzeug_run_wsgi: Callable[[Any], None]) -> Callable[[Any], Non
             handler.log_error("Error on request:\n%s", traceback.format_exc())
             status, headers, payload = _serve(InternalServerError(), environ)
             handler.close_connection = True
-        code, _, reason = status.partition(" ")
-        handler.send_response(int(code), reason)
+        number, _, reason = status.partition(" ")
+        code = int(number)
+        handler.send_response(code, reason)
         for name, value in headers:
             if name.lower() not in _FRAMING:
                 handler.send_header(name, value)
-        bodiless = int(code) < 200 or int(code) in (204, 304)  # an answer that has no body, nor its length
+        bodiless = code < 200 or code in (204, 304)  # an answer that has no body, nor its length
         if not bodiless:
             handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
