@@ -157,10 +157,11 @@ def check_accounts(
             )
         except SetupError as error:
             return AccountResult(target.account, role_arn, None, str(error))
-        try:
-            return AccountResult(target.account, role_arn, plan(gateway, desired, deliver_key=True))
-        except SetupError as error:
-            return AccountResult(target.account, role_arn, None, str(error))
+        with gateway:  # closed: no call of this account's check outlives it
+            try:
+                return AccountResult(target.account, role_arn, plan(gateway, desired, deliver_key=True))
+            except SetupError as error:
+                return AccountResult(target.account, role_arn, None, str(error))
 
     if not targets:
         return []

@@ -474,7 +474,10 @@ def _stopped(args: argparse.Namespace) -> Callable[[], bool]:
 
 
 def _gateway(args: argparse.Namespace) -> IamGateway:
-    return connect(access_from(args), _stopped(args))
+    """A gateway for the command, closed when the command ends (:func:`_run`): the reads it started ahead of need
+    are answered before the command returns."""
+    opened: contextlib.ExitStack = args.opened
+    return opened.enter_context(connect(access_from(args), _stopped(args)))
 
 
 def _dry_run_access(args: argparse.Namespace) -> AwsAccess:
@@ -888,7 +891,9 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO, demo: Demo | None
         try:
             args = parse_command_line(argv)
             args.clock, args.stop = clock, stop
-            code = dispatch(args, out, demo)
+            with contextlib.ExitStack() as opened:  # what the command opens (its gateways) is closed as it ends
+                args.opened = opened
+                code = dispatch(args, out, demo)
             out.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
             if stop() and not stop.expected:  # asked to stop, yet it ended: say so, as a stopped run
                 print(f"error: interrupted ({stop.name}) as {args.command} ended (see above)", file=err)

@@ -10,8 +10,8 @@ The permission chain's reader and the launch-template reader are parts of it, be
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -55,6 +55,7 @@ from .waits import KEY_UNUSED_LIMIT
 __all__ = ["AwsAccess", "IamGateway", "SettingNames", "connect", "server_clock_offset"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 def connect(access: AwsAccess | None = None, cancelled: Callable[[], bool] = lambda: False) -> IamGateway:
@@ -103,7 +104,8 @@ class _SharedAnswers:
 
 class IamGateway(PermissionChainReads, LaunchTemplateReads):
     """Typed IAM/STS calls for one session. One IAM client, reused and shared by threads. Made by
-    :func:`connect`; constructing one makes no network call."""
+    :func:`connect`; constructing one makes no network call. Whoever opens one closes it when its run ends
+    (``with connect(...) as gateway``): :meth:`close` waits for the reads it started ahead of need."""
 
     def __init__(
         self,
@@ -128,6 +130,34 @@ class IamGateway(PermissionChainReads, LaunchTemplateReads):
         # User Guide, "Versioning IAM policies"), and a policy made again under the same name has a new PolicyId: its
         # documents by (ARN, PolicyId, version) are read once per gateway (the check after apply reads none again).
         self._versions: dict[tuple[str, str, str], Any] = {}
+        self._ahead: list[Future[Any]] = []  # reads started before they were known to be needed (_read_ahead)
+
+    def __enter__(self) -> IamGateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Wait for the reads started ahead of need that their caller did not wait for (each ends within its call's
+        deadline, and none starts once ``cancelled`` answers True): a run that closes its gateway leaves no call of
+        its own under way after it, in the process that ran it (RCS/Pulse's, a script's). The gateway holds nothing
+        else to release, and can still be used."""
+        with self._lock:
+            ahead, self._ahead = self._ahead, []
+        wait(ahead)
+
+    def _read_ahead(self, reads: dict[K, Callable[[], T]]) -> dict[K, Future[T]]:
+        """Start ``reads`` at once, each in a thread of its own, for a caller that waits only for those it turns out
+        to need; :meth:`close` waits for the others."""
+        if not reads:
+            return {}
+        pool = ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="iam-read-ahead")
+        started = {key: pool.submit(read) for key, read in reads.items()}
+        pool.shutdown(wait=False)  # no more reads: its threads end with these
+        with self._lock:
+            self._ahead = [future for future in self._ahead if not future.done()] + list(started.values())
+        return started
 
     def _read_server_date(self, http_response: Any = None, **_: Any) -> None:
         """Every IAM reply carries the server's time in its HTTP Date header (RFC 9110, 6.6.1): remember how far this

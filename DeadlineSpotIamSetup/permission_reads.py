@@ -5,14 +5,16 @@ read of the Gateway protocol), over its IAM reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .trust import parse_policy
 from .values import PolicyInfo, PrincipalPolicies
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class PermissionChainReads:
@@ -31,6 +33,8 @@ class PermissionChainReads:
         def _attached(self, operation: str, subject: str, **params: str) -> frozenset[str] | None: ...
 
         def _policy(self, arn: str, subject: str) -> PolicyInfo | None: ...
+
+        def _read_ahead(self, reads: dict[K, Callable[[], T]]) -> dict[K, Future[T]]: ...
 
     def _inline_policies(self, noun: str, name: str) -> list[tuple[str, dict[str, Any]]]:
         """The inline policies of a user, role or group (``noun``: User, Role, Group), labelled."""
@@ -84,13 +88,13 @@ class PermissionChainReads:
 
         # The expected policies' reads are not waited for when they are not needed (the principal does not exist,
         # or they are not attached): what they read is kept (the gateway's versions) for the next read of the same
-        # version.
-        early_pool = ThreadPoolExecutor(max_workers=max(1, len(expected)), thread_name_prefix="iam-policies-early")
-        early = {
-            arn: early_pool.submit(self._labelled_policy, arn)
-            for arn in (f"arn:{self.partition}:iam::aws:policy/{policy}" for policy in expected)
-        }
-        early_pool.shutdown(wait=False)  # no more reads; those under way finish on their own, each within its deadline
+        # version, and the gateway's close waits for them.
+        early = self._read_ahead(
+            {
+                arn: partial(self._labelled_policy, arn)
+                for arn in (f"arn:{self.partition}:iam::aws:policy/{policy}" for policy in expected)
+            }
+        )
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="iam-policies") as pool:
             found = pool.submit(self._read, head, f"iam:Get{noun}", subject)
             attached = pool.submit(self._attached, f"ListAttached{noun}Policies", subject, **params)

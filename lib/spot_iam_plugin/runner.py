@@ -51,7 +51,7 @@ from .farm_view import IdentityResult, MachineResult
 from .handoff import KeyHandoff, PluginKeyHolder
 from .logbridge import INFO, WARNING, PluginLog
 from .settings import ROLE_MODE, PluginSettings, read_settings
-from .spot_config import read_spot_plugin_config
+from .spot_config import SpotPluginConfig, read_spot_plugin_config
 from .status import RunFacts, RunReport, RunStatus, key_confirmed, run_status
 from .worker import Emit, left_behind_busy, run_bounded
 
@@ -120,7 +120,11 @@ class EngineJob:
                 spot_region=spot.region,
             )
         )
-        gateway = connect(settings.aws_access(), self.cancelled)
+        with connect(settings.aws_access(), self.cancelled) as gateway:  # closed: no call of the check outlives it
+            return self._check(gateway, desired, spot)
+
+    def _check(self, gateway: IamGateway, desired: DesiredState, spot: SpotPluginConfig) -> tuple[RunFacts, Plan]:
+        settings = self.settings
         self.emit(INFO, messages.using(settings, gateway.endpoint_description))
         self._say_role_mode_available(gateway)
         if spot.why_not_audited:

@@ -105,6 +105,19 @@ def test_create_missing_off_reports_only(farm: Farm, host: PluginHost, iam):
     assert "missing  worker-role" in farm.log()
 
 
+def test_a_check_ends_only_once_every_call_it_made_is_answered(farm: Farm, host: PluginHost):
+    """The permission chain's reads of the expected AWS managed policies are not waited for when the Spot user does
+    not exist; the check still ends only once they are answered: no call of a finished check is left under way in
+    RCS/Pulse's process."""
+    farm.configure(CreateMissing=False)
+    farm.proxy.gather("GetPolicy", parties=3, timeout=1.0)  # the 2 expected policies' reads held a second
+    host.house_cleaning(PLUGIN_NAME)
+    ended = time.monotonic()
+    late = [action for _, action, _, answered in farm.proxy.rounds() if answered > ended]
+    assert farm.proxy.counts()["GetPolicy"] == 2 and late == [], late
+    assert "Left as they are, CreateMissing is off: spot-user" in "\n".join(farm.fake.warnings())
+
+
 def test_unresponsive_aws_returns_in_bounded_time_without_raising(farm: Farm, host: PluginHost):
     farm.proxy.hang()
     started = time.monotonic()

@@ -189,13 +189,29 @@ def resolved(*accounts: str) -> tuple[AccountTarget, ...]:
     return resolve_targets(targets, "aws", DEFAULT_ROLE_NAME, "farm.txt")
 
 
+class Opened:
+    """What connect returns here: a gateway as the account's role, which knows whether it was closed (its check's
+    reads ahead of need all answered, IamGateway.close)."""
+
+    def __init__(self, role_arn: str) -> None:
+        self.role_arn = role_arn
+        self.closed = False
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.closed = True
+
+
 def test_each_account_is_checked_as_its_role_with_the_external_id_and_reported_in_the_files_order():
-    connected = []
+    connected, opened = [], []
 
     def connect(access, cancelled):
         connected.append(access)
         time.sleep(0.05 if access.role_arn.endswith(f"{A}:role/{DEFAULT_ROLE_NAME}") else 0)  # A finishes last
-        return access.role_arn
+        opened.append(Opened(access.role_arn))
+        return opened[-1]
 
     plans = {
         f"arn:aws:iam::{A}:role/{DEFAULT_ROLE_NAME}": plan_of(0),
@@ -203,8 +219,9 @@ def test_each_account_is_checked_as_its_role_with_the_external_id_and_reported_i
     }
     base = AwsAccess(profile="farm", region="eu-west-1", endpoint_url="https://iam.example")
     results = check_accounts(
-        base, resolved(A, B), DESIRED, "render-farm", connect=connect, plan=lambda g, d, deliver_key: plans[g]
+        base, resolved(A, B), DESIRED, "render-farm", connect=connect, plan=lambda g, d, deliver_key: plans[g.role_arn]
     )
+    assert [gateway.closed for gateway in opened] == [True, True]
     assert [(r.account, r.status, r.pending) for r in results] == [(A, "ok", 0), (B, "short", 2)]
     assert sorted(a.role_arn for a in connected) == sorted(plans)
     assert {(a.profile, a.region, a.endpoint_url, a.external_id) for a in connected} == {
@@ -213,13 +230,16 @@ def test_each_account_is_checked_as_its_role_with_the_external_id_and_reported_i
 
 
 def test_an_account_that_cannot_be_checked_is_a_result_with_one_line_not_an_exception():
+    opened = []
+
     def connect(access, cancelled):
         if B in access.role_arn:
             raise AccessDenied("AWS denied sts:AssumeRole on role ...: grant it (bootstrap-policy ...)")
-        return access.role_arn
+        opened.append(Opened(access.role_arn))
+        return opened[-1]
 
     def plan(gateway, desired, deliver_key):
-        if C in gateway:
+        if C in gateway.role_arn:
             raise EndpointUnavailable("the AWS endpoint https://iam.example did not answer (iam:GetRole): check ...")
         return plan_of(0)
 
@@ -231,6 +251,7 @@ def test_an_account_that_cannot_be_checked_is_a_result_with_one_line_not_an_exce
     )
     assert results[2].error.startswith("the AWS endpoint https://iam.example did not answer")
     assert results[1].plan is None and results[2].pending == 0
+    assert [gateway.closed for gateway in opened] == [True, True]  # C's too, whose check failed
 
 
 def test_no_more_than_the_bound_of_accounts_are_checked_at_once():
@@ -243,7 +264,7 @@ def test_no_more_than_the_bound_of_accounts_are_checked_at_once():
         time.sleep(0.02)
         with lock:
             running[0] -= 1
-        return access
+        return Opened(access.role_arn)
 
     accounts = [f"{n:012d}" for n in range(1, 3 * MAX_PARALLEL_ACCOUNTS + 1)]
     results = check_accounts(
@@ -265,7 +286,7 @@ def test_interrupted_the_accounts_in_flight_are_told_to_stop():
         while not cancelled() and time.monotonic() < deadline:
             time.sleep(0.01)
         seen_cancelled.append(cancelled())
-        return access
+        return Opened(access.role_arn)
 
     with pytest.raises(KeyboardInterrupt):
         check_accounts(AwsAccess(), resolved(A, B), DESIRED, connect=connect, plan=lambda g, d, deliver_key: plan_of(0))
@@ -277,7 +298,7 @@ def test_the_command_lines_stop_flag_reaches_every_account():
 
     def connect(access, cancelled):
         seen.append(cancelled())
-        return access
+        return Opened(access.role_arn)
 
     check_accounts(
         AwsAccess(),

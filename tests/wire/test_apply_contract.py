@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -24,6 +25,18 @@ from tests.support.command_line import run_cli
 from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
 
 DESIRED = desired_state(Settings())
+
+# python -c START_LINE READY GO ARGS...: the command line with ARGS, once its imports are done (it makes READY) and
+# the test says go (GO exists).
+START_LINE = """
+import pathlib, sys, time
+from DeadlineSpotIamSetup.__main__ import main
+import DeadlineSpotIamSetup.cli
+pathlib.Path(sys.argv[1]).touch()
+while not pathlib.Path(sys.argv[2]).exists():
+    time.sleep(0.01)
+sys.exit(main(sys.argv[3:]))
+"""
 
 
 def writes(counts) -> dict[str, int]:
@@ -45,7 +58,8 @@ def test_warm_check_reads_each_identity_once_in_at_most_20_calls(proxy) -> None:
     """12 reads for the identities (the Spot user's tags among them: the records of its keys and a rotation's mark),
     8 for the permission chain: the Spot user, its attached, inline and group policies, and each attached policy's
     default version (GetPolicy, GetPolicyVersion)."""
-    apply_changes(make_gateway(proxy.endpoint_url), DESIRED, key_sink=lambda key: None)
+    with make_gateway(proxy.endpoint_url) as gateway:  # closed: none of its calls is left to be counted below
+        apply_changes(gateway, DESIRED, key_sink=lambda key: None)
     proxy.clear()
     code, _, _ = run_cli("check", "--endpoint-url", proxy.endpoint_url)
     assert code == 0
@@ -144,15 +158,21 @@ def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, t
     # Line the four runs up: each run reads its five roles (three service roles, two service-linked) while
     # observing, before its first write; held until all twenty reads arrive, every run plans from the same empty
     # account and races on every create, the access key included.
+    # The runs start together, their imports done (START_LINE): a run whose first read waited at the gathering
+    # longer than the command line's read timeout (6 s) would send it again, and the extra request would release
+    # the gathering before the last run's reads arrive.
     proxy.gather("GetRole", parties=4 * 5)
     proxy.latency = 0.02  # spread each run's calls so the runs interleave
     env = dict(os.environ, PYTHONPATH=str(repository_root()))
+    go = tmp_path / "go"
     runs = [
         subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "DeadlineSpotIamSetup",
+                "-c",
+                START_LINE,
+                str(tmp_path / f"ready-{n}"),
+                str(go),
                 "apply",
                 "--json",
                 "--secret-out",
@@ -167,6 +187,10 @@ def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, t
         )
         for n in range(4)
     ]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < len(runs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
     results = [run.communicate(timeout=180) + (run.returncode,) for run in runs]
     assert [code for _, _, code in results] == [0, 0, 0, 0], [err for _, err, _ in results]
     keys = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
@@ -176,7 +200,7 @@ def test_separate_processes_applying_at_once_leave_exactly_one_key(proxy, iam, t
     assert json.loads(files[0].read_text())["AccessKeyId"] == keys[0]["AccessKeyId"]
     assert sum(1 for out, _, _ in results if json.loads(out)["access_key_id"]) == 1
     counts = proxy.counts()
-    assert counts["CreateRole"] == 4 * 3  # they really raced: every run tried to create the three roles
+    assert counts["CreateRole"] == 4 * 3, counts  # they really raced: every run tried to create the three roles
     assert counts["CreateAccessKey"] >= 1
 
 
