@@ -3,9 +3,11 @@ for every secret the test made or used, and the plugin loaded in a host process 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import botocore.loaders
@@ -36,6 +38,29 @@ def botocore_files_parsed_once() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.loaders.JSONFileLoader, "load_file", load_file)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def dataclass_methods_compiled_once() -> Iterator[None]:
+    """The engine's dataclasses (about 80, each with its __init__, __repr__, __eq__...) are made again in each
+    simulated RCS process, as a new process makes them, and the standard library's dataclasses compiles the source of
+    every method it generates, about 0.15 ms each: most of what importing the engine costs. That code depends on its
+    source text alone (compiled with no __future__ flag, as dataclasses' own exec does), so here it is compiled once
+    per test process, as the stand-in compiles a module once (deadline_standin._CompiledOnceLoader); each class and
+    function is still made afresh, from it, in the process that defines the class."""
+    compiled: dict[str, CodeType] = {}
+
+    def exec_generated(source: Any, globals: Any = None, locals: Any = None) -> None:
+        if isinstance(source, str):
+            code = compiled.get(source)
+            if code is None:
+                code = compiled[source] = compile(source, "<string>", "exec", dont_inherit=True)
+            source = code
+        exec(source, globals, locals)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dataclasses, "exec", exec_generated, raising=False)  # found before the builtin, by name
         yield
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import socket
@@ -527,6 +528,49 @@ def test_a_file_is_compiled_once_per_test_process_and_its_code_names_the_file_im
         with other.process_patches():
             assert sys.modules["sample_helper"].CALLS[0] == "changed"
         assert len(compiled) == 2
+
+
+def test_dataclass_methods_are_compiled_once_per_test_process_and_made_in_each_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conftest.dataclass_methods_compiled_once: the methods dataclasses generates for a class defined by two
+    simulated processes are compiled for the first; each process still makes its own class and methods from that
+    code, which behave as dataclasses' own (equality, repr, a frozen instance refusing a change)."""
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting_compile(source: object, filename: object, *args: object, **kwargs: object) -> object:
+        if filename == "<string>" and "fleet" in str(source):  # the code generated for Spot
+            compiled.append(str(source))
+        return real_compile(source, filename, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.compile", counting_compile)
+    helper = (
+        "import dataclasses\n"
+        "@dataclasses.dataclass(frozen=True)\n"
+        "class Spot:\n"
+        "    fleet: str\n"
+        "    size: int = 1\n"
+    )
+    fake = FakeDeadline(tmp_path / "farm", echo=False)
+    write_sample(fake, "pass", header="import sample_point")
+    write_lib(fake, "sample_point.py", helper)
+    made = []
+    with PluginHost(fake) as host:
+        for restart in (False, True):
+            if restart:
+                host.restart()
+            host.house_cleaning("Sample")
+            with host.process_patches():
+                made.append(sys.modules["sample_point"].Spot)
+            if not restart:
+                first = len(compiled)
+    assert first >= 4 and len(compiled) == first  # __init__, __repr__, __eq__, __setattr__...: compiled once
+    one, two = made
+    assert one is not two and one.__init__ is not two.__init__
+    assert two("farm") == two("farm", 1) != two("farm", 2) and repr(two("a")) == "Spot(fleet='a', size=1)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        two("farm").size = 3  # type: ignore[misc]
 
 
 def test_fake_modules_can_be_installed_for_direct_imports(fake: FakeDeadline) -> None:
