@@ -16,7 +16,7 @@ import pytest
 import DeadlineSpotIamSetup.gateway as gateway_module
 from tests.support import moto_server
 from tests.support.fault_proxy import FaultProxy, reset_endpoint
-from tests.support.wire import DUMMY_KEY_ID, DUMMY_SECRET
+from tests.support.wire import DUMMY_KEY_ID, DUMMY_SECRET, close_gateways
 
 # The event plugin's Deadline-side library (spot_iam_plugin) is importable in tests as it is inside Deadline.
 _LIB = str(Path(__file__).resolve().parent.parent / "lib")
@@ -37,6 +37,13 @@ def isolated_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(autouse=True)
+def gateways_closed() -> Iterator[None]:
+    """Every gateway a test made with make_gateway is closed when it ends: no call of one test reaches the next."""
+    yield
+    close_gateways()
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,21 @@ DUMMY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYBOOTSTRAP"
 FAST = Timeouts(connect=2.0, read=4.0, call_budget=8.0, call_deadline=12.0, max_attempts=6)
 
 
+_OPENED: list[IamGateway] = []
+
+
 def make_gateway(endpoint_url: str, timeouts: Timeouts = FAST, **access: object) -> IamGateway:
-    return connect(AwsAccess(endpoint_url=endpoint_url, timeouts=timeouts, **access))  # type: ignore[arg-type]
+    """A gateway on the test's endpoint, closed when the test ends (:func:`close_gateways`) if the test does not."""
+    gateway = connect(AwsAccess(endpoint_url=endpoint_url, timeouts=timeouts, **access))  # type: ignore[arg-type]
+    _OPENED.append(gateway)
+    return gateway
+
+
+def close_gateways() -> None:
+    """Close every gateway made by :func:`make_gateway` (IamGateway.close: the reads it started ahead are answered),
+    so that none of a test's calls reaches the next test's account or proxy."""
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def repository_root() -> Path:
