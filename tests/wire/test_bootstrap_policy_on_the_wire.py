@@ -44,19 +44,36 @@ READ_ANYWHERE = {
 @dataclass
 class Recorder:
     """Every IAM call a gateway makes: (operation, parameters), and what IAM authorizes for it, worked out when the
-    call is made (``iam``, a plain client straight to moto, looks up where each entity is at that moment: a role
-    that does not exist yet is authorized at role/NAME, whatever path it has once created)."""
+    call is made (``iam``, a plain client straight to moto, looks up where each entity is at that moment, see
+    :meth:`arn`: a role that does not exist yet is authorized at role/NAME, whatever path it has once created)."""
 
     iam: Any
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     needs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    found: dict[tuple[str, str], str] = field(default_factory=dict)  # the ARNs of entities that exist, by kind and name
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        needs = needed(model.name, dict(params), self.iam)
+        for kind, name in _entities(params):
+            if model.name in MOVES[kind]:
+                self.found.pop((kind, name), None)
+        needs = needed(model.name, dict(params), self)
         with self.lock:
             self.calls.append((model.name, dict(params)))
             self.needs.extend(needs)
+
+    def arn(self, kind: str, name: str) -> str:
+        """The entity's ARN as IAM has it (its path included), looked up once while it exists: only a call that
+        makes, deletes or moves it changes its ARN (MOVES), and every call of the recorded gateways is seen here
+        first; one that does not exist (yet) is looked up again at each call."""
+        known = self.found.get((kind, name))
+        if known is not None:
+            return known
+        arn = found_arn(self.iam, kind, name)
+        if arn is None:
+            return f"{IAM}:{kind}/{name}"  # authorized at role/NAME, whatever path it has once created
+        self.found[(kind, name)] = arn
+        return arn
 
     def gateway(self, endpoint: str):
         gateway = make_gateway(endpoint)
@@ -64,8 +81,21 @@ class Recorder:
         return gateway
 
 
-def arn_of(iam, kind: str, name: str) -> str:
-    """The entity's ARN as IAM has it (its path included); at the root path when it does not exist (anymore)."""
+# The calls that make, delete or move (a new path) an entity of each kind: only they change its ARN.
+MOVES = {
+    "user": {"CreateUser", "DeleteUser", "UpdateUser"},
+    "role": {"CreateRole", "DeleteRole"},
+    "instance-profile": {"CreateInstanceProfile", "DeleteInstanceProfile"},
+}
+NAME_PARAMETERS = {"user": "UserName", "role": "RoleName", "instance-profile": "InstanceProfileName"}
+
+
+def _entities(params: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(kind, params[key]) for kind, key in NAME_PARAMETERS.items() if key in params]
+
+
+def found_arn(iam, kind: str, name: str) -> str | None:
+    """The entity's ARN as IAM has it (its path included); None when it does not exist (anymore)."""
     try:
         if kind == "user":
             return iam.get_user(UserName=name)["User"]["Arn"]
@@ -73,11 +103,12 @@ def arn_of(iam, kind: str, name: str) -> str:
             return iam.get_role(RoleName=name)["Role"]["Arn"]
         return iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        return f"{IAM}:{kind}/{name}"
+        return None
 
 
-def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, dict[str, Any]]]:
-    """(action, resource, condition context) IAM authorizes for one call."""
+def needed(operation: str, params: dict[str, Any], recorder: Recorder) -> list[tuple[str, str, dict[str, Any]]]:
+    """(action, resource, condition context) IAM authorizes for one call, the entities' ARNs as ``recorder`` finds
+    them when the call is made."""
     context: dict[str, Any] = {}
     if "PolicyArn" in params and operation.startswith(("Attach", "Detach")):
         context["iam:PolicyARN"] = params["PolicyArn"]
@@ -109,16 +140,16 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
         name = params[{"user": "UserName", "role": "RoleName", "instance-profile": "InstanceProfileName"}[kind]]
         resource = f"{IAM}:{kind}{params.get('Path', '/')}{name}"
     elif operation == "GetAccessKeyLastUsed":  # authorized on the key's user, which the request does not name
-        user = iam.get_access_key_last_used(AccessKeyId=params["AccessKeyId"])["UserName"]
-        resource = arn_of(iam, "user", user)
+        user = recorder.iam.get_access_key_last_used(AccessKeyId=params["AccessKeyId"])["UserName"]
+        resource = recorder.arn("user", user)
     elif "GroupName" in params:
         resource = f"{IAM}:group/{params['GroupName']}"
     elif "InstanceProfileName" in params:
-        resource = arn_of(iam, "instance-profile", params["InstanceProfileName"])
+        resource = recorder.arn("instance-profile", params["InstanceProfileName"])
     elif "UserName" in params:
-        resource = arn_of(iam, "user", params["UserName"])
+        resource = recorder.arn("user", params["UserName"])
     elif "RoleName" in params:
-        resource = arn_of(iam, "role", params["RoleName"])
+        resource = recorder.arn("role", params["RoleName"])
     else:
         raise AssertionError(f"no resource known for {operation}")
     result = [(f"iam:{operation}", resource, context)]
@@ -135,7 +166,7 @@ def needed(operation: str, params: dict[str, Any], iam) -> list[tuple[str, str, 
         boundary = {"iam:PermissionsBoundary": params["PermissionsBoundary"]}
         result.append((f"iam:Put{noun}PermissionsBoundary", resource, boundary))
     if operation == "AddRoleToInstanceProfile":
-        result.append(("iam:PassRole", arn_of(iam, "role", params["RoleName"]), {}))
+        result.append(("iam:PassRole", recorder.arn("role", params["RoleName"]), {}))
     return result
 
 
