@@ -137,7 +137,7 @@ def needed(operation: str, params: dict[str, Any], recorder: Recorder) -> list[t
         resource = params["PolicyArn"]
     elif operation in ("CreateUser", "CreateRole", "CreateInstanceProfile"):  # where the request puts it
         kind = {"CreateUser": "user", "CreateRole": "role", "CreateInstanceProfile": "instance-profile"}[operation]
-        name = params[{"user": "UserName", "role": "RoleName", "instance-profile": "InstanceProfileName"}[kind]]
+        name = params[NAME_PARAMETERS[kind]]
         resource = f"{IAM}:{kind}{params.get('Path', '/')}{name}"
     elif operation == "GetAccessKeyLastUsed":  # authorized on the key's user, which the request does not name
         user = recorder.iam.get_access_key_last_used(AccessKeyId=params["AccessKeyId"])["UserName"]
