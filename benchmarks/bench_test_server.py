@@ -38,7 +38,7 @@ from harness import KEY_ID, ROOT, SECRET
 
 from tests.support import moto_server
 from tests.support.fault_proxy import FaultProxy, reset_endpoint
-from tests.support.wire import make_gateway
+from tests.support.wire import close_gateways, make_gateway
 
 ASSUME_EC2 = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -57,12 +57,19 @@ SERVERS = ("suites", "moto")
 SCENARIOS = ("direct", "proxied", "reset", "set-up")
 
 
-def process_cpu(pid: int) -> float | None:
-    """The CPU seconds (user + system) process ``pid`` has used, from /proc; None where there is no /proc."""
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (the state first); None where it cannot be read."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
+            return stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_cpu(pid: int) -> float | None:
+    """The CPU seconds (user + system) process ``pid`` has used, from /proc; None where there is no /proc."""
+    fields = _stat(pid)
+    if fields is None:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -100,13 +107,9 @@ def _children() -> list[int]:
     """This process's child processes (Linux: /proc); [] elsewhere."""
     found = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields is not None and fields[1] == str(os.getpid()):
+            found.append(int(entry))
     return found
 
 
@@ -139,6 +142,7 @@ def one_round(url: str, pid: int, calls: int) -> dict[str, tuple[float, float | 
 
     results["reset"] = measure(pid, max(calls // 10, 5), reset)
     results["set-up"] = measure(pid, max(calls // 10, 5), lambda: make_gateway(url))
+    close_gateways()  # make_gateway keeps each gateway for its closing, as at the end of a test
     return results
 
 
