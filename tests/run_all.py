@@ -132,7 +132,8 @@ def suites() -> list[Suite]:
 
 
 def minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+    tenths = round(seconds * 10)  # rounded before it is split, so that 359.97 s shows as 6 min 00.0 s
+    return f"{tenths // 600} min {tenths % 600 / 10:04.1f} s"
 
 
 def main() -> int:

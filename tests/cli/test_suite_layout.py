@@ -105,6 +105,13 @@ def test_make_test_runs_the_three_suites_side_by_side_in_workers():
     assert "tests/run_all.py" in (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
+def test_wall_times_are_shown_in_minutes_and_seconds_rounded_once():
+    minutes = run_all_module().minutes
+    assert minutes(0) == "0 min 00.0 s"
+    assert minutes(65.04) == "1 min 05.0 s"
+    assert minutes(359.97) == "6 min 00.0 s"  # not "5 min 60.0 s"
+
+
 def test_a_failing_suite_fails_the_run_and_its_output_is_shown(monkeypatch, capsys):
     run_all = run_all_module()
 
