@@ -7,7 +7,7 @@ line, the port being the one the operating system gave (never a guessed one), th
 closes: when the pytest process that started it ends, or dies, the server goes with it.
 
 It is :class:`DeadlineSpotIamSetup.standin.MotoStandIn` (AWS managed policies loaded, the Spot service-linked role
-names as AWS spells them) with five changes to how moto runs, none to what it answers:
+names as AWS spells them) with five changes to how moto runs, none to what it answers, and one request of its own:
 
 * requests are served one at a time. moto's backends are plain dictionaries that its request threads read and change
   without a lock: a role created while another request lists the roles has failed a request with "dictionary changed
@@ -27,6 +27,10 @@ names as AWS spells them) with five changes to how moto runs, none to what it an
   moto sees it and the answer is sent with its length, so that the next request on the connection starts where it
   should; a request with a body of unknown length (chunked, or expecting "100 Continue"), or a HEAD request, is served
   by werkzeug as before, its connection closed after it.
+
+Its own request (:class:`Snapshots`): IAM as a real apply left it, saved under a name and put back in one request on
+a freshly reset account, for the many tests that start from a converged account (tests/support/wire.py
+``converged``; tests/wire/test_converged_snapshots.py shows the account put back is the one the apply made).
 
 :func:`started` is the other end, in the pytest process: it starts the server and stops it. That side runs under
 every interpreter of the suites, Python 3.7 included; the server side imports moto only when it runs.
@@ -118,9 +122,14 @@ def speed_up_moto() -> None:
 
     one_at_a_time = threading.Lock()
     dispatch: Callable[..., Any] = DomainDispatcherApplication.__call__
+    snapshots = Snapshots()
 
     def serve_one(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         with one_at_a_time:
+            path = environ.get("PATH_INFO") or ""
+            if path.startswith(SNAPSHOT_PATH):
+                return snapshots.serve(path[len(SNAPSHOT_PATH) :], start_response)
+            snapshots.fresh = path == RESET_PATH
             return list(dispatch(self, environ, start_response))
 
     DomainDispatcherApplication.__call__ = serve_one
@@ -129,6 +138,70 @@ def speed_up_moto() -> None:
     # would hold the body until the client acknowledges the headers, which it delays (40 ms on Linux). socketserver's
     # own switch sets TCP_NODELAY on each connection.
     MotoRequestHandler.disable_nagle_algorithm = True
+
+
+RESET_PATH = "/moto-api/reset"
+#: The test server's own requests (not moto's, not AWS's): ``POST /test-server/snapshot/save/NAME`` and
+#: ``POST /test-server/snapshot/restore/NAME`` (:class:`Snapshots`).
+SNAPSHOT_PATH = "/test-server/snapshot/"
+
+
+class Snapshots:
+    """IAM as it stands, kept under a name and put back in one request: the state a real apply made on a fresh
+    account, for the tests whose starting point it is (tests/support/wire.py ``converged``).
+
+    ``save/NAME`` keeps every account's IAM backends as they are (pickled: moto's own objects, the access keys and their
+    secrets included); ``restore/NAME`` empties every account as moto's reset does and puts the saved IAM backends
+    back, only on an account no request has reached since its reset (409 otherwise: a restore never replaces what a
+    test arranged), 404 when nothing was saved under that name. Nothing else about the server changes: moto answers
+    every later request from its own objects, as it would have after the apply itself."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, bytes] = {}
+        self.fresh = False  # no request since the last reset
+
+    def serve(self, command: str, start_response: Callable[..., Any]) -> list[bytes]:
+        action, _, name = command.partition("/")
+        if action == "save" and name:
+            self.saved[name] = self._save()
+            return _answer(start_response, "200 OK", "saved")
+        if action == "restore" and name:
+            if not self.fresh:
+                return _answer(start_response, "409 Conflict", "requests reached this account since its reset")
+            if name not in self.saved:
+                return _answer(start_response, "404 Not Found", f"no snapshot {name}")
+            self._restore(self.saved[name])
+            self.fresh = False
+            return _answer(start_response, "200 OK", "restored")
+        return _answer(start_response, "400 Bad Request", f"unknown request {command!r}")
+
+    @staticmethod
+    def _save() -> bytes:
+        import pickle
+
+        from moto.iam.models import iam_backends
+
+        accounts = {account: dict(backends.items()) for account, backends in iam_backends.items()}
+        return pickle.dumps(accounts, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def _restore(saved: bytes) -> None:
+        import pickle
+
+        from moto.iam.models import iam_backends
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        for account, backends in pickle.loads(saved).items():
+            held = iam_backends[account]  # moto makes the account's (empty) holder, as at any request
+            for partition, backend in backends.items():
+                held[partition] = backend
+
+
+def _answer(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 #: Headers of an answer that describe its connection or its framing: the server sets its own.

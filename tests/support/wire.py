@@ -8,9 +8,14 @@ Python 3.7 and later: the plugin's suite runs under Python 3.7 too.
 
 from __future__ import annotations
 
+import hashlib
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+from DeadlineSpotIamSetup.desired import DesiredState
 from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, connect
+from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import Timeouts
 
 DUMMY_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -36,6 +41,43 @@ def close_gateways() -> None:
     so that none of a test's calls reaches the next test's account or proxy."""
     while _OPENED:
         _OPENED.pop().close()
+
+
+#: What each converged state handed over (the keys apply made), by server and name of the state: the snapshot on the
+#: server holds the same keys.
+_CONVERGED: dict = {}
+
+
+def converged(endpoint_url: str, desired: DesiredState) -> list:
+    """The test's fresh account (no request since its reset) brought to ``desired``, and the new access keys apply handed
+    over: by a real apply (``apply_changes``, asserted ok) the first time this test process asks for ``desired``, kept by
+    the test server (tests/support/moto_server.py ``Snapshots``) and put back in one request after that. For a test whose
+    starting point is a converged account, not one about the apply itself: the calls of that apply reach the server
+    the first time only, and never the test's proxy. Raises AssertionError when requests reached the account first."""
+    from DeadlineSpotIamSetup.engine import apply_changes
+
+    name = hashlib.sha256(repr(desired).encode()).hexdigest()[:32]
+    status = _snapshot(endpoint_url, "restore", name)
+    assert status != 409, "converged() needs the test's fresh account: requests reached it since its reset"
+    if status == 200:
+        return list(_CONVERGED[endpoint_url, name])
+    assert status == 404, f"the test server answered {status} to a restore"
+    keys: list[NewAccessKey] = []
+    with connect(AwsAccess(endpoint_url=endpoint_url, timeouts=FAST)) as gateway:  # closed: every call answered
+        outcome = apply_changes(gateway, desired, key_sink=keys.append)
+    assert outcome.ok, outcome.after.findings
+    _CONVERGED[endpoint_url, name] = tuple(keys)
+    assert _snapshot(endpoint_url, "save", name) == 200
+    return keys
+
+
+def _snapshot(endpoint_url: str, action: str, name: str) -> int:
+    url = f"{endpoint_url.rstrip('/')}/test-server/snapshot/{action}/{name}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
 
 
 def repository_root() -> Path:

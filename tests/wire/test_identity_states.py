@@ -22,16 +22,14 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.command_line import run_cli
-from tests.support.wire import make_gateway
+from tests.support.wire import converged, make_gateway
 
 DESIRED = desired_state(Settings())
 
 
 def converge(endpoint: str) -> list[NewAccessKey]:
-    keys: list[NewAccessKey] = []
-    outcome = apply_changes(make_gateway(endpoint), DESIRED, key_sink=keys.append)
-    assert outcome.ok, outcome.after.findings
-    return keys
+    """The test's fresh account as apply leaves it (a real apply once per test process: ``converged``)."""
+    return converged(endpoint, DESIRED)
 
 
 def statuses(endpoint: str) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:

@@ -19,7 +19,7 @@ from DeadlineSpotIamSetup.kinds import Kind, Status
 from tests.support import rfdk_fleet as rfdk
 from tests.support.command_line import run_cli
 from tests.support.rfdk_fleet import make_rfdk_fleet
-from tests.support.wire import make_gateway
+from tests.support.wire import converged, make_gateway
 
 ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"
@@ -35,7 +35,8 @@ DEFAULTS = Settings()
 
 
 def converge(endpoint: str, settings: Settings = DEFAULTS) -> None:
-    assert apply_changes(make_gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
+    """The test's fresh account as apply leaves it (a real apply once per test process: ``converged``)."""
+    converged(endpoint, desired_state(settings))
 
 
 def chain(endpoint: str, settings: Settings = DEFAULTS):
@@ -50,7 +51,7 @@ def test_the_chain_holds_with_the_aws_managed_policies_and_with_the_ip_restricte
     finding, _ = chain(endpoint)
     assert finding.status is Status.OK, finding
     restricted = Settings(allowed_source_ips=("203.0.113.0/24",))
-    converge(endpoint, restricted)
+    assert apply_changes(make_gateway(endpoint), desired_state(restricted), key_sink=lambda key: None).ok  # on top
     finding, _ = chain(endpoint, restricted)
     assert finding.status is Status.OK, finding  # allowed when called from the allowed addresses
 
@@ -134,7 +135,7 @@ def test_the_spot_role_mode_has_its_chain_judged_too(endpoint, iam) -> None:
     }
     iam.create_role(RoleName="RcsInstanceRole", AssumeRolePolicyDocument=json.dumps(trust))
     settings = Settings(spot_role="RcsInstanceRole")
-    converge(endpoint, settings)
+    assert apply_changes(make_gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok  # on that role
     finding, _ = chain(endpoint, settings)
     assert finding.status is Status.OK and finding.name == "RcsInstanceRole"
 

@@ -1,0 +1,78 @@
+"""The test server's snapshots (tests/support/moto_server.py ``Snapshots``, tests/support/wire.py ``converged``): a
+converged account put back in one request is the account the real apply made, and a restore never replaces what a
+test arranged. Many wire tests start from a converged account: they rely on this."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
+from DeadlineSpotIamSetup.values import NewAccessKey
+from tests.support.fault_proxy import reset_endpoint
+from tests.support.wire import _snapshot, converged, make_gateway
+
+SETTINGS = Settings()
+DESIRED = desired_state(SETTINGS)
+
+
+def account(iam) -> dict:
+    """Everything IAM holds in the account, as its own reads answer it: each user, group, role (its instance profiles
+    included) and managed policy with its documents and attachments (GetAccountAuthorizationDetails), and each
+    user's access keys and tags."""
+    details = iam.get_account_authorization_details()
+    details.pop("ResponseMetadata")
+    users = [user["UserName"] for user in details["UserDetailList"]]
+    details["AccessKeys"] = {name: iam.list_access_keys(UserName=name)["AccessKeyMetadata"] for name in users}
+    details["UserTags"] = {name: iam.list_user_tags(UserName=name)["Tags"] for name in users}
+    details["InstanceProfiles"] = iam.list_instance_profiles()["InstanceProfiles"]
+    return details
+
+
+def test_a_restored_account_is_the_account_the_apply_made(endpoint, iam) -> None:
+    keys: list[NewAccessKey] = []
+    assert apply_changes(make_gateway(endpoint), DESIRED, key_sink=keys.append).ok
+    made = account(iam)
+    assert made["UserDetailList"] and made["RoleDetailList"] and made["AccessKeys"]
+    assert _snapshot(endpoint, "save", "made-by-apply") == 200
+
+    reset_endpoint(endpoint)
+    assert _snapshot(endpoint, "restore", "made-by-apply") == 200
+    assert account(iam) == made  # the same objects: names, IDs, dates, documents, keys, tags, attachments
+
+    # The key apply handed over still signs, as the Spot user.
+    (key,) = keys
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=key.secret_access_key,
+    )
+    assert sts.get_caller_identity()["Arn"].endswith(":user/" + SETTINGS.spot_user)
+
+
+def test_converged_gives_the_same_account_and_keys_each_time(endpoint, iam) -> None:
+    first = converged(endpoint, DESIRED)
+    made = account(iam)
+    assert [key.access_key_id for key in first] == [key["AccessKeyId"] for key in made["AccessKeys"][SETTINGS.spot_user]]
+    reset_endpoint(endpoint)
+    again = converged(endpoint, DESIRED)
+    assert again == first
+    assert account(iam) == made
+    assert all(finding.status == "ok" for finding in plan_changes(make_gateway(endpoint), DESIRED).findings)
+
+
+def test_a_restore_never_replaces_what_a_test_arranged(endpoint, iam) -> None:
+    converged(endpoint, DESIRED)  # saved, if no test of this process saved it before
+    reset_endpoint(endpoint)
+    iam.create_user(UserName="arranged-by-the-test")
+    with pytest.raises(AssertionError, match="fresh account"):
+        converged(endpoint, DESIRED)
+    assert [user["UserName"] for user in iam.list_users()["Users"]] == ["arranged-by-the-test"]
+
+
+def test_the_server_answers_an_unknown_snapshot_and_request_plainly(endpoint) -> None:
+    assert _snapshot(endpoint, "restore", "never-saved") == 404
+    assert _snapshot(endpoint, "forget", "anything") == 400
