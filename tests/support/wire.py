@@ -49,11 +49,12 @@ _CONVERGED: dict = {}
 
 
 def converged(endpoint_url: str, desired: DesiredState) -> list:
-    """The test's fresh account (no request since its reset) brought to ``desired``, and the new access keys apply handed
-    over: by a real apply (``apply_changes``, asserted ok) the first time this test process asks for ``desired``, kept by
-    the test server (tests/support/moto_server.py ``Snapshots``) and put back in one request after that. For a test whose
-    starting point is a converged account, not one about the apply itself: the calls of that apply reach the server
-    the first time only, and never the test's proxy. Raises AssertionError when requests reached the account first."""
+    """The test's fresh account (no request since its reset) brought to ``desired``, and the new access keys apply
+    handed over: by a real apply (``apply_changes``, asserted ok) the first time this test process asks for ``desired``,
+    kept by the test server (tests/support/moto_server.py ``Snapshots``) and put back in one request after that. For a
+    test whose starting point is a converged account, not one about the apply itself: the calls of that apply reach the
+    server the first time only, and never the test's proxy. Raises AssertionError when requests reached the account
+    first."""
     from DeadlineSpotIamSetup.engine import apply_changes
 
     name = hashlib.sha256(repr(desired).encode()).hexdigest()[:32]

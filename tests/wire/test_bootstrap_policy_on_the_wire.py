@@ -23,7 +23,7 @@ from DeadlineSpotIamSetup.rotation import HeldKey, KeyHolder, RotationOptions
 from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE
 from tests.support.policy_evaluator import allowed
-from tests.support.wire import make_gateway
+from tests.support.wire import converged, make_gateway
 
 ACCOUNT = "123456789012"
 IAM = f"arn:aws:iam::{ACCOUNT}"
@@ -225,7 +225,7 @@ def test_every_call_of_the_spot_role_mode_is_allowed(endpoint, iam):
 
 @pytest.mark.parametrize(("kind", "name", "breakage", "status", "repairs"), BREAKAGES)
 def test_every_call_of_each_repair_is_allowed(kind, name, breakage, status, repairs, endpoint, iam):
-    assert apply_changes(make_gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    converged(endpoint, desired_state(Settings()))
     breakage(iam)
     recorder = Recorder(iam)
     assert apply_changes(recorder.gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
@@ -234,7 +234,7 @@ def test_every_call_of_each_repair_is_allowed(kind, name, breakage, status, repa
 
 
 def test_every_call_of_switching_to_the_restricted_mode_is_allowed(endpoint, iam):
-    assert apply_changes(make_gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    converged(endpoint, desired_state(Settings()))
     settings = Settings(allowed_source_ips=("203.0.113.10/32",))
     recorder = Recorder(iam)
     assert apply_changes(recorder.gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
@@ -245,7 +245,7 @@ def test_every_call_of_switching_to_the_restricted_mode_is_allowed(endpoint, iam
 def test_every_call_of_updating_a_copy_after_aws_publishes_a_new_version_is_allowed(endpoint, iam, aws_publishes):
     """The copy's AWS policy at the version it records is read in a second round (GetPolicyVersion of that version)."""
     settings = Settings(allowed_source_ips=("203.0.113.10/32",))
-    assert apply_changes(make_gateway(endpoint), desired_state(settings), key_sink=lambda key: None).ok
+    converged(endpoint, desired_state(settings))
     source = "arn:aws:iam::aws:policy/AWSThinkboxDeadlineSpotEventPluginAdminPolicy"
     document = iam.get_policy_version(PolicyArn=source, VersionId="v1")["PolicyVersion"]["Document"]
     document["Statement"].append({"Effect": "Allow", "Action": "ec2:DescribeSpotPriceHistory", "Resource": "*"})
@@ -258,7 +258,7 @@ def test_every_call_of_updating_a_copy_after_aws_publishes_a_new_version_is_allo
 
 
 def test_every_call_of_a_key_race_is_allowed(endpoint, iam):
-    assert apply_changes(make_gateway(endpoint), desired_state(Settings(access_key=False)), key_sink=None).ok
+    converged(endpoint, desired_state(Settings(access_key=False)))
     recorder = Recorder(iam)
     runs = [
         threading.Thread(
@@ -290,7 +290,7 @@ OTHER_PROFILE_GROUPS = parse_fleet_config(
 
 
 def test_every_call_of_check_with_a_grouped_user_and_a_fleet_configuration_is_allowed(endpoint, iam):
-    assert apply_changes(make_gateway(endpoint), desired_state(Settings()), key_sink=lambda key: None).ok
+    converged(endpoint, desired_state(Settings()))
     join_a_group(iam)
     profile = f"{IAM}:instance-profile/DeadlineSpotWorker"
     config = {

@@ -56,7 +56,8 @@ def test_a_restored_account_is_the_account_the_apply_made(endpoint, iam) -> None
 def test_converged_gives_the_same_account_and_keys_each_time(endpoint, iam) -> None:
     first = converged(endpoint, DESIRED)
     made = account(iam)
-    assert [key.access_key_id for key in first] == [key["AccessKeyId"] for key in made["AccessKeys"][SETTINGS.spot_user]]
+    listed = made["AccessKeys"][SETTINGS.spot_user]
+    assert [key.access_key_id for key in first] == [key["AccessKeyId"] for key in listed]
     reset_endpoint(endpoint)
     again = converged(endpoint, DESIRED)
     assert again == first

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from states import ADMIN, TRACKER_ADMIN, USER
 
+from DeadlineSpotIamSetup.cli import parse_command_line, settings_from
+from DeadlineSpotIamSetup.desired import desired_state
 from DeadlineSpotIamSetup.source_ip import allowed_ips_of
 from tests.support.command_line import run_cli
+from tests.support.wire import converged
 
 RCS = "203.0.113.10/32,2001:db8::/64"
 COPIES = ("DeadlineSpotEventPluginAdminPolicy-SourceIp", "DeadlineResourceTrackerAdminPolicy-SourceIp")
@@ -151,6 +154,15 @@ def apply_restricted(proxy, *extra: str) -> tuple[int, str, str]:
     )
 
 
+RESTRICTED = desired_state(settings_from(parse_command_line(["apply", "--no-access-key", "--allowed-source-ips", RCS])))
+
+
+def restricted_account(proxy) -> None:
+    """The test's fresh account as ``apply_restricted`` leaves it (a real apply once per test process: ``converged``),
+    made behind the proxy: it counts none of its calls."""
+    converged(proxy.upstream_url, RESTRICTED)
+
+
 def check_restricted(proxy) -> tuple[int, str, str]:
     return run_cli("check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url)
 
@@ -165,7 +177,7 @@ def assert_in_place_and_left_alone(proxy) -> None:
 
 
 def test_an_admins_added_deny_is_reported_with_what_differs_and_never_overwritten(proxy, iam):
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
     edited = edit_copy(iam, arn, with_deny)
     code, out, _ = check_restricted(proxy)
@@ -186,7 +198,7 @@ def test_a_copy_saved_again_in_another_spelling_iam_reads_the_same_is_in_place(p
     """IAM reads "Action": "x" as ["x"], takes list elements in any order and context key names in any case
     ("IAM JSON policy elements: Condition": "Context key names are not case-sensitive"); a console or a tool that
     rewrites the copy so is no edit."""
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
 
     def respelled(document: dict) -> dict:
@@ -204,7 +216,7 @@ def test_a_copy_saved_again_in_another_spelling_iam_reads_the_same_is_in_place(p
 
 
 def test_a_newer_aws_version_keeps_the_statements_an_admin_added(proxy, iam, aws_publishes):
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
     edit_copy(iam, arn, with_deny)
     newer = default_document(iam, ADMIN)
@@ -224,7 +236,7 @@ def test_a_newer_aws_version_keeps_the_statements_an_admin_added(proxy, iam, aws
 
 
 def test_a_changed_address_list_keeps_the_statements_an_admin_added(proxy, iam):
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
     edit_copy(iam, arn, with_deny)
     code, out, _ = run_cli(
@@ -237,7 +249,7 @@ def test_a_changed_address_list_keeps_the_statements_an_admin_added(proxy, iam):
 
 
 def test_a_statement_of_the_copy_an_admin_changed_is_reported_and_the_copy_left_alone(proxy, iam, aws_publishes):
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
 
     def widened(document: dict) -> dict:
@@ -267,13 +279,13 @@ def untag_source(iam, arn: str) -> None:
 
 def test_a_copy_without_a_record_is_in_place_while_its_document_proves_the_current_version(proxy, iam):
     """As a CloudFormation stack makes it: AWS::IAM::ManagedPolicy has no Tags property."""
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     untag_source(iam, copy_arn(COPIES[0]))
     assert_in_place_and_left_alone(proxy)
 
 
 def test_a_wrong_record_is_mended_when_the_document_proves_the_version(proxy, iam):
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
     iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "DeadlineSpotIamSetup:source", "Value": f"{ADMIN} v7"}])
     code, out, _ = check_restricted(proxy)
@@ -287,7 +299,7 @@ def test_a_wrong_record_is_mended_when_the_document_proves_the_version(proxy, ia
 
 @pytest.mark.parametrize("record", [None, f"{ADMIN} v99", f"{TRACKER_ADMIN} v1", "garbage"])
 def test_a_lagging_copy_whose_record_is_lost_or_wrong_is_reported_not_rewritten(proxy, iam, aws_publishes, record):
-    assert apply_restricted(proxy)[0] == 0
+    restricted_account(proxy)
     arn = copy_arn(COPIES[0])
     untag_source(iam, arn)
     if record is not None:

@@ -22,7 +22,7 @@ from states import USER
 from test_ec2_dry_run import ec2_error
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
-from DeadlineSpotIamSetup.engine import apply_changes, plan_changes, rotate_access_key
+from DeadlineSpotIamSetup.engine import plan_changes, rotate_access_key
 from DeadlineSpotIamSetup.errors import KeyDeliveryFailed
 from DeadlineSpotIamSetup.findings import RotationResult
 from DeadlineSpotIamSetup.key_records import (
@@ -39,7 +39,7 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE
 from tests.support.command_line import run_cli
 from tests.support.fake_iam import FakeIam, Killed
-from tests.support.wire import make_gateway
+from tests.support.wire import converged, make_gateway
 
 DESIRED = desired_state(Settings())
 NO_WAIT = {"sleep": lambda seconds: None, "key_verification": 5.0}
@@ -120,9 +120,10 @@ class Dying:
 
 
 def setup_with_key(endpoint: str, plugin: SpotPlugin) -> str:
-    outcome = apply_changes(make_gateway(endpoint), DESIRED, key_sink=plugin.deliver)
-    assert outcome.ok and outcome.result.key is not None
-    return outcome.result.key.access_key_id
+    """The test's fresh account as apply leaves it (``converged``), its key delivered to ``plugin`` as apply does."""
+    (key,) = converged(endpoint, DESIRED)
+    plugin.deliver(key)
+    return key.access_key_id
 
 
 def sts_accepts(endpoint: str, key_id: str, secret: str) -> bool:
