@@ -152,6 +152,28 @@ def test_latency_applies_per_request_but_requests_overlap(aws):
     assert slow.counts()["ListRoles"] == 9
 
 
+def test_a_request_is_answered_by_the_time_its_client_has_the_answer(aws, monkeypatch):
+    """rounds() orders requests by when each was answered: a client that has its answer can send the next request at
+    once, so a request is answered from the moment its answer starts out, even when the proxy's thread is slow to run
+    again after sending it (held here for half a second)."""
+    from tests.support import fault_proxy
+
+    sent = fault_proxy._ProxyHandler._reply
+
+    def slow_after_sending(handler, *args, **kwargs):
+        sent(handler, *args, **kwargs)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(fault_proxy._ProxyHandler, "_reply", slow_after_sending)
+    with FaultProxy(aws.endpoint_url) as proxy:
+        iam = iam_client(proxy.endpoint_url)
+        iam.list_roles(MaxItems=1)
+        had_it = time.monotonic()
+        iam.list_users(MaxItems=1)
+        (_, _, _, first), (round_of_second, _, arrived, _) = proxy.rounds()
+    assert first <= had_it <= arrived and round_of_second == 2
+
+
 def wait_for(predicate, timeout=5.0):
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -213,10 +213,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         action = _extract_action(self.path, self.headers, body)
         rule, times = proxy._admit(action, self.command, self.path)
+        self._times = times
         try:
             self._answer(proxy, rule, action, body)
         finally:
-            proxy._answered(times)
+            proxy._answered(times)  # a request never answered: its connection lost or dropped
 
     def _answer(self, proxy: FaultProxy, rule: _Rule | None, action: str | None, body: bytes) -> None:
         if rule is not None and rule.kind == _HUNG:
@@ -262,6 +263,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
+        # Answered from now: the client can have the answer, act on it and send its next request before this thread
+        # runs again, so its time is taken before the first byte goes out, never after the last.
+        self.server.proxy._answered(self._times)
         self.end_headers()
         if self.command != "HEAD" and payload:
             self.wfile.write(payload)
@@ -511,9 +515,11 @@ class FaultProxy:
             return chosen, times
 
     def _answered(self, times: list[float]) -> None:
-        """The request whose [arrived, answered] record is ``times`` has had its answer (or lost its connection)."""
+        """The request whose [arrived, answered] record is ``times`` is being answered (or has lost its connection):
+        the first time only."""
         with self._lock:
-            times[1] = time.monotonic()
+            if times[1] == float("inf"):
+                times[1] = time.monotonic()
 
     def _forward(self, method: str, path: str, headers, body: bytes):
         """Relay one request upstream on a connection kept open from an earlier one if there is one (the suites'
