@@ -31,11 +31,11 @@ from DeadlineSpotIamSetup.findings import REFUSED
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE, Timeouts
 from tests.support.command_line import run_cli
-from tests.support.wire import empty_iam
+from tests.support.fault_proxy import reset_endpoint
+from tests.support.wire import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = Timeouts(connect=2.0, read=5.0, call_budget=5.0, call_deadline=10.0, max_attempts=3)
-KEEP = {"Bootstrap", "Admin"}
 # The requests moto lets through before it enforces authorization: the two users, their policies and keys.
 UNAUTHENTICATED_SETUP_REQUESTS = 6
 
@@ -66,6 +66,7 @@ class EnforcingMoto:
         plain.attach_user_policy(UserName="Admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
         key = plain.create_access_key(UserName="Admin")["AccessKey"]
         self.admin = self.client(key["AccessKeyId"], key["SecretAccessKey"])
+        assert snapshot(self.url, "save", "two-users") == 200
 
     def client(self, key_id: str, secret: str, service: str = "iam"):
         return boto3.client(
@@ -82,7 +83,11 @@ class EnforcingMoto:
         self.admin.put_user_policy(UserName="Bootstrap", PolicyName="bootstrap", PolicyDocument=json.dumps(kept))
 
     def empty(self) -> None:
-        empty_iam(self.admin, keep_users=KEEP)
+        """The account as it was once the two users were made, their policies and keys included: reset, and that
+        state put back (the test server's snapshots, tests/support/moto_server.py). moto's reset leaves its count of
+        requests let through before it enforces authorization as it is: every request since is authorized."""
+        reset_endpoint(self.url)
+        assert snapshot(self.url, "restore", "two-users") == 200
 
     def apply(self, settings: Settings):
         gateway = connect(

@@ -1,5 +1,5 @@
 """What the suites share to talk to the AWS stand-in: the dummy credentials every test runs with, short timeouts and a
-gateway on them, and emptying IAM call by call where an account cannot be reset (not part of the product).
+gateway on them, and a converged account saved and put back by the test server (not part of the product).
 
 tests/conftest.py's fixtures use it; test modules import it as ``tests.support.wire`` (never ``from conftest``: the
 plugin's folder has a conftest.py of its own, and two modules named ``conftest`` cannot both be imported by name).
@@ -58,7 +58,7 @@ def converged(endpoint_url: str, desired: DesiredState) -> list:
     from DeadlineSpotIamSetup.engine import apply_changes
 
     name = hashlib.sha256(repr(desired).encode()).hexdigest()[:32]
-    status = _snapshot(endpoint_url, "restore", name)
+    status = snapshot(endpoint_url, "restore", name)
     assert status != 409, "converged() needs the test's fresh account: requests reached it since its reset"
     if status == 200:
         return list(_CONVERGED[endpoint_url, name])
@@ -68,11 +68,13 @@ def converged(endpoint_url: str, desired: DesiredState) -> list:
         outcome = apply_changes(gateway, desired, key_sink=keys.append)
     assert outcome.ok, outcome.after.findings
     _CONVERGED[endpoint_url, name] = tuple(keys)
-    assert _snapshot(endpoint_url, "save", name) == 200
+    assert snapshot(endpoint_url, "save", name) == 200
     return keys
 
 
-def _snapshot(endpoint_url: str, action: str, name: str) -> int:
+def snapshot(endpoint_url: str, action: str, name: str) -> int:
+    """The test server's answer (its HTTP status) to ``action`` ("save" or "restore") of the snapshot ``name``
+    (tests/support/moto_server.py ``Snapshots``)."""
     url = f"{endpoint_url.rstrip('/')}/test-server/snapshot/{action}/{name}"
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=30) as answer:
@@ -83,47 +85,3 @@ def _snapshot(endpoint_url: str, action: str, name: str) -> int:
 
 def repository_root() -> Path:
     return Path(__file__).resolve().parents[2]
-
-
-def empty_iam(iam, keep_users: frozenset = frozenset()) -> None:
-    """Delete, with the client ``iam``, every user (but ``keep_users``), group, role, instance profile and customer
-    policy: for a server whose reset would take what must stay (an admin user the test signs its calls with). A test
-    account is emptied in one request (the ``endpoint`` fixture)."""
-    for group in iam.list_groups()["Groups"]:
-        name = group["GroupName"]
-        for user in iam.get_group(GroupName=name)["Users"]:
-            iam.remove_user_from_group(GroupName=name, UserName=user["UserName"])
-        for policy in iam.list_attached_group_policies(GroupName=name)["AttachedPolicies"]:
-            iam.detach_group_policy(GroupName=name, PolicyArn=policy["PolicyArn"])
-        for policy_name in iam.list_group_policies(GroupName=name)["PolicyNames"]:
-            iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
-        iam.delete_group(GroupName=name)
-    for profile in iam.list_instance_profiles()["InstanceProfiles"]:
-        for role in profile["Roles"]:
-            iam.remove_role_from_instance_profile(
-                InstanceProfileName=profile["InstanceProfileName"], RoleName=role["RoleName"]
-            )
-        iam.delete_instance_profile(InstanceProfileName=profile["InstanceProfileName"])
-    for role in iam.list_roles()["Roles"]:
-        name = role["RoleName"]
-        for policy in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
-        iam.delete_role(RoleName=name)
-    for user in iam.list_users()["Users"]:
-        name = user["UserName"]
-        if name in keep_users:
-            continue
-        for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
-            iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
-        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
-            iam.delete_user_policy(UserName=name, PolicyName=policy_name)
-        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
-            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-        iam.delete_user(UserName=name)
-    for policy in iam.list_policies(Scope="Local")["Policies"]:
-        for version in iam.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]:
-            if not version["IsDefaultVersion"]:
-                iam.delete_policy_version(PolicyArn=policy["Arn"], VersionId=version["VersionId"])
-        iam.delete_policy(PolicyArn=policy["Arn"])

@@ -11,7 +11,7 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.fault_proxy import reset_endpoint
-from tests.support.wire import _snapshot, converged, make_gateway
+from tests.support.wire import snapshot, converged, make_gateway
 
 SETTINGS = Settings()
 DESIRED = desired_state(SETTINGS)
@@ -35,10 +35,10 @@ def test_a_restored_account_is_the_account_the_apply_made(endpoint, iam) -> None
     assert apply_changes(make_gateway(endpoint), DESIRED, key_sink=keys.append).ok
     made = account(iam)
     assert made["UserDetailList"] and made["RoleDetailList"] and made["AccessKeys"]
-    assert _snapshot(endpoint, "save", "made-by-apply") == 200
+    assert snapshot(endpoint, "save", "made-by-apply") == 200
 
     reset_endpoint(endpoint)
-    assert _snapshot(endpoint, "restore", "made-by-apply") == 200
+    assert snapshot(endpoint, "restore", "made-by-apply") == 200
     assert account(iam) == made  # the same objects: names, IDs, dates, documents, keys, tags, attachments
 
     # The key apply handed over still signs, as the Spot user.
@@ -75,5 +75,5 @@ def test_a_restore_never_replaces_what_a_test_arranged(endpoint, iam) -> None:
 
 
 def test_the_server_answers_an_unknown_snapshot_and_request_plainly(endpoint) -> None:
-    assert _snapshot(endpoint, "restore", "never-saved") == 404
-    assert _snapshot(endpoint, "forget", "anything") == 400
+    assert snapshot(endpoint, "restore", "never-saved") == 404
+    assert snapshot(endpoint, "forget", "anything") == 400
