@@ -11,7 +11,7 @@ from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.fault_proxy import reset_endpoint
-from tests.support.wire import snapshot, converged, make_gateway
+from tests.support.wire import converged, make_gateway, snapshot
 
 SETTINGS = Settings()
 DESIRED = desired_state(SETTINGS)
