@@ -18,6 +18,8 @@ from tests.support import moto_server
 from tests.support.fault_proxy import FaultProxy, reset_endpoint
 from tests.support.wire import DUMMY_KEY_ID, DUMMY_SECRET, close_gateways
 
+moto_server.collect_garbage_less_often()  # every pytest process of the suites, as their servers (see there)
+
 # The event plugin's Deadline-side library (spot_iam_plugin) is importable in tests as it is inside Deadline.
 _LIB = str(Path(__file__).resolve().parent.parent / "lib")
 if _LIB not in sys.path:
