@@ -7,8 +7,8 @@
 #                  pytest-xdist, hypothesis, the way Deadline 10.1.12 to 10.2 embed Python 3.7 (README.md, "Supported
 #                  Deadline versions")
 #   make lint      ruff, and mypy (strict for DeadlineSpotIamSetup/: pyproject.toml's [tool.mypy])
-#   make test      lint; then, side by side (tests/run_all.py), the main suite (tests/cli: command line, demo, wheel,
-#                  test tools) in .venv, tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in
+#   make test      ruff; then, side by side (tests/run_all.py), mypy, the main suite (tests/cli: command line, demo,
+#                  wheel, test tools) in .venv, tests/unit, tests/wire and tests/plugin (what runs inside Deadline) in
 #                  .venv310, and tests/plugin again in .venv37; then the wall time
 #   make demo      run the demo against a local AWS stand-in, in its own virtualenv (.venv-demo) holding the
 #                  package and the demo extra (moto) only, not the test toolchain; DEMO_ARGS=--keep leaves the
@@ -101,11 +101,12 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-# The suites run side by side (tests/run_all.py), which prints each one's output whole, then the wall time of the
-# whole target; a suite that fails, or collects no test (pytest's exit code 5), fails the target.
+# ruff first (seconds); then mypy and the suites side by side (tests/run_all.py), which prints each one's output whole,
+# then the wall time of the whole target; mypy failing, or a suite that fails or collects no test (pytest's exit code
+# 5), fails the target.
 test: venv venv310 venv37
 	@DSIS_TEST_STARTED=$$(date +%s); export DSIS_TEST_STARTED; \
-	$(MAKE) --no-print-directory lint && $(VENV)/bin/python tests/run_all.py
+	$(VENV)/bin/ruff check . && $(VENV)/bin/python tests/run_all.py
 
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/python -m DeadlineSpotIamSetup demo $(DEMO_ARGS)

@@ -1,6 +1,7 @@
 """Run every suite of ``make test`` side by side, each in its own processes, and say how each ended.
 
-The three suites (README.md, "Tests"; docs/tests.md) start together:
+mypy (``make lint``'s type check, pyproject.toml's [tool.mypy]) and the three suites (README.md, "Tests";
+docs/tests.md) start together:
 
 * the main suite, ``pytest`` in this virtualenv (pyproject.toml ``testpaths``: tests/cli);
 * the Python 3.10 suites (tests/run_py310.py: tests/unit, tests/wire, tests/plugin);
@@ -101,6 +102,11 @@ class Suite:
         self.output.seek(0)
         return self.output.read().decode(errors="replace")
 
+    def last_line(self) -> str:
+        """What a suite that is not pytest (mypy) said last, for its line of the summary."""
+        lines = self.text().strip().splitlines()
+        return lines[-1][:60] if lines else "no output"
+
     def counts(self) -> dict[str, int]:
         """The counts of pytest's closing line (``12 passed, 1 skipped in 3.0s``)."""
         lines = [line for line in self.text().splitlines() if re.search(r"\d+ (passed|failed|errors?)\b", line)]
@@ -125,6 +131,8 @@ def suites() -> list[Suite]:
     python = sys.executable
     xdist = ["--dist", "loadfile", "-n"]
     return [
+        # mypy beside the suites, not before them: with no cache yet (a fresh clone) it takes 15 to 20 s of one core.
+        Suite("mypy", [python, "-m", "mypy"], environment),
         Suite("main", [python, "-m", "pytest", *xdist, str(WORKERS["main"])], environment),
         Suite("python3.10", [python, "tests/run_py310.py", *xdist, str(WORKERS["python3.10"])], environment),
         Suite("python3.7", [python, "tests/run_py37.py", *xdist, str(WORKERS["python3.7"])], python37),
@@ -169,7 +177,7 @@ def main() -> int:
             verdict = "FAILED: collected no test"
         if suite.status != 0:
             failed += 1
-        summary = ", ".join(f"{number} {word}" for word, number in counts.items()) or "no count"
+        summary = ", ".join(f"{number} {word}" for word, number in counts.items()) or suite.last_line()
         print(f"  {suite.name:<11} {verdict:<8} {summary:<40} {minutes(suite.seconds)}")
     print(f"make test: {minutes(time.time() - began)} wall time ({os.cpu_count()} cores)")
     if failed:

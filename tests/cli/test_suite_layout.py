@@ -95,14 +95,18 @@ def run_all_module():
     return module
 
 
-def test_make_test_runs_the_three_suites_side_by_side_in_workers():
-    commands = [" ".join(suite.command) for suite in run_all_module().suites()]
-    assert len(commands) == 3
-    assert any(" -m pytest " in command for command in commands)
-    assert any("tests/run_py310.py" in command for command in commands)
-    assert any("tests/run_py37.py" in command for command in commands)
-    assert all("--dist loadfile -n " in command for command in commands), commands
-    assert "tests/run_all.py" in (ROOT / "Makefile").read_text(encoding="utf-8")
+def test_make_test_runs_the_three_suites_side_by_side_in_workers_and_the_type_check_beside_them():
+    suites = {suite.name: " ".join(suite.command) for suite in run_all_module().suites()}
+    assert set(suites) == {"mypy", "main", "python3.10", "python3.7"}
+    assert suites["mypy"].endswith(" -m mypy")  # pyproject.toml's [tool.mypy], as `make lint` runs it
+    tests = [suites["main"], suites["python3.10"], suites["python3.7"]]
+    assert " -m pytest " in suites["main"]
+    assert "tests/run_py310.py" in suites["python3.10"] and "tests/run_py37.py" in suites["python3.7"]
+    assert all("--dist loadfile -n " in command for command in tests), tests
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "ruff check ." in recipe and "tests/run_all.py" in recipe
+    assert "$(VENV)/bin/mypy" in makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]  # `make lint` alone too
 
 
 def test_wall_times_are_shown_in_minutes_and_seconds_rounded_once():
