@@ -21,7 +21,7 @@ import shutil
 import threading
 import traceback
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -181,17 +181,45 @@ def where_leaked(secrets: set[str], places: dict[str, str]) -> dict[str, list[st
     }
 
 
+class Records(logging.Handler):
+    """Every record that reaches it, kept as it came (formatted only when read: :func:`logged`)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Every logger at DEBUG: botocore logs request and response bodies there."""
-    caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="botocore")
-    return caplog
+def debug_log() -> Iterator[Records]:
+    """Every logger at DEBUG (botocore logs request and response bodies there), each record kept by the test's own
+    handler. The handlers already on the root logger (pytest's capture for its report) keep seeing WARNING and above
+    only, as before the levels were lowered: formatting the thousands of DEBUG records of a run once more for a
+    report section nobody reads was a fifth of these tests' CPU."""
+    root, botocore = logging.getLogger(), logging.getLogger("botocore")
+    others = [(handler, handler.level) for handler in root.handlers]
+    levels = (root.level, botocore.level)
+    records = Records()
+    for handler, _ in others:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    root.addHandler(records)
+    root.setLevel(logging.DEBUG)
+    botocore.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        root.removeHandler(records)
+        root.setLevel(levels[0])
+        botocore.setLevel(levels[1])
+        for handler, level in others:
+            handler.setLevel(level)
 
 
-def logged(caplog: pytest.LogCaptureFixture) -> str:
+def logged(log: Records) -> str:
     lines = []
-    for record in caplog.records:
+    for record in log.records:
         lines.append(record.getMessage())
         if record.exc_info:
             lines.append("".join(traceback.format_exception(*record.exc_info)))
