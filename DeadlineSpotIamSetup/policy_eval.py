@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import math
 import re
@@ -308,8 +309,10 @@ def _negate(result: Tri) -> Tri:
 _WILD = object()  # a wildcard token: "*" or "?" as written in the policy (never one a variable produced)
 
 
+@functools.lru_cache(maxsize=4096)
 def _wildcard_regex(pattern: str) -> str:
-    """``*`` any run of characters, ``?`` any one character, nothing else special (Action, StringLike)."""
+    """``*`` any run of characters, ``?`` any one character, nothing else special (Action, StringLike). Kept per
+    pattern: the same few hundred action patterns of the AWS managed policies come back at every evaluation."""
     return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
 
 
