@@ -62,13 +62,14 @@ def converged(endpoint_url: str, desired: DesiredState) -> list:
     assert status != 409, "converged() needs the test's fresh account: requests reached it since its reset"
     if status == 200:
         return list(_CONVERGED[endpoint_url, name])
-    assert status == 404, f"the test server answered {status} to a restore"
+    assert status == 404, f"the test server answered {status} to restoring snapshot {name} (its log says why)"
     keys: list[NewAccessKey] = []
     with connect(AwsAccess(endpoint_url=endpoint_url, timeouts=FAST)) as gateway:  # closed: every call answered
         outcome = apply_changes(gateway, desired, key_sink=keys.append)
     assert outcome.ok, outcome.after.findings
     _CONVERGED[endpoint_url, name] = tuple(keys)
-    assert snapshot(endpoint_url, "save", name) == 200
+    saved = snapshot(endpoint_url, "save", name)
+    assert saved == 200, f"the test server answered {saved} to saving snapshot {name} (its log says why)"
     return keys
 
 
