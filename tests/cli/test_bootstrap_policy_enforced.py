@@ -90,16 +90,17 @@ class EnforcingMoto:
         assert snapshot(self.url, "restore", "two-users") == 200
 
     def apply(self, settings: Settings):
-        gateway = connect(
-            AwsAccess(
-                endpoint_url=self.url,
-                region="us-east-1",
-                access_key_id=self.bootstrap["AccessKeyId"],
-                secret_access_key=self.bootstrap["SecretAccessKey"],
-                timeouts=FAST,
-            )
+        """An apply as the bootstrap user; it returns once every call it made is answered (the gateway closed), so
+        that none reaches the account after the next test's reset."""
+        access = AwsAccess(
+            endpoint_url=self.url,
+            region="us-east-1",
+            access_key_id=self.bootstrap["AccessKeyId"],
+            secret_access_key=self.bootstrap["SecretAccessKey"],
+            timeouts=FAST,
         )
-        return apply_changes(gateway, desired_state(settings), key_sink=lambda key: None)
+        with connect(access) as gateway:
+            return apply_changes(gateway, desired_state(settings), key_sink=lambda key: None)
 
     def stop(self) -> None:
         self.process.kill()

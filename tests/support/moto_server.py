@@ -30,8 +30,9 @@ names as AWS spells them) with six changes to how moto runs, none to what it ans
   by werkzeug as before, its connection closed after it.
 
 Its own request (:class:`Snapshots`): IAM as a real apply left it, saved under a name and put back in one request on
-a freshly reset account, for the many tests that start from a converged account (tests/support/wire.py
-``converged``; tests/wire/test_converged_snapshots.py shows the account put back is the one the apply made).
+a freshly reset account (no request but reads since the reset), for the many tests that start from a converged
+account (tests/support/wire.py ``converged``; tests/wire/test_converged_snapshots.py shows the account put back is
+the one the apply made).
 
 :func:`started` is the other end, in the pytest process: it starts the server and stops it. That side runs under
 every interpreter of the suites, Python 3.7 included; the server side imports moto only when it runs.
@@ -145,7 +146,10 @@ def speed_up_moto() -> None:
             path = environ.get("PATH_INFO") or ""
             if path.startswith(SNAPSHOT_PATH):
                 return snapshots.serve(path[len(SNAPSHOT_PATH) :], start_response)
-            snapshots.fresh = path == RESET_PATH
+            if path == RESET_PATH:
+                snapshots.fresh = True
+            elif not _only_reads(environ):
+                snapshots.fresh = False
             return list(dispatch(self, environ, start_response))
 
     DomainDispatcherApplication.__call__ = serve_one
@@ -168,13 +172,14 @@ class Snapshots:
 
     ``save/NAME`` keeps every account's IAM backends as they are (pickled: moto's own objects, the access keys and their
     secrets included); ``restore/NAME`` empties every account as moto's reset does and puts the saved IAM backends
-    back, only on an account no request has reached since its reset (409 otherwise: a restore never replaces what a
-    test arranged), 404 when nothing was saved under that name. Nothing else about the server changes: moto answers
+    back, only on an account no request that changes it has reached since its reset (409 otherwise: a restore never
+    replaces what a test arranged; a late read of a run that did not wait for it changes nothing), 404 when nothing was
+    saved under that name. Nothing else about the server changes: moto answers
     every later request from its own objects, as it would have after the apply itself."""
 
     def __init__(self) -> None:
         self.saved: dict[str, bytes] = {}
-        self.fresh = False  # no request since the last reset
+        self.fresh = False  # no request that may change the account since the last reset
 
     def serve(self, command: str, start_response: Callable[..., Any]) -> list[bytes]:
         action, _, name = command.partition("/")
@@ -183,7 +188,7 @@ class Snapshots:
             return _answer(start_response, "200 OK", "saved")
         if action == "restore" and name:
             if not self.fresh:
-                return _answer(start_response, "409 Conflict", "requests reached this account since its reset")
+                return _answer(start_response, "409 Conflict", "a change reached this account since its reset")
             if name not in self.saved:
                 return _answer(start_response, "404 Not Found", f"no snapshot {name}")
             self._restore(self.saved[name])
@@ -212,6 +217,24 @@ class Snapshots:
             held = iam_backends[account]  # moto makes the account's (empty) holder, as at any request
             for partition, backend in backends.items():
                 held[partition] = backend
+
+
+#: The actions that only read (IAM's and EC2's Get, List and Describe calls, STS's GetCallerIdentity): a call that
+#: arrives late, from a run whose caller did not wait for every read it started, changes nothing a restore replaces.
+_READS = ("Get", "List", "Describe")
+
+
+def _only_reads(environ: dict[str, Any]) -> bool:
+    """Whether the request is a query-protocol call (``Action=...`` in its form body, as botocore sends IAM's, STS's
+    and EC2's) of an action that only reads. Any other request (a body not read whole yet, no action) may change
+    something."""
+    import urllib.parse
+
+    body = environ.get("wsgi.input")
+    if not isinstance(body, io.BytesIO):
+        return False
+    action = urllib.parse.parse_qs(body.getvalue().decode("utf-8", "replace")).get("Action", [""])[0]
+    return action.startswith(_READS)
 
 
 def _answer(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:

@@ -49,17 +49,17 @@ _CONVERGED: dict = {}
 
 
 def converged(endpoint_url: str, desired: DesiredState) -> list:
-    """The test's fresh account (no request since its reset) brought to ``desired``, and the new access keys apply
+    """The test's fresh account (no change since its reset) brought to ``desired``, and the new access keys apply
     handed over: by a real apply (``apply_changes``, asserted ok) the first time this test process asks for ``desired``,
     kept by the test server (tests/support/moto_server.py ``Snapshots``) and put back in one request after that. For a
     test whose starting point is a converged account, not one about the apply itself: the calls of that apply reach the
-    server the first time only, and never the test's proxy. Raises AssertionError when requests reached the account
-    first."""
+    server the first time only, and never the test's proxy. Raises AssertionError when a change (a request that is
+    not a read) reached the account first."""
     from DeadlineSpotIamSetup.engine import apply_changes
 
     name = hashlib.sha256(repr(desired).encode()).hexdigest()[:32]
     status = snapshot(endpoint_url, "restore", name)
-    assert status != 409, "converged() needs the test's fresh account: requests reached it since its reset"
+    assert status != 409, "converged() needs the test's fresh account: a change reached it since its reset"
     if status == 200:
         return list(_CONVERGED[endpoint_url, name])
     assert status == 404, f"the test server answered {status} to restoring snapshot {name} (its log says why)"

@@ -14,6 +14,7 @@ from tests.support.fault_proxy import reset_endpoint
 from tests.support.wire import converged, make_gateway, snapshot
 
 SETTINGS = Settings()
+DESIRED_WORKER_ROLE = SETTINGS.worker_role
 DESIRED = desired_state(SETTINGS)
 
 
@@ -72,6 +73,16 @@ def test_a_restore_never_replaces_what_a_test_arranged(endpoint, iam) -> None:
     with pytest.raises(AssertionError, match="fresh account"):
         converged(endpoint, DESIRED)
     assert [user["UserName"] for user in iam.list_users()["Users"]] == ["arranged-by-the-test"]
+
+
+def test_a_read_since_the_reset_changes_nothing_a_restore_would_replace(endpoint, iam) -> None:
+    """A read that arrives after the reset (a run that did not wait for a read it started) does not block a restore:
+    only a change would be replaced by it."""
+    iam.list_users()
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=DESIRED_WORKER_ROLE)
+    assert converged(endpoint, DESIRED)
+    assert [user["UserName"] for user in iam.list_users()["Users"]] == [SETTINGS.spot_user]
 
 
 def test_the_server_answers_an_unknown_snapshot_and_request_plainly(endpoint) -> None:
