@@ -174,8 +174,8 @@ class Snapshots:
     secrets included); ``restore/NAME`` empties every account as moto's reset does and puts the saved IAM backends
     back, only on an account no request that changes it has reached since its reset (409 otherwise: a restore never
     replaces what a test arranged; a late read of a run that did not wait for it changes nothing), 404 when nothing was
-    saved under that name. Nothing else about the server changes: moto answers
-    every later request from its own objects, as it would have after the apply itself."""
+    saved under that name. Nothing else about the server changes: moto answers every later request from its own
+    objects, as it would have after the apply itself."""
 
     def __init__(self) -> None:
         self.saved: dict[str, bytes] = {}
