@@ -35,8 +35,8 @@ from pathlib import Path
 import harness  # benchmarks/harness.py; it puts the repository root on sys.path
 from harness import KEY_ID, PACKAGE, ROOT, SECRET
 
-from DeadlineSpotIamSetup.accounts import DEFAULT_ROLE_NAME, MAX_PARALLEL_ACCOUNTS
-from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.accounts import MAX_PARALLEL_ACCOUNTS
+from DeadlineSpotIamSetup.desired import DEFAULT_ROLE_NAME, Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 
@@ -48,12 +48,12 @@ import sys
 from pathlib import Path
 from DeadlineSpotIamSetup import accounts
 from DeadlineSpotIamSetup.cli_accounts import exit_code
-from DeadlineSpotIamSetup.desired import Settings, desired_state
+from DeadlineSpotIamSetup.desired import DEFAULT_ROLE_NAME, Settings, desired_state
 from DeadlineSpotIamSetup.gateway import AwsAccess, connect
 from DeadlineSpotIamSetup.report import accounts_lines
 access = AwsAccess(endpoint_url=sys.argv[1])
 targets = accounts.read_accounts(Path(sys.argv[2]))
-targets = accounts.resolve_targets(targets, connect(access).partition, accounts.DEFAULT_ROLE_NAME)
+targets = accounts.resolve_targets(targets, connect(access).partition, DEFAULT_ROLE_NAME)
 results = accounts.check_accounts(access, targets, desired_state(Settings()), max_parallel=int(sys.argv[3]))
 for line in accounts_lines(results, "accounts:"):
     print(line)
