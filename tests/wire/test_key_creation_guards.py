@@ -117,10 +117,10 @@ def test_a_run_whose_gateway_is_cancelled_still_deletes_the_key_it_cannot_hand_o
     """As in the event plugin: the gateway itself refuses new calls once cancelled; deleting the run's own key is
     cleaning up, not new work, and goes through."""
     cancelled = lambda: proxy.counts()["CreateAccessKey"] >= 1  # noqa: E731
-    gateway = connect(AwsAccess(endpoint_url=proxy.endpoint_url, timeouts=FAST), cancelled)
     delivered = []
-    with pytest.raises(SetupError, match="time limit"):
-        apply_changes(gateway, DESIRED, key_sink=delivered.append, options=ApplyOptions(cancelled=cancelled))
+    with connect(AwsAccess(endpoint_url=proxy.endpoint_url, timeouts=FAST), cancelled) as gateway:
+        with pytest.raises(SetupError, match="time limit"):
+            apply_changes(gateway, DESIRED, key_sink=delivered.append, options=ApplyOptions(cancelled=cancelled))
     assert delivered == []
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
 
