@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import boto3
 import deadline_standin
 import pytest
 from deadline_standin import FakeDeadline
@@ -116,8 +115,3 @@ def intercept_setting_writes(monkeypatch: pytest.MonkeyPatch, before: Callable[[
     )
 
 
-def caller_arn(endpoint: str, key_id: str, secret: str) -> str:
-    sts = boto3.client(
-        "sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
-    )
-    return sts.get_caller_identity()["Arn"]

@@ -21,12 +21,12 @@ from plugin_farm import (
     USER,
     Farm,
     all_in_place,
-    caller_arn,
     machine,
 )
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
+from tests.support.wire import caller_arn
 
 
 def test_empty_account_gets_everything_and_the_spot_plugin_gets_a_working_key(farm: Farm, host: PluginHost, iam):

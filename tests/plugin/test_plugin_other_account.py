@@ -37,10 +37,11 @@ import boto3
 import botocore
 import pytest
 from host_process import HERE, ROOT, Account, HostProcess
-from plugin_farm import USER, Farm, caller_arn, checked
+from plugin_farm import USER, Farm, checked
 
 from DeadlineSpotIamSetup.install import PLUGIN_NAME, install
 from tests.support.fault_proxy import FaultProxy
+from tests.support.wire import caller_arn
 
 UNPRIVILEGED = "nobody"
 PYTHON = os.environ.get("DSIS_UNPRIVILEGED_PYTHON", "/usr/bin/python3")

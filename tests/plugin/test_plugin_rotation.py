@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from deadline_standin import PluginHost
-from plugin_farm import USER, Farm, all_in_place, caller_arn, checked, intercept_setting_writes, machine
+from plugin_farm import USER, Farm, all_in_place, checked, intercept_setting_writes, machine
 from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
 
 from DeadlineSpotIamSetup import cli
@@ -25,6 +25,7 @@ from DeadlineSpotIamSetup.key_records import ROTATING_TAG, RotationMark
 from DeadlineSpotIamSetup.waits import KEY_RETIRE_GRACE
 from tests.support.exact_pair_proxy import ExactPairProxy
 from tests.support.fault_proxy import FaultProxy
+from tests.support.wire import caller_arn
 
 _MEMBER = re.compile(rb"<member>.*?</member>", re.S)
 _CREATED = re.compile(rb"<CreateDate>([^<]+)</CreateDate>")

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import boto3
+
 from DeadlineSpotIamSetup.desired import DesiredState
 from DeadlineSpotIamSetup.gateway import AwsAccess, IamGateway, connect
 from DeadlineSpotIamSetup.values import NewAccessKey
@@ -82,6 +84,19 @@ def snapshot(endpoint_url: str, action: str, name: str) -> int:
             return int(answer.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+def caller_arn(endpoint_url: str, key_id: str, secret: str) -> str:
+    """Who STS says signs with the key ``key_id`` and its ``secret`` at ``endpoint_url`` (GetCallerIdentity): the ARN of
+    the key's user, or an error when STS refuses the pair."""
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
+    return str(sts.get_caller_identity()["Arn"])
 
 
 def repository_root() -> Path:

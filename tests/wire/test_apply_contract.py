@@ -13,7 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 from states import USER
 
@@ -22,7 +21,7 @@ from DeadlineSpotIamSetup.engine import apply_changes
 from DeadlineSpotIamSetup.findings import FAILED
 from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.command_line import run_cli
-from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
+from tests.support.wire import DUMMY_SECRET, caller_arn, make_gateway, repository_root
 
 DESIRED = desired_state(Settings())
 
@@ -90,14 +89,7 @@ def test_secret_goes_only_to_the_file_and_the_key_works(endpoint, tmp_path: Path
     assert document["SecretAccessKey"] not in out + err
     assert DUMMY_SECRET not in out + err
     assert document["AccessKeyId"] in out
-    sts = boto3.client(
-        "sts",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=document["AccessKeyId"],
-        aws_secret_access_key=document["SecretAccessKey"],
-    )
-    assert sts.get_caller_identity()["Arn"].endswith(f":user/{USER}")
+    assert caller_arn(endpoint, document["AccessKeyId"], document["SecretAccessKey"]).endswith(f":user/{USER}")
     assert "AWS accepts the new key as" in out
 
 

@@ -4,14 +4,13 @@ test arranged. Many wire tests start from a converged account: they rely on this
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.values import NewAccessKey
 from tests.support.fault_proxy import reset_endpoint
-from tests.support.wire import converged, make_gateway, snapshot
+from tests.support.wire import caller_arn, converged, make_gateway, snapshot
 
 SETTINGS = Settings()
 DESIRED_WORKER_ROLE = SETTINGS.worker_role
@@ -44,14 +43,7 @@ def test_a_restored_account_is_the_account_the_apply_made(endpoint, iam) -> None
 
     # The key apply handed over still signs, as the Spot user.
     (key,) = keys
-    sts = boto3.client(
-        "sts",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key.access_key_id,
-        aws_secret_access_key=key.secret_access_key,
-    )
-    assert sts.get_caller_identity()["Arn"].endswith(":user/" + SETTINGS.spot_user)
+    assert caller_arn(endpoint, key.access_key_id, key.secret_access_key).endswith(":user/" + SETTINGS.spot_user)
 
 
 def test_converged_gives_the_same_account_and_keys_each_time(endpoint, iam) -> None:

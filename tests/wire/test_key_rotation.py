@@ -39,7 +39,7 @@ from DeadlineSpotIamSetup.values import NewAccessKey
 from DeadlineSpotIamSetup.waits import KEY_IDLE_BEFORE_RETIRING, KEY_RETIRE_GRACE
 from tests.support.command_line import run_cli
 from tests.support.fake_iam import FakeIam, Killed
-from tests.support.wire import converged, make_gateway
+from tests.support.wire import caller_arn, converged, make_gateway
 
 DESIRED = desired_state(Settings())
 NO_WAIT = {"sleep": lambda seconds: None, "key_verification": 5.0}
@@ -127,10 +127,7 @@ def setup_with_key(endpoint: str, plugin: SpotPlugin) -> str:
 
 
 def sts_accepts(endpoint: str, key_id: str, secret: str) -> bool:
-    sts = boto3.client(
-        "sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
-    )
-    return sts.get_caller_identity()["Arn"].endswith(f":user/{USER}")
+    return caller_arn(endpoint, key_id, secret).endswith(f":user/{USER}")
 
 
 def keys(iam) -> dict[str, str]:
