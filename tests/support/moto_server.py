@@ -50,6 +50,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -148,7 +149,7 @@ def speed_up_moto() -> None:
                 return snapshots.serve(path[len(SNAPSHOT_PATH) :], start_response)
             if path == RESET_PATH:
                 snapshots.fresh = True
-            elif not _only_reads(environ):
+            elif snapshots.fresh and not _only_reads(environ):  # its body parsed only until the first change
                 snapshots.fresh = False
             return list(dispatch(self, environ, start_response))
 
@@ -228,8 +229,6 @@ def _only_reads(environ: dict[str, Any]) -> bool:
     """Whether the request is a query-protocol call (``Action=...`` in its form body, as botocore sends IAM's, STS's
     and EC2's) of an action that only reads. Any other request (a body not read whole yet, no action) may change
     something."""
-    import urllib.parse
-
     body = environ.get("wsgi.input")
     if not isinstance(body, io.BytesIO):
         return False

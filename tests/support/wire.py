@@ -47,10 +47,10 @@ def close_gateways() -> None:
 
 #: What each converged state handed over (the keys apply made), by server and name of the state: the snapshot on the
 #: server holds the same keys.
-_CONVERGED: dict = {}
+_CONVERGED: dict[tuple[str, str], tuple[NewAccessKey, ...]] = {}
 
 
-def converged(endpoint_url: str, desired: DesiredState) -> list:
+def converged(endpoint_url: str, desired: DesiredState) -> list[NewAccessKey]:
     """The test's fresh account (no change since its reset) brought to ``desired``, and the new access keys apply
     handed over: by a real apply (``apply_changes``, asserted ok) the first time this test process asks for ``desired``,
     kept by the test server (tests/support/moto_server.py ``Snapshots``) and put back in one request after that. For a
