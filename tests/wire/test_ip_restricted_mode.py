@@ -148,13 +148,14 @@ def with_deny(document: dict) -> dict:
     return {**document, "Statement": [*document["Statement"], ADMINS_DENY]}
 
 
+#: The options of the restricted mode these tests run with: the commands below, and the state ``restricted_account``
+#: puts back, are the same desired state.
+RESTRICTED_OPTIONS = ("--no-access-key", "--allowed-source-ips", RCS)
+RESTRICTED = desired_state(settings_from(parse_command_line(["apply", *RESTRICTED_OPTIONS])))
+
+
 def apply_restricted(proxy, *extra: str) -> tuple[int, str, str]:
-    return run_cli(
-        "apply", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url, *extra
-    )
-
-
-RESTRICTED = desired_state(settings_from(parse_command_line(["apply", "--no-access-key", "--allowed-source-ips", RCS])))
+    return run_cli("apply", *RESTRICTED_OPTIONS, "--endpoint-url", proxy.endpoint_url, *extra)
 
 
 def restricted_account(proxy) -> None:
@@ -164,7 +165,7 @@ def restricted_account(proxy) -> None:
 
 
 def check_restricted(proxy) -> tuple[int, str, str]:
-    return run_cli("check", "--no-access-key", "--allowed-source-ips", RCS, "--endpoint-url", proxy.endpoint_url)
+    return run_cli("check", *RESTRICTED_OPTIONS, "--endpoint-url", proxy.endpoint_url)
 
 
 def assert_in_place_and_left_alone(proxy) -> None:
