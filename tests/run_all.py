@@ -57,6 +57,8 @@ class Suite:
     started: float = 0.0
     seconds: float = 0.0
     status: int | None = None
+    #: CPU seconds (user + system) of the suite's process and every process it waited for: its workers, their servers.
+    cpu: float = 0.0
 
     def start(self) -> None:
         self.started = time.monotonic()
@@ -75,7 +77,7 @@ class Suite:
         assert self.process is not None
         if self.status is not None:
             return True
-        status = self.process.poll()
+        status = self._reap()
         if status is None and time.monotonic() - self.started > SUITE_TIMEOUT:
             self.stop()
             self.output.write(f"\nerror: {self.name} still running after {SUITE_TIMEOUT} s: stopped\n".encode())
@@ -84,6 +86,21 @@ class Suite:
             return False
         self.status, self.seconds = status, time.monotonic() - self.started
         return True
+
+    def _reap(self) -> int | None:
+        """The suite's exit status once it has ended, keeping its CPU time (os.wait4: Popen keeps no rusage)."""
+        assert self.process is not None
+        if self.process.returncode is not None:
+            return self.process.returncode
+        try:
+            pid, wait_status, usage = os.wait4(self.process.pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped (by stop())
+            return self.process.poll()
+        if pid == 0:
+            return None
+        self.cpu = usage.ru_utime + usage.ru_stime
+        self.process.returncode = os.waitstatus_to_exitcode(wait_status)
+        return self.process.returncode
 
     def stop(self) -> None:
         assert self.process is not None
@@ -178,8 +195,10 @@ def main() -> int:
         if suite.status != 0:
             failed += 1
         summary = ", ".join(f"{number} {word}" for word, number in counts.items()) or suite.last_line()
-        print(f"  {suite.name:<11} {verdict:<8} {summary:<40} {minutes(suite.seconds)}")
-    print(f"make test: {minutes(time.time() - began)} wall time ({os.cpu_count()} cores)")
+        print(f"  {suite.name:<11} {verdict:<8} {summary:<40} {minutes(suite.seconds)}, {suite.cpu:5.1f} s of CPU")
+    cpu = sum(suite.cpu for suite in running)
+    wall = minutes(time.time() - began)
+    print(f"make test: {wall} wall time ({os.cpu_count()} cores), the suites {cpu:.1f} s of CPU")
     if failed:
         print(f"error: {failed} of {len(running)} suites failed (their output is above)", file=sys.stderr)
     not_passed = totals.get("failed", 0) + totals.get("errors", 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -148,3 +149,18 @@ def test_a_passing_run_ends_with_its_wall_time_and_the_total(monkeypatch, capsys
     lines = capsys.readouterr().out.rstrip().splitlines()
     assert lines[-2].startswith("make test: ") and "wall time" in lines[-2]
     assert lines[-1] == "Total: 2 passed, 0 failed"
+
+
+def test_a_suite_s_cpu_time_counts_the_processes_it_waited_for(monkeypatch, capsys):
+    """The summary's CPU figure is the suite's and its workers' (os.wait4's rusage counts reaped descendants): a
+    worker that burns 0.3 s of its own CPU shows in its suite's figure, whatever the machine's load."""
+    run_all = run_all_module()
+    burn = "import time\nwhile time.process_time() < 0.3: pass\n"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}]); print('1 passed in 0.3s')"
+    suite = run_all.Suite("burner", [sys.executable, "-c", parent], dict(os.environ))
+    monkeypatch.setattr(run_all, "suites", lambda: [suite])
+    assert run_all.main() == 0
+    assert suite.cpu >= 0.3
+    out = capsys.readouterr().out
+    assert re.search(r"burner +passed +1 passed +0 min \d\d\.\d s, +\d+\.\d s of CPU", out), out
+    assert re.search(r"wall time \(\d+ cores\), the suites \d+\.\d s of CPU", out), out
