@@ -73,6 +73,7 @@ from __future__ import annotations
 import _imp
 import configparser
 import contextlib
+import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -142,7 +143,17 @@ def parse_param_defaults(path: str | os.PathLike[str]) -> dict[str, str]:
 
     Names are case-sensitive, values are taken verbatim (no ``%`` interpolation, ``;`` and ``:`` are plain
     characters), repeated sections or keys do not fail (the last one wins) and a UTF-8 BOM is ignored.
+
+    The file is read at every call (what it holds now is what counts); a text already parsed is not parsed again
+    (the plugin reads its settings at every step, and configparser was a quarter of the rotation state machine's CPU).
     """
+    with open(path, encoding="utf-8-sig") as handle:
+        text = handle.read()
+    return dict(_param_defaults_in(text, os.fspath(path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _param_defaults_in(text: str, source: str) -> tuple[tuple[str, str], ...]:
     parser = configparser.ConfigParser(
         interpolation=None,
         strict=False,
@@ -150,9 +161,9 @@ def parse_param_defaults(path: str | os.PathLike[str]) -> dict[str, str]:
         default_section="\x00no default section",
     )
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    with open(path, encoding="utf-8-sig") as handle:
-        parser.read_file(handle, source=os.fspath(path))
-    return {name: parser.get(name, "Default") for name in parser.sections() if parser.has_option(name, "Default")}
+    parser.read_string(text, source=source)
+    names = [name for name in parser.sections() if parser.has_option(name, "Default")]
+    return tuple((name, parser.get(name, "Default")) for name in names)
 
 
 def _require_str(what: str, value: object) -> str:

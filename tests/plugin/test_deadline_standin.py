@@ -139,6 +139,18 @@ def test_param_defaults_are_read_verbatim(tmp_path: Path) -> None:
     assert parse_param_defaults(path) == {"State": "Global Enabled", "Percent": "second wins", "Case": "Upper"}
 
 
+def test_a_param_file_rewritten_is_read_anew(tmp_path: Path) -> None:
+    """The defaults are what the file holds at each read (an upgrade rewrites it), same size and all; the result is
+    the caller's own, not one shared with the next read."""
+    path = tmp_path / "Some.param"
+    path.write_text("[State]\nDefault=Disabled\n", encoding="utf-8")
+    first = parse_param_defaults(path)
+    first["State"] = "changed by the caller"
+    assert parse_param_defaults(path) == {"State": "Disabled"}
+    path.write_text("[State]\nDefault=Enabled!\n", encoding="utf-8")
+    assert parse_param_defaults(path) == {"State": "Enabled!"}
+
+
 def test_config_reads_param_defaults_then_what_the_admin_set(fake: FakeDeadline, host: PluginHost) -> None:
     write_sample(
         fake,

@@ -5,6 +5,7 @@ can grant"; and a key the caller declares unknown never yields a verdict that so
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import given, settings
@@ -57,9 +58,27 @@ CONDITIONS = {
 }
 RANK = {DENIED: 0, CONDITIONAL: 1, ALLOWED: 2}
 
-conditions = st.dictionaries(
-    st.sampled_from(sorted(CONDITIONS)), st.integers(min_value=0, max_value=3), max_size=2
-).map(lambda chosen: _condition_block(chosen))
+# Every strategy is built once, here: hypothesis checks a strategy the first time it draws from it, which costs far
+# more than a draw (a strategy made inside a composite is a new one at every draw); and a dictionary of distinct keys
+# drawn one by one costs several times what one draw among the sets of keys costs.
+KEY_SETS = st.sampled_from([chosen for size in range(3) for chosen in itertools.combinations(sorted(CONDITIONS), size)])
+CONDITION_INDEXES = st.integers(min_value=0, max_value=3)
+BOOLEANS = st.booleans()
+EFFECTS = st.sampled_from(["Allow", "Deny"])
+ACTION_CHOICES = st.sampled_from(ACTIONS)
+RESOURCE_CHOICES = st.sampled_from(RESOURCES)
+ONE_IN_SIX = st.integers(0, 5)
+REQUEST_CHOICES = st.sampled_from(REQUESTS)
+VALUE_CHOICES = {key: st.sampled_from(values) for key, values in VALUES.items()}
+
+
+@st.composite
+def conditions(draw: Any) -> dict[str, dict[str, str]]:
+    """Up to two condition keys, each with one of its (operator, value) pairs, in any order."""
+    keys = list(draw(KEY_SETS))
+    if len(keys) == 2 and draw(BOOLEANS):
+        keys.reverse()
+    return _condition_block({key: draw(CONDITION_INDEXES) for key in keys})
 
 
 def _condition_block(chosen: dict[str, int]) -> dict[str, dict[str, str]]:
@@ -70,12 +89,15 @@ def _condition_block(chosen: dict[str, int]) -> dict[str, dict[str, str]]:
     return block
 
 
+CONDITION_BLOCKS = conditions()
+
+
 @st.composite
 def statements(draw: Any, effect: str | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = {"Effect": effect or draw(st.sampled_from(["Allow", "Deny"]))}
-    found["NotAction" if draw(st.booleans()) and draw(st.booleans()) else "Action"] = draw(st.sampled_from(ACTIONS))
-    found["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = draw(st.sampled_from(RESOURCES))
-    block = draw(conditions)
+    found: dict[str, Any] = {"Effect": effect or draw(EFFECTS)}
+    found["NotAction" if draw(BOOLEANS) and draw(BOOLEANS) else "Action"] = draw(ACTION_CHOICES)
+    found["NotResource" if draw(ONE_IN_SIX) == 0 else "Resource"] = draw(RESOURCE_CHOICES)
+    block = draw(CONDITION_BLOCKS)
     if block:
         found["Condition"] = block
     return found
@@ -86,8 +108,8 @@ policies = st.lists(statements(), max_size=5)
 
 @st.composite
 def requests(draw: Any) -> Request:
-    action, resource = draw(st.sampled_from(REQUESTS))
-    context = {key: draw(st.sampled_from(values)) for key, values in VALUES.items() if draw(st.booleans())}
+    action, resource = draw(REQUEST_CHOICES)
+    context = {key: draw(VALUE_CHOICES[key]) for key in VALUES if draw(BOOLEANS)}
     return Request(action, resource, context)
 
 
