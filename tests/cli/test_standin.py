@@ -387,3 +387,27 @@ def test_the_suites_server_gives_each_reset_account_managed_policies_of_its_own(
     assert after == before
     assert [p["Arn"] for p in iam.list_policies(Scope="AWS", OnlyAttached=True)["Policies"]] == []
 
+
+def test_every_client_of_a_test_process_renames_events_as_botocore_does_from_one_cache():
+    """tests/conftest.py shares botocore's cache of event-name aliases between clients: the names are those a new
+    aliaser of botocore's own works out, and a second client finds them already worked out."""
+    import botocore.hooks
+
+    first, second = (boto3.client("iam", region_name=REGION) for _ in range(2))
+    first_aliaser, second_aliaser = first.meta.events, second.meta.events
+    assert isinstance(first_aliaser, botocore.hooks.EventAliaser)
+    assert first_aliaser._alias_name_cache is second_aliaser._alias_name_cache
+    names = [
+        "before-call.iam.ListUsers",
+        "before-parameter-build.iam.GetRole",
+        "before-call.apigateway.GetExport",
+        "provide-client-params.elasticloadbalancing.CreateLoadBalancer",
+        "creating-client-class.s3",
+    ]
+    for name in names:
+        worked_out = first_aliaser._alias_event_name(name)
+        unshared = botocore.hooks.EventAliaser(botocore.hooks.HierarchicalEmitter())
+        unshared._alias_name_cache = {}
+        assert worked_out == unshared._alias_event_name(name)
+        assert second_aliaser._alias_name_cache[name] == worked_out
+    assert first_aliaser._alias_event_name("before-call.apigateway.GetExport") == "before-call.api-gateway.GetExport"
