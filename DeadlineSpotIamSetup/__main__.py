@@ -7,6 +7,7 @@ process quietly too (interruption.ending_quietly)."""
 from __future__ import annotations
 
 import functools
+import gc
 import ntpath
 import os
 import sys
@@ -36,7 +37,17 @@ def _demo(*args: Any, **kwargs: Any) -> int:
     return run_demo(*args, **kwargs)
 
 
+#: How often this process's collector of reference cycles runs (``gc.set_threshold``): its youngest generation every
+#: 50,000 allocations not yet freed instead of Python's 700, an older one every 20 younger runs instead of 10. A
+#: command is a short process that makes many objects and few cycles (importing boto3 and botocore, parsing their
+#: data, the calls' answers); with Python's defaults a check spent a tenth of its CPU in about 140 collections that
+#: found little. Memory that reference counting frees (nearly all of it) is freed at once either way. Only the
+#: command line's process: the event plugin runs inside Deadline's, whose collector is Deadline's.
+GARBAGE_THRESHOLDS = (50_000, 20, 20)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    gc.set_threshold(*GARBAGE_THRESHOLDS)
     with ending_quietly():
         from . import cli
 

@@ -39,6 +39,36 @@ def test_the_program_is_named_as_it_was_invoked(argv0, name):
     assert program_name(argv0) == name
 
 
+def test_the_command_line_process_collects_cycles_less_often_and_the_plugin_leaves_deadline_s_collector_alone(
+    monkeypatch, gateway_calls
+):
+    """``python -m DeadlineSpotIamSetup`` and the console script set their own process's collector thresholds
+    (__main__.GARBAGE_THRESHOLDS) before loading the command line; importing the engine or the plugin's library, as
+    Deadline's process does, sets nothing."""
+    import gc
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from DeadlineSpotIamSetup import __main__ as entry
+
+    def thresholds(code: str) -> tuple[int, ...]:
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "lib")])}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        return tuple(int(n) for n in done.stdout.strip("()\n").split(","))
+
+    default = thresholds("import gc; print(gc.get_threshold())")
+    loaded = thresholds("import gc, DeadlineSpotIamSetup.cli, spot_iam_plugin.runner; print(gc.get_threshold())")
+    assert loaded == default and entry.GARBAGE_THRESHOLDS[0] > default[0]
+    set_to: list[tuple[int, ...]] = []
+    monkeypatch.setattr(gc, "set_threshold", lambda *values: set_to.append(values))
+    assert entry.main(["chek"]) == 1
+    assert set_to == [entry.GARBAGE_THRESHOLDS]
+    assert gateway_calls == []
+
+
 def test_usage_errors_and_the_version_name_the_program_as_invoked(capsys):
     code, _, err = run(["chek"], prog="deadline-spot-iam-setup")
     assert code == 1 and "(see deadline-spot-iam-setup --help)" in one_error_line(err)
