@@ -133,7 +133,7 @@ def _creation_options(group: argparse._ArgumentGroup) -> None:
         "--permissions-boundary", help="policy ARN set as permissions boundary on users/roles it creates"
     )
     group.add_argument(
-        "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag what it creates (repeatable)"
+        "--tag", action="append", metavar="KEY=VALUE", help="tag what it creates (repeatable)"
     )
 
 
@@ -387,9 +387,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The parser of each name the program is invoked by (``commands.invocation()``), built at its first parse: building
+#: one (some 160 options, each checked by a help formatter argparse makes for it) costs about 5 ms, which a process
+#: running many commands (the demo, tests) paid at every one. argparse keeps nothing of a parse in the parser: each
+#: parse starts from a new namespace; no option has a default a caller could change in place (``--tag`` is None when
+#: not given, a new list when given).
+_PARSERS: dict[str, argparse.ArgumentParser] = {}
+
+
+def _parser() -> argparse.ArgumentParser:
+    name = invocation()
+    parser = _PARSERS.get(name)
+    if parser is None:
+        parser = _PARSERS[name] = build_parser()
+    return parser
+
+
 def parse_command_line(argv: Sequence[str] | None) -> argparse.Namespace:
     """The parsed command line; AWS access options given before a command that calls no AWS are refused."""
-    parser = build_parser()
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command not in AWS_COMMANDS:
         given = [f"--{dest.replace('_', '-')}" for dest in _AWS_DESTINATIONS if hasattr(args, dest)]
@@ -424,7 +440,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         service_linked_roles=not _given(args, "no_service_linked_roles", False),
         path=_given(args, "path", d.path),
         permissions_boundary=_given(args, "permissions_boundary"),
-        tags=tuple(parse_tag(tag) for tag in _given(args, "tag", ())),
+        tags=tuple(parse_tag(tag) for tag in _given(args, "tag") or ()),
         allowed_source_ips=None if allowed_source_ips is None else tuple(allowed_source_ips.split(",")),
         allow_any_address=allow_any_address,
         key_max_age_days=_given(args, "key_max_age_days", d.key_max_age_days),

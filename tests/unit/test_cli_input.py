@@ -216,3 +216,34 @@ def test_allowed_source_ips_of_both_families_reach_the_settings_and_the_bootstra
     assert code == 0
     actions = {a for s in json.loads(out)["Statement"] for a in s["Action"]}
     assert {"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DetachUserPolicy"} <= actions
+
+
+def test_one_parse_leaves_nothing_for_the_next_and_each_program_name_keeps_its_own_parser(gateway_calls):
+    """The command line keeps its parser for the next command of the same process (cli._parser): what one command
+    line gave (tags, names, flags) is never seen by the next, and a usage error names the program as invoked now."""
+    from DeadlineSpotIamSetup.cli import _parser, parse_command_line
+    from DeadlineSpotIamSetup.commands import invocation, use
+
+    first = parse_command_line(["plan", "--tag", "Team=Render", "--spot-user", "FarmSpot", "--path", "/farm/"])
+    assert settings_from(first).tags == (("Team", "Render"),) and settings_from(first).spot_user == "FarmSpot"
+    first.tag.append("Injected=ByHand")  # a caller changing what it was given changes nothing for the next one
+    second = parse_command_line(["plan"])
+    assert settings_from(second) == Settings()
+    parsers = [_parser()]
+    for parser in parsers:  # no option of any command has a default a caller could change in place
+        for action in parser._actions:
+            assert not isinstance(action.default, (list, dict, set)), (parser.prog, action.option_strings)
+            parsers.extend((action.choices or {}).values() if isinstance(action.choices, dict) else ())
+    assert len(parsers) > 9
+    assert parse_command_line(["plan", "--tag", "A=B"]).tag == ["A=B"]
+    before = invocation()
+    try:
+        use("deadline-spot-iam-setup")
+        code, _, err = run_cli("chek")
+        assert code == 1 and "(see deadline-spot-iam-setup --help)" in err
+        use("python -m DeadlineSpotIamSetup")
+        code, _, err = run_cli("chek")
+        assert code == 1 and "(see python -m DeadlineSpotIamSetup --help)" in err
+    finally:
+        use(before)
+    assert gateway_calls == []
