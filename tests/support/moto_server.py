@@ -62,17 +62,16 @@ START_TIMEOUT = 120.0
 
 #: The partition whose IAM backend carries the AWS managed policies (the suites call no other).
 SUITES_PARTITION = "aws"
-#: How often Python's collector of reference cycles runs in the suites' processes (``gc.set_threshold``): its youngest
-#: generation every 50,000 allocations not yet freed instead of every 700, an older one every 20 younger runs. The
-#: default made it 9% of the CPU of a test process and of a server (mostly full collections, each going over every
-#: object of a large heap); memory that reference counting frees is freed at once either way.
-GARBAGE_THRESHOLDS = (50_000, 20, 20)
 
 
 def collect_garbage_less_often() -> None:
     """What the suites' processes do, the servers and the pytest processes (tests/conftest.py): collect the garbage
     there is so far, keep what is left out of every later collection (``gc.freeze``: imported modules, moto's
-    prepared managed policies), and collect less often (:data:`GARBAGE_THRESHOLDS`)."""
+    prepared managed policies), and collect less often, as the command line's process does (its
+    ``GARBAGE_THRESHOLDS``: gen 0 every 50,000 allocations instead of 700; Python's defaults made the collector 9% of
+    the CPU of a test process and of a server, mostly full collections over their large heaps)."""
+    from DeadlineSpotIamSetup.__main__ import GARBAGE_THRESHOLDS
+
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GARBAGE_THRESHOLDS)
