@@ -9,6 +9,7 @@ tests/cli/test_bootstrap_policy_enforced.py)."""
 
 from __future__ import annotations
 
+import threading
 from unittest import mock
 
 import pytest
@@ -103,7 +104,36 @@ def test_every_change_not_needing_an_unmade_one_is_made_after_what_it_needs(refu
         else:
             assert outcome.state == DONE and outcome.detail == action.summary
     assert result.complete == (not refused and not failed)
-    assert result.done == [action.summary for action in script.ran if state[action].state == DONE]
+    # What was done is told once each, every change after what it needs (the changes of one parallel batch in the
+    # plan's order, not in the order their threads happened to call: test_what_was_done_is_told_in_the_plans_order...).
+    made = [action for action in ACTIONS if state[action].state == DONE]
+    assert sorted(result.done) == sorted(action.summary for action in made)
+    told = {summary: place for place, summary in enumerate(result.done)}
+    assert all(told[need.summary] < told[action.summary] for action in made for need in prerequisites(action))
+
+
+def test_what_was_done_is_told_in_the_plans_order_whichever_change_of_a_batch_finishes_first():
+    """The first stage's changes run in parallel threads; the plan's first one here finishes only once the second
+    one has run, yet the result (and the progress lines an admin reads) tells them in the plan's order."""
+    first, second = ACTIONS[0], ACTIONS[1]
+    assert not prerequisites(first) and not prerequisites(second) and first.stage == second.stage
+    second_ran = threading.Event()
+
+    class SecondFirst(Scripted):
+        def execute(self, action: Action, run) -> str:
+            if action == first:
+                assert second_ran.wait(timeout=10), "the second change never ran beside the first"
+            summary = super().execute(action, run)
+            if action == second:
+                second_ran.set()
+            return summary
+
+    script = SecondFirst()
+    told: list[str] = []
+    with mock.patch.object(apply_module, "handler_for", lambda identity: script):
+        result = apply_plan(None, PLAN, key_sink=lambda key: None, progress=told.append)
+    assert script.ran.index(second) < script.ran.index(first)
+    assert result.done == told == [action.summary for action in ACTIONS]
 
 
 def test_a_refused_user_leaves_only_what_needs_the_user_undone():
