@@ -104,6 +104,8 @@ def test_make_test_runs_the_three_suites_side_by_side_in_workers_and_the_type_ch
     assert " -m pytest " in suites["main"]
     assert "tests/run_py310.py" in suites["python3.10"] and "tests/run_py37.py" in suites["python3.7"]
     assert all("--dist loadfile -n " in command for command in tests), tests
+    # The four Python 3.10 workers take the modules in tests/conftest.py's order (test_modules_that_wait_go_first).
+    assert "--no-loadscope-reorder" in suites["python3.10"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "ruff check ." in recipe and "tests/run_all.py" in recipe
@@ -164,3 +166,32 @@ def test_a_suite_s_cpu_time_counts_the_processes_it_waited_for(monkeypatch, caps
     out = capsys.readouterr().out
     assert re.search(r"burner +passed +1 passed +0 min \d\d\.\d s, +\d+\.\d s of CPU", out), out
     assert re.search(r"wall time \(\d+ cores\), the suites \d+\.\d s of CPU", out), out
+
+
+def test_modules_that_wait_go_first_then_the_modules_with_most_tests_each_keeping_its_order():
+    from tests.conftest import pytest_collection_modifyitems
+
+    class Item:
+        def __init__(self, nodeid: str, waits: bool = False) -> None:
+            self.nodeid, self.waits = nodeid, waits
+
+        def get_closest_marker(self, name: str) -> object:
+            return "waits" if name == "waits" and self.waits else None
+
+    items = [
+        Item("tests/unit/test_a.py::one"),
+        Item("tests/unit/test_b.py::one"),
+        Item("tests/unit/test_b.py::two"),
+        Item("tests/wire/test_slow.py::first", waits=True),
+        Item("tests/wire/test_slow.py::second", waits=True),
+        Item("tests/wire/test_c.py::one"),
+    ]
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [item.nodeid for item in items] == [
+        "tests/wire/test_slow.py::first",
+        "tests/wire/test_slow.py::second",
+        "tests/unit/test_b.py::one",
+        "tests/unit/test_b.py::two",
+        "tests/unit/test_a.py::one",
+        "tests/wire/test_c.py::one",
+    ]

@@ -28,6 +28,8 @@ from spot_param_samples import SPOT_PARAM_WITHOUT_KEY_FIELDS
 from DeadlineSpotIamSetup.install import PLUGIN_NAME
 from tests.support.wire import caller_arn
 
+pytestmark = pytest.mark.waits  # the simulated RCS machines' polls and an unanswered AWS: run first (tests/conftest.py)
+
 
 def test_empty_account_gets_everything_and_the_spot_plugin_gets_a_working_key(farm: Farm, host: PluginHost, iam):
     host.house_cleaning(PLUGIN_NAME)

@@ -12,11 +12,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes
 from tests.support.command_line import run_cli
 from tests.support.fault_proxy import FaultProxy
 from tests.support.wire import make_gateway
+
+pytestmark = pytest.mark.waits  # every request waits out a set latency, to count rounds: run first (tests/conftest.py)
 
 HOLD = 2.0  # seconds each request is held: far above the time the tool takes to send the calls of one round, even on a
 # machine whose 2 cores run the three suites at once (at 0.5 s, a read sent from a thread the chain starts was seen

@@ -19,6 +19,8 @@ from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.fault_proxy import refused_endpoint
 from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
 
+pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
+
 DESIRED = desired_state(Settings())
 
 

@@ -21,6 +21,8 @@ from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX
 from tests.support.command_line import run_cli
 from tests.support.wire import repository_root
 
+pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
+
 HOLD = 3.0  # seconds the proxy holds the chosen reply: the signal lands inside the call
 
 

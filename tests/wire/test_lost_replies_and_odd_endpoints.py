@@ -17,6 +17,8 @@ from DeadlineSpotIamSetup.errors import EndpointUnavailable, SetupError
 from DeadlineSpotIamSetup.waits import Timeouts
 from tests.support.wire import FAST, make_gateway
 
+pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
+
 DESIRED = desired_state(Settings())
 USER = "DeadlineSpotEventPluginAdmin"
 

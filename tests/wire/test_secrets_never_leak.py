@@ -38,6 +38,8 @@ from tests.support.fault_proxy import FaultProxy
 from tests.support.http_relay import QuietHandler, Running, forward, relay
 from tests.support.wire import DUMMY_SECRET, make_gateway
 
+pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
+
 # Short bounds, so that the throttling and timeout paths end in about four seconds (they change no secret handling),
 # and still long enough for a reply on a busy machine: the suites run side by side and this test logs every request
 # at DEBUG.
