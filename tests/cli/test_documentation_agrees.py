@@ -80,3 +80,17 @@ def test_the_readme_states_the_plugins_defaults_as_plugin_param_sets_them():
     readme = page("README.md")
     assert f"every *Check Interval* ({param['CheckIntervalHours']['Default']} hours by default)" in readme
     assert f"*Rotate Key After Days* ({param['RotateKeyAfterDays']['Default']} by default)" in readme
+
+
+def test_the_module_map_names_every_module_of_the_engine_and_of_the_plugins_library():
+    """docs/design.md's module map (README.md, "Design"): a module added to the package or to lib/spot_iam_plugin
+    without a word there fails here. The layers it shows are checked by tests/unit/test_import_layers.py."""
+    design = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    modules = [
+        *sorted((ROOT / "DeadlineSpotIamSetup").glob("*.py")),
+        *sorted((ROOT / "lib" / "spot_iam_plugin").glob("*.py")),
+    ]
+    named = {path.name for path in modules if f"`{path.name}`" in design}
+    unnamed = [str(path.relative_to(ROOT)) for path in modules if path.name != "__init__.py" and path.name not in named]
+    assert modules and not unnamed, f"not in docs/design.md's module map: {unnamed}"
+    assert "`handlers/*.py`" in design  # one handler per kind (the handlers are listed in handlers/__init__.py)
