@@ -122,3 +122,14 @@ class AnsweringProxy(Running):
                 relay(self, answer[0], [("Content-Type", "text/xml")], answer[1])
 
         super().__init__(Handler)
+
+
+#: EC2's error reply, as its Query API answers a refused or dry-run request (an AnsweringProxy's answer).
+EC2_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error>'
+    b"</Errors><RequestID>1</RequestID></Response>"
+)
+
+
+def ec2_error(status: int, code: str, message: str) -> tuple[int, bytes]:
+    return status, EC2_ERROR % (code.encode(), message.encode())

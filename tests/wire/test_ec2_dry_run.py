@@ -8,19 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from odd_servers import AnsweringProxy
+from odd_servers import AnsweringProxy, ec2_error
 
 from tests.support.command_line import run_cli
 
 ENCODED = "aB3xYzEncodedAuthorizationFailure"
-EC2_ERROR = (
-    b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error>'
-    b"</Errors><RequestID>1</RequestID></Response>"
-)
-
-
-def ec2_error(status: int, code: str, message: str) -> tuple[int, bytes]:
-    return status, EC2_ERROR % (code.encode(), message.encode())
 
 
 def decoded(document: dict) -> tuple[int, bytes]:

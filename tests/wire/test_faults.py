@@ -3,11 +3,6 @@ endpoints. Every one ends in success or in one clear line, in bounded time, neve
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import boto3
 import pytest
 
@@ -16,25 +11,13 @@ from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import AwsAccessError
 from DeadlineSpotIamSetup.findings import DONE, NOT_ATTEMPTED, REFUSED
 from DeadlineSpotIamSetup.waits import Timeouts
+from tests.support.command_line import run_cli_process
 from tests.support.fault_proxy import refused_endpoint
-from tests.support.wire import DUMMY_SECRET, make_gateway, repository_root
+from tests.support.wire import DUMMY_SECRET, make_gateway
 
 pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
 
 DESIRED = desired_state(Settings())
-
-
-def run_cli_process(*argv: str, timeout: float = 60) -> tuple[int, str, str, float]:
-    env = dict(os.environ, PYTHONPATH=str(repository_root()))
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "DeadlineSpotIamSetup", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
-    return done.returncode, done.stdout, done.stderr, time.monotonic() - started
 
 
 @pytest.mark.parametrize(

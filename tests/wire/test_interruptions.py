@@ -7,10 +7,8 @@ Ctrl-C stops at once, as quietly."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,24 +16,11 @@ from odd_servers import SlowReplyProxy
 from states import USER
 
 from DeadlineSpotIamSetup.key_records import KEY_RECORD_PREFIX
-from tests.support.command_line import run_cli
-from tests.support.wire import repository_root
+from tests.support.command_line import run_cli, start_cli_process
 
 pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
 
 HOLD = 3.0  # seconds the proxy holds the chosen reply: the signal lands inside the call
-
-
-def start(*argv: str, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(repository_root()))
-    return subprocess.Popen(
-        [sys.executable, "-m", "DeadlineSpotIamSetup", *argv],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def signalled_inside(proxy: SlowReplyProxy, process: subprocess.Popen, *signals: int) -> tuple[int, str, str]:
@@ -59,7 +44,9 @@ def test_ctrl_c_right_after_the_key_is_created_deletes_it_and_leaves_no_secret_f
     secret = tmp_path / "key.json"
     # The key exists once CreateAccessKey answered; the signal lands while its record is written on the user.
     with SlowReplyProxy(endpoint, "TagUser", HOLD, holding=KEY_RECORD_PREFIX) as slow:
-        process = start("apply", "--secret-out", str(secret), "--endpoint-url", slow.endpoint_url, cwd=tmp_path)
+        process = start_cli_process(
+            "apply", "--secret-out", str(secret), "--endpoint-url", slow.endpoint_url, cwd=tmp_path
+        )
         code, out, err = signalled_inside(slow, process, signal.SIGINT)
     assert code == 130, out + err
     assert "Traceback" not in out + err
@@ -83,7 +70,7 @@ def test_ctrl_c_right_after_the_key_is_created_deletes_it_and_leaves_no_secret_f
 @pytest.mark.parametrize(("number", "name", "code"), [(signal.SIGINT, "Ctrl-C", 130), (signal.SIGTERM, "SIGTERM", 143)])
 def test_a_stopped_apply_ends_the_changes_under_way_and_says_what_is_left(number, name, code, endpoint, iam, tmp_path):
     with SlowReplyProxy(endpoint, "CreateRole", HOLD) as slow:
-        process = start("apply", "--no-access-key", "--endpoint-url", slow.endpoint_url, cwd=tmp_path)
+        process = start_cli_process("apply", "--no-access-key", "--endpoint-url", slow.endpoint_url, cwd=tmp_path)
         exit_code, out, err = signalled_inside(slow, process, number)
     assert exit_code == code, out + err
     assert "Traceback" not in out + err
@@ -103,7 +90,7 @@ def test_a_stopped_apply_ends_the_changes_under_way_and_says_what_is_left(number
 
 def test_a_second_ctrl_c_stops_at_once_quietly(endpoint, tmp_path):
     with SlowReplyProxy(endpoint, "CreateRole", 20.0) as slow:
-        process = start("apply", "--no-access-key", "--endpoint-url", slow.endpoint_url, cwd=tmp_path)
+        process = start_cli_process("apply", "--no-access-key", "--endpoint-url", slow.endpoint_url, cwd=tmp_path)
         code, out, err = signalled_inside(slow, process, signal.SIGINT, signal.SIGINT)
     assert code == 130, out + err
     assert "Traceback" not in out + err and "Exception ignored" not in err
@@ -115,7 +102,9 @@ def test_ctrl_c_in_a_rotation_before_its_key_is_delivered_leaves_no_new_key(endp
     assert run_cli("apply", "--secret-out", str(first), "--endpoint-url", endpoint)[0] == 0
     [old] = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
     with SlowReplyProxy(endpoint, "CreateAccessKey", HOLD) as slow:
-        process = start("rotate-key", "--secret-out", str(second), "--endpoint-url", slow.endpoint_url, cwd=tmp_path)
+        process = start_cli_process(
+            "rotate-key", "--secret-out", str(second), "--endpoint-url", slow.endpoint_url, cwd=tmp_path
+        )
         code, out, err = signalled_inside(slow, process, signal.SIGINT)
     assert code == 130, out + err
     assert "Traceback" not in out + err

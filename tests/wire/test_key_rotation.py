@@ -17,9 +17,8 @@ from typing import Any
 
 import boto3
 import pytest
-from odd_servers import AnsweringProxy, LostReplyProxy
+from odd_servers import AnsweringProxy, LostReplyProxy, ec2_error
 from states import USER
-from test_ec2_dry_run import ec2_error
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import plan_changes, rotate_access_key

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from odd_servers import LostReplyProxy, ScriptedEndpoint
-from test_faults import run_cli_process
 
 from DeadlineSpotIamSetup.desired import Settings, desired_state
 from DeadlineSpotIamSetup.engine import apply_changes, plan_changes
 from DeadlineSpotIamSetup.errors import EndpointUnavailable, SetupError
 from DeadlineSpotIamSetup.waits import Timeouts
+from tests.support.command_line import run_cli_process
 from tests.support.wire import FAST, make_gateway
 
 pytestmark = pytest.mark.waits  # default timeouts and held replies: run first (tests/conftest.py)
