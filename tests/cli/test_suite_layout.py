@@ -195,3 +195,17 @@ def test_modules_that_wait_go_first_then_the_modules_with_most_tests_each_keepin
         "tests/unit/test_a.py::one",
         "tests/wire/test_c.py::one",
     ]
+
+
+def test_no_test_module_imports_another():
+    """A helper two test modules share lives in tests/support/ (or beside its suite, as tests/wire/odd_servers.py):
+    importing a test module would collect its tests' fixtures and module-level work into another module's run."""
+    importing = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            if any(name.split(".")[-1].startswith("test_") for name in names):
+                importing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert importing == [], importing
