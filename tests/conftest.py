@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     The suites are bound by CPU (docs/tests.md, "Where the time goes"), but a module marked ``waits`` spends most of
     its time waiting out timeouts and held replies: started last, it kept one worker busy alone at the end of the run
     with the cores idle; started first, its waits overlap the other tests' CPU."""
-    per_module: dict[str, int] = {}
-    for item in items:
-        per_module[item.nodeid.split("::")[0]] = per_module.get(item.nodeid.split("::")[0], 0) + 1
-    items.sort(key=lambda item: (item.get_closest_marker("waits") is None, -per_module[item.nodeid.split("::")[0]]))
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    per_module = Counter(module(item) for item in items)
+    items.sort(key=lambda item: (item.get_closest_marker("waits") is None, -per_module[module(item)]))
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from DeadlineSpotIamSetup.cli import main
 from DeadlineSpotIamSetup.waits import Clock
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.wire import repository_root
 
 
 def run_cli(*argv: str, at: datetime | None = None) -> tuple[int, str, str]:
@@ -29,7 +28,7 @@ def run_cli(*argv: str, at: datetime | None = None) -> tuple[int, str, str]:
 
 def _child_environment() -> dict[str, str]:
     """This environment (the suites' dummy credentials), with the package importable from the repository."""
-    return dict(os.environ, PYTHONPATH=str(ROOT))
+    return dict(os.environ, PYTHONPATH=str(repository_root()))
 
 
 def run_cli_process(*argv: str, timeout: float = 60) -> tuple[int, str, str, float]:
